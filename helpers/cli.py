@@ -1,0 +1,184 @@
+"""Command line: ``python -m helpers VERB ...`` (also installed as ``coop-workbook``).
+
+Every verb prints what it did in one or two plain lines. A user's mistake gets one message naming
+the file, row, column and what was expected, and exit status 2; never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from . import paths
+from .errors import UserError
+
+EXIT_USER_ERROR = 2
+
+
+def _db_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--db", type=Path, default=paths.DEFAULT_DB,
+        help=f"DuckDB database file (default: {paths.DEFAULT_DB.relative_to(paths.ROOT)})",
+    )
+
+
+def _csv_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--csv", type=Path, metavar="FILE", help="also write the table to this CSV file")
+
+
+def _list_arg(value: str) -> list[str]:
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m helpers",
+        description="The Co-operative Difference Workbook: load data, compute the survey statistics, "
+        "run the reports and serve the dashboards.",
+    )
+    verbs = parser.add_subparsers(dest="verb", metavar="VERB")
+    verbs.required = True
+
+    p = verbs.add_parser("framework", help="validate and print the framework definitions")
+    p.add_argument("--json", action="store_true", help="print the whole framework as JSON")
+    _db_arg(p)
+
+    p = verbs.add_parser("sample", help="write the synthetic sample files")
+    p.add_argument("--out", type=Path, default=paths.SAMPLE, help="folder to write (default: data/sample)")
+    p.add_argument("--seed", type=int, default=None, help="random seed (default: the committed sample's)")
+    _db_arg(p)
+
+    p = verbs.add_parser("import", help="validate one CSV or XLSX file and load it into the database")
+    p.add_argument("kind", metavar="KIND", help="areas, population, survey, indicators, stories or sentiment")
+    p.add_argument("file", type=Path, metavar="FILE", help="a .csv or .xlsx file")
+    p.add_argument("--sheet", help="worksheet name for an XLSX file (default: the first sheet)")
+    p.add_argument("--skip-bad-rows", action="store_true",
+                   help="load the valid rows and list the bad ones in the rejects file")
+    p.add_argument("--replace", action="store_true",
+                   help="replace data already loaded for the same neighbourhood x wave (or key)")
+    p.add_argument("--rejects", type=Path, help="where to write the rejects CSV (default: FILE.rejects.csv)")
+    _db_arg(p)
+
+    p = verbs.add_parser("build-db", help="build the database from a folder of files (the sample by default)")
+    p.add_argument("--from", dest="source", type=Path, default=paths.SAMPLE,
+                   help="folder holding areas.csv, population.csv, survey.csv, ... (default: data/sample)")
+    p.add_argument("--if-missing", action="store_true", help="do nothing when the database already exists")
+    p.add_argument("--force", action="store_true", help="rebuild even if the database exists (replaces it)")
+    _db_arg(p)
+
+    p = verbs.add_parser("status", help="show what is loaded and the import history")
+    _db_arg(p)
+
+    p = verbs.add_parser("scores", help="survey estimates per neighbourhood, wave and statement")
+    p.add_argument("--neighbourhood", type=_list_arg, help="neighbourhood id(s), comma separated")
+    p.add_argument("--wave", type=_list_arg, help="wave id(s), comma separated")
+    _csv_arg(p)
+    _db_arg(p)
+
+    p = verbs.add_parser("change", help="each wave against baseline, per neighbourhood")
+    _csv_arg(p)
+    _db_arg(p)
+
+    p = verbs.add_parser("did", help="difference-in-differences: pilot change minus comparison change")
+    p.add_argument("--project", required=True, help="project id")
+    _csv_arg(p)
+    _db_arg(p)
+
+    p = verbs.add_parser("reports", help="run the papermill batch: HTML reports and an index")
+    p.add_argument("--project", type=_list_arg, action="extend", help="project id(s)")
+    p.add_argument("--neighbourhood", type=_list_arg, action="extend", help="neighbourhood id(s)")
+    p.add_argument("--wave", type=_list_arg, action="extend", help="wave id(s)")
+    p.add_argument("--jobs", type=int, default=None, help="reports run at once (default: number of cores)")
+    p.add_argument("--out", type=Path, default=paths.REPORTS, help="output folder (default: reports)")
+    p.add_argument("--force", action="store_true", help="redo every report even if nothing changed")
+    _db_arg(p)
+
+    p = verbs.add_parser("dashboard", help="serve the Voila dashboards on 127.0.0.1")
+    p.add_argument("--port", type=int, default=8866, help="port (default: 8866)")
+    p.add_argument("--allow-write", action="store_true",
+                   help="let the self-evaluation form save assessments to the database")
+    _db_arg(p)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return _run(args) or 0
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print("interrupted: nothing half-written was kept", file=sys.stderr)
+        return 130
+
+
+def _run(args: argparse.Namespace) -> int | None:
+    from .framework import framework
+
+    fw = framework()
+    verb = args.verb
+    if verb == "framework":
+        if args.json:
+            print(fw.model_dump_json(indent=2))
+        else:
+            from .framework import summary
+
+            print(summary(fw))
+        return 0
+    if verb == "sample":
+        from .sample import DEFAULT_SEED, write_sample
+
+        written = write_sample(fw, args.out, args.seed if args.seed is not None else DEFAULT_SEED)
+        print(f"wrote {len(written)} synthetic sample files to {args.out}")
+        return 0
+    if verb == "import":
+        from .intake import import_file
+
+        result = import_file(args.kind, args.file, fw, args.db, sheet=args.sheet,
+                             skip_bad_rows=args.skip_bad_rows, replace=args.replace,
+                             rejects_path=args.rejects)
+        print(result.message)
+        return 0
+    if verb == "build-db":
+        from .intake import build_database
+
+        if args.if_missing and args.db.exists():
+            print(f"database {args.db} already exists; kept as it is (use build-db --force to rebuild)")
+            return 0
+        print(build_database(args.source, fw, args.db, force=args.force))
+        return 0
+    if verb == "status":
+        from .intake import status
+
+        for title, table in status(args.db).items():
+            print(f"\n{title}:")
+            print(table.to_string(index=False) if not table.empty else "  (none)")
+        return 0
+    if verb in ("scores", "change", "did"):
+        from . import analysis
+
+        table = analysis.table_for(verb, fw, args)
+        if args.csv:
+            from .safe_output import write_csv_atomic
+
+            write_csv_atomic(table, args.csv)
+            print(f"wrote {len(table)} rows to {args.csv}")
+        else:
+            print(table.to_string(index=False))
+        return 0
+    if verb == "reports":
+        from .batch import run_batch
+
+        return run_batch(fw, args)
+    if verb == "dashboard":
+        from .dashboard_server import serve
+
+        return serve(args)
+    raise AssertionError(verb)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

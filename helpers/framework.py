@@ -1,0 +1,482 @@
+"""The framework as data: ideals, the Your Voice instrument, projects, self-evaluation and settings.
+
+Everything lives once as YAML under ``data/framework/`` and loads into frozen pydantic models
+(STYLE.md 3). A bad definition fails at load with the file, the key and the allowed values::
+
+    FrameworkError: projects/working-xtra.yaml: ripple[1].outcome 'pride' is not an outcome of any
+    ideal; known: place-agency, place-business, ...
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from . import paths
+from .errors import FrameworkError, allowed
+
+IdealId = Literal["place", "people", "public-services"]
+IDEAL_IDS: tuple[str, ...] = ("place", "people", "public-services")
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+# --- ideals -------------------------------------------------------------------------------------
+
+
+class Outcome(Model):
+    id: str
+    label: str
+    wording: str
+    high_level_indicators: tuple[str, ...] = ()
+
+
+class Ideal(Model):
+    id: IdealId
+    name: str
+    lead: str
+    outcomes: tuple[Outcome, ...]
+
+
+# --- instrument ---------------------------------------------------------------------------------
+
+
+class Choice(Model):
+    code: int | str
+    label: str
+
+
+class Statement(Model):
+    id: str = Field(pattern=r"^s\d{2}$")
+    short: str
+    text: str
+
+
+class StatementBlock(Model):
+    question: str
+    scale: tuple[Choice, ...]
+    agree_codes: tuple[int, ...]
+    disagree_codes: tuple[int, ...]
+    items: tuple[Statement, ...]
+
+
+class ScaleQuestion(Model):
+    id: str
+    question: str
+    scale: tuple[Choice, ...]
+    good_codes: tuple[int, ...]
+
+
+class Happiness(Model):
+    id: str
+    question: str
+    min: int
+    max: int
+    low: tuple[int, int]
+    very_high: tuple[int, int]
+
+
+class TextItem(Model):
+    id: str
+    text: str
+
+
+class YearsBlock(Model):
+    question: str
+    items: tuple[TextItem, ...]
+    bands: tuple[Choice, ...]
+
+
+class CountItem(Model):
+    id: str
+    label: str
+
+
+class HouseholdBlock(Model):
+    question: str
+    items: tuple[CountItem, ...]
+    max_per_band: int
+
+
+class CategoryQuestion(Model):
+    id: str
+    question: str
+    categories: tuple[Choice, ...]
+
+
+class AgeQuestion(Model):
+    id: str
+    question: str
+    min: int
+    max: int
+
+
+class Instrument(Model):
+    title: str
+    statements: StatementBlock
+    general_health: ScaleQuestion
+    happiness: Happiness
+    years: YearsBlock
+    household: HouseholdBlock
+    ethnicity: CategoryQuestion
+    gender: CategoryQuestion
+    age: AgeQuestion
+    modes: tuple[Choice, ...]
+
+    @property
+    def statement_ids(self) -> tuple[str, ...]:
+        return tuple(s.id for s in self.statements.items)
+
+    def statement(self, statement_id: str) -> Statement:
+        return {s.id: s for s in self.statements.items}[statement_id]
+
+    def survey_columns(self) -> tuple[str, ...]:
+        """The survey file's columns, in the order of DESIGN.md."""
+        return (
+            ("respondent_id", "neighbourhood", "wave", "mode")
+            + self.statement_ids
+            + (self.general_health.id, self.happiness.id)
+            + tuple(i.id for i in self.years.items)
+            + tuple(i.id for i in self.household.items)
+            + (self.ethnicity.id, self.gender.id, self.age.id)
+        )
+
+
+# --- indicators and projects --------------------------------------------------------------------
+
+
+class Indicator(Model):
+    id: str
+    label: str
+    unit: Literal["percent", "rate", "count"]
+    better: Literal["higher", "lower"]
+    tier: Literal[1, 2, 3]
+
+
+class RippleLine(Model):
+    """One row of a project's "analysing the ripple" table: an outcome and how it is measured."""
+
+    outcome: str
+    survey: tuple[str, ...] = ()
+    indicators: tuple[str, ...] = ()
+    indicators_text: str = ""
+    stories: str = ""
+    sentiment: str = ""
+    other: str = ""
+
+
+class Project(Model):
+    id: str = Field(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")
+    name: str
+    issue: str
+    key_indicators: tuple[str, ...]
+    solution: str
+    expected_strongest: IdealId | None = None
+    ripple_summary: dict[IdealId, tuple[str, ...]] = Field(default_factory=dict)
+    ripple: tuple[RippleLine, ...]
+
+    @property
+    def survey_statements(self) -> tuple[str, ...]:
+        """Every statement the ripple map uses, once each, in instrument order."""
+        used = {s for line in self.ripple for s in line.survey}
+        return tuple(sorted(used))
+
+    @property
+    def indicator_ids(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(i for line in self.ripple for i in line.indicators))
+
+    @property
+    def outcome_ids(self) -> tuple[str, ...]:
+        return tuple(line.outcome for line in self.ripple)
+
+
+# --- self-evaluation ----------------------------------------------------------------------------
+
+
+class Level(Model):
+    id: Literal["aspiring", "developing", "achieving", "leading"]
+    name: str
+    description: str
+
+
+class Criteria(Model):
+    aspiring: str
+    developing: str
+    achieving: str
+    leading: str
+
+
+class PerformanceArea(Model):
+    id: str
+    name: str
+    statement: str
+    principle: str = ""
+    ideals: tuple[IdealId, ...] = Field(min_length=1)
+    ideals_reason: str
+    criteria: Criteria
+
+
+class SelfEvaluation(Model):
+    intro: str
+    note: str
+    levels: tuple[Level, ...] = Field(min_length=4, max_length=4)
+    areas: tuple[PerformanceArea, ...] = Field(min_length=1)
+
+
+# --- settings -----------------------------------------------------------------------------------
+
+
+class Wave(Model):
+    id: str
+    label: str
+    months: int
+
+
+class Thresholds(Model):
+    minimum_base: int = Field(ge=1)
+    low_base: int = Field(ge=1)
+    confidence_level: float = Field(gt=0.5, lt=1)
+
+
+class AgeBand(Model):
+    id: str
+    min: int
+    max: int
+
+
+class Weighting(Model):
+    age_bands: tuple[AgeBand, ...]
+    genders: tuple[str, ...]
+    weight_cap: float | None = None
+    max_iterations: int = 100
+    tolerance: float = 1e-8
+
+
+class Council(Model):
+    name: str
+    logo: str = ""
+
+
+class Batch(Model):
+    timeout_minutes: float = 10
+
+
+class Settings(Model):
+    council: Council
+    waves: tuple[Wave, ...] = Field(min_length=1)
+    thresholds: Thresholds
+    weighting: Weighting
+    batch: Batch = Batch()
+
+    @field_validator("waves")
+    @classmethod
+    def _unique_waves(cls, waves):
+        ids = [w.id for w in waves]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"wave ids must be unique; got {', '.join(ids)}")
+        return waves
+
+    @property
+    def wave_ids(self) -> tuple[str, ...]:
+        return tuple(w.id for w in self.waves)
+
+    @property
+    def baseline(self) -> str:
+        return self.waves[0].id
+
+
+# --- the whole framework ------------------------------------------------------------------------
+
+
+class Framework(Model):
+    ideals: tuple[Ideal, ...]
+    instrument: Instrument
+    indicators: tuple[Indicator, ...]
+    projects: tuple[Project, ...]
+    self_evaluation: SelfEvaluation
+    settings: Settings
+
+    @property
+    def outcomes(self) -> dict[str, Outcome]:
+        return {o.id: o for ideal in self.ideals for o in ideal.outcomes}
+
+    def ideal_of(self, outcome_id: str) -> Ideal:
+        return next(i for i in self.ideals for o in i.outcomes if o.id == outcome_id)
+
+    @property
+    def indicator_map(self) -> dict[str, Indicator]:
+        return {i.id: i for i in self.indicators}
+
+    def project(self, project_id: str) -> Project:
+        by_id = {p.id: p for p in self.projects}
+        if project_id not in by_id:
+            raise FrameworkError(f"unknown project '{project_id}'; known: {allowed(by_id)}")
+        return by_id[project_id]
+
+    @property
+    def project_ids(self) -> tuple[str, ...]:
+        return tuple(p.id for p in self.projects)
+
+
+def _read_yaml(path: Path, root: Path) -> dict:
+    name = path.relative_to(root).as_posix()
+    if not path.exists():
+        raise FrameworkError(f"{name}: file is missing from {root}")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise FrameworkError(f"{name}: not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise FrameworkError(f"{name}: expected a mapping of keys at the top level")
+    return data
+
+
+def _key_path(loc: tuple) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _parse(model: type[Model], data: dict, name: str) -> Model:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            where = _key_path(err["loc"])
+            value = err.get("input")
+            shown = "" if isinstance(value, dict | list) else f" (got {value!r})"
+            problems.append(f"{where}: {err['msg']}{shown}")
+        raise FrameworkError(f"{name}: " + "; ".join(problems)) from None
+
+
+def _unique(ids, name: str, what: str) -> None:
+    seen: set[str] = set()
+    for i in ids:
+        if i in seen:
+            raise FrameworkError(f"{name}: {what} '{i}' is defined twice; ids must be unique")
+        seen.add(i)
+
+
+def _check_references(fw: Framework) -> None:
+    outcomes = fw.outcomes
+    _unique([o.id for i in fw.ideals for o in i.outcomes], "ideals.yaml", "outcome")
+    if tuple(i.id for i in fw.ideals) != IDEAL_IDS:
+        raise FrameworkError(f"ideals.yaml: ideals must be {allowed(IDEAL_IDS)} in that order")
+    statements = fw.instrument.statement_ids
+    _unique(statements, "instrument.yaml", "statement")
+    _unique([i.id for i in fw.indicators], "indicators.yaml", "indicator")
+    indicators = fw.indicator_map
+    _unique(fw.project_ids, "projects/", "project")
+    for project in fw.projects:
+        name = f"projects/{project.id}.yaml"
+        _unique(project.outcome_ids, name, "ripple outcome")
+        for n, line in enumerate(project.ripple):
+            if line.outcome not in outcomes:
+                raise FrameworkError(
+                    f"{name}: ripple[{n}].outcome '{line.outcome}' is not an outcome of any ideal; "
+                    f"known: {allowed(outcomes)}"
+                )
+            for s in line.survey:
+                if s not in statements:
+                    raise FrameworkError(
+                        f"{name}: ripple[{n}].survey '{s}' is not a Your Voice statement; "
+                        f"known: {allowed(statements)}"
+                    )
+            for i in line.indicators:
+                if i not in indicators:
+                    raise FrameworkError(
+                        f"{name}: ripple[{n}].indicators '{i}' is not in indicators.yaml; "
+                        f"known: {allowed(indicators)}"
+                    )
+    se = fw.self_evaluation
+    _unique([a.id for a in se.areas], "self_evaluation.yaml", "performance area")
+    levels = [lvl.id for lvl in se.levels]
+    if levels != ["aspiring", "developing", "achieving", "leading"]:
+        raise FrameworkError(
+            "self_evaluation.yaml: levels must be aspiring, developing, achieving, leading in order"
+        )
+    wt = fw.settings.weighting
+    genders = [c.code for c in fw.instrument.gender.categories]
+    for g in wt.genders:
+        if g not in genders:
+            raise FrameworkError(
+                f"settings.yaml: weighting.genders '{g}' is not a gender code; known: {allowed(genders)}"
+            )
+    th = fw.settings.thresholds
+    if th.low_base < th.minimum_base:
+        raise FrameworkError("settings.yaml: thresholds.low_base must be at least minimum_base")
+
+
+def load_framework(root: Path | str | None = None) -> Framework:
+    """Load and validate every definition under ``root`` (default ``data/framework``)."""
+    root = Path(root) if root is not None else paths.FRAMEWORK
+    ideals_doc = _read_yaml(root / "ideals.yaml", root)
+    raw_ideals = ideals_doc.get("ideals")
+    if not isinstance(raw_ideals, list):
+        raise FrameworkError("ideals.yaml: expected a list under 'ideals'")
+    ideals = tuple(_parse(Ideal, i, f"ideals.yaml: ideals[{n}]") for n, i in enumerate(raw_ideals))
+    instrument = _parse(Instrument, _read_yaml(root / "instrument.yaml", root), "instrument.yaml")
+    ind_doc = _read_yaml(root / "indicators.yaml", root)
+    indicators = tuple(
+        _parse(Indicator, i, f"indicators.yaml: indicators[{n}]")
+        for n, i in enumerate(ind_doc.get("indicators") or [])
+    )
+    project_files = sorted((root / "projects").glob("*.yaml"))
+    if not project_files:
+        raise FrameworkError(f"projects/: no project definitions (*.yaml) in {root / 'projects'}")
+    projects = []
+    for path in project_files:
+        name = path.relative_to(root).as_posix()
+        project = _parse(Project, _read_yaml(path, root), name)
+        if project.id != path.stem:
+            raise FrameworkError(f"{name}: id '{project.id}' must match the file name '{path.stem}'")
+        projects.append(project)
+    fw = Framework(
+        ideals=ideals,
+        instrument=instrument,
+        indicators=indicators,
+        projects=tuple(projects),
+        self_evaluation=_parse(
+            SelfEvaluation, _read_yaml(root / "self_evaluation.yaml", root), "self_evaluation.yaml"
+        ),
+        settings=_parse(Settings, _read_yaml(root / "settings.yaml", root), "settings.yaml"),
+    )
+    _check_references(fw)
+    return fw
+
+
+@cache
+def framework() -> Framework:
+    """The repository's framework, loaded once per process."""
+    return load_framework()
+
+
+def summary(fw: Framework) -> str:
+    """A few plain lines describing what the framework defines."""
+    lines = [
+        f"Framework OK: {len(fw.ideals)} ideals, {len(fw.outcomes)} outcomes, "
+        f"{len(fw.instrument.statements.items)} Your Voice statements, {len(fw.indicators)} local "
+        f"indicators, {len(fw.projects)} projects, {len(fw.self_evaluation.areas)} self-evaluation areas.",
+    ]
+    for ideal in fw.ideals:
+        lines.append(f"  {ideal.name}: {len(ideal.outcomes)} outcomes")
+    for p in fw.projects:
+        lines.append(
+            f"  project {p.id} ({p.name}): {len(p.ripple)} outcomes in its ripple, "
+            f"{len(p.survey_statements)} survey statements, {len(p.indicator_ids)} indicators"
+        )
+    lines.append("  waves: " + ", ".join(w.id for w in fw.settings.waves))
+    th = fw.settings.thresholds
+    lines.append(
+        f"  minimum base {th.minimum_base}, low base {th.low_base}, "
+        f"confidence {th.confidence_level:.0%}"
+    )
+    return "\n".join(lines)

@@ -1,0 +1,31 @@
+"""Every path the workbook uses, built from the repository root (STYLE.md 4)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "data"
+FRAMEWORK = DATA / "framework"
+PROJECTS = FRAMEWORK / "projects"
+SAMPLE = DATA / "sample"
+DEFAULT_DB = DATA / "workbook.duckdb"
+NOTEBOOKS = ROOT / "notebooks"
+DASHBOARDS = NOTEBOOKS / "dashboards"
+TEMPLATES = ROOT / "templates"
+REPORTS = ROOT / "reports"
+
+
+def project_notebook(project_id: str) -> Path:
+    """The notebook that reports on one project: notebooks/<project id with _>.ipynb."""
+    return NOTEBOOKS / f"{project_id.replace('-', '_')}.ipynb"
+
+
+def report_html(out: Path, project_id: str, neighbourhood: str, wave: str) -> Path:
+    """reports/<project>/<neighbourhood>/<wave>.html (STYLE.md 9)."""
+    return out / project_id / neighbourhood / f"{wave}.html"
+
+
+def executed_notebook(out: Path, project_id: str, neighbourhood: str, wave: str) -> Path:
+    """The executed notebook kept beside the reports for debugging, never published."""
+    return out / "_executed" / project_id / neighbourhood / f"{wave}.ipynb"

@@ -1,0 +1,134 @@
+"""The embedded store: one DuckDB file (default ``data/workbook.duckdb``, git-ignored).
+
+Tables mirror the input kinds of DESIGN.md, each with the ``batch_id`` of the import that
+brought the row, plus ``imports`` (one row per file loaded). Report kernels open the file
+read-only so that many can read at once; only imports and the self-evaluation form write.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from . import paths
+from .errors import UserError
+from .framework import Framework
+
+KINDS = ("areas", "population", "survey", "indicators", "stories", "sentiment")
+
+
+def table_columns(kind: str, fw: Framework) -> dict[str, str]:
+    """Column name -> DuckDB type for one kind's table (without ``batch_id``)."""
+    if kind == "areas":
+        return {"neighbourhood": "VARCHAR", "name": "VARCHAR", "project": "VARCHAR", "role": "VARCHAR"}
+    if kind == "population":
+        return {
+            "neighbourhood": "VARCHAR",
+            "dimension": "VARCHAR",
+            "category": "VARCHAR",
+            "population": "BIGINT",
+        }
+    if kind == "survey":
+        ins = fw.instrument
+        cols = {"respondent_id": "VARCHAR", "neighbourhood": "VARCHAR", "wave": "VARCHAR", "mode": "VARCHAR"}
+        cols |= {s: "TINYINT" for s in ins.statement_ids}
+        cols |= {ins.general_health.id: "TINYINT", ins.happiness.id: "TINYINT"}
+        cols |= {i.id: "VARCHAR" for i in ins.years.items}
+        cols |= {i.id: "TINYINT" for i in ins.household.items}
+        cols |= {ins.ethnicity.id: "VARCHAR", ins.gender.id: "VARCHAR", ins.age.id: "SMALLINT"}
+        return cols
+    if kind == "indicators":
+        return {
+            "indicator": "VARCHAR",
+            "neighbourhood": "VARCHAR",
+            "period": "DATE",
+            "value": "DOUBLE",
+            "predicted": "DOUBLE",
+        }
+    if kind == "stories":
+        return {
+            "story_id": "VARCHAR",
+            "project": "VARCHAR",
+            "neighbourhood": "VARCHAR",
+            "wave": "VARCHAR",
+            "outcomes": "VARCHAR",
+            "title": "VARCHAR",
+            "text": "VARCHAR",
+            "consent": "VARCHAR",
+        }
+    if kind == "sentiment":
+        return {
+            "item_id": "VARCHAR",
+            "project": "VARCHAR",
+            "neighbourhood": "VARCHAR",
+            "date": "DATE",
+            "channel": "VARCHAR",
+            "text": "VARCHAR",
+        }
+    raise UserError(f"unknown kind '{kind}'; known: {', '.join(KINDS)}")
+
+
+def _ddl(fw: Framework) -> list[str]:
+    statements = [
+        """CREATE TABLE IF NOT EXISTS imports (
+            batch_id INTEGER PRIMARY KEY, kind VARCHAR NOT NULL, file_name VARCHAR NOT NULL,
+            sha256 VARCHAR NOT NULL, rows INTEGER NOT NULL, replaced VARCHAR,
+            imported_at TIMESTAMP NOT NULL DEFAULT current_timestamp)""",
+        """CREATE TABLE IF NOT EXISTS self_assessments (
+            name VARCHAR NOT NULL, assessed_on DATE NOT NULL, area VARCHAR NOT NULL,
+            level VARCHAR, evidence VARCHAR, PRIMARY KEY (name, assessed_on, area))""",
+    ]
+    for kind in KINDS:
+        cols = ", ".join(f'"{c}" {t}' for c, t in table_columns(kind, fw).items())
+        statements.append(f"CREATE TABLE IF NOT EXISTS {kind} ({cols}, batch_id INTEGER NOT NULL)")
+    return statements
+
+
+def connect(db: Path | str | None = None, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open the workbook database. Read-only opens refuse a missing file with a plain message."""
+    path = Path(db) if db is not None else paths.DEFAULT_DB
+    if read_only and not path.exists():
+        raise UserError(
+            f"{path}: no workbook database here; build it with `make run` "
+            "or load files with `python -m helpers import KIND FILE`"
+        )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        return duckdb.connect(str(path), read_only=read_only)
+    except duckdb.IOException as exc:
+        raise UserError(f"{path}: cannot open the database ({exc})") from None
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection, fw: Framework) -> None:
+    for statement in _ddl(fw):
+        con.execute(statement)
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection):
+    """All or nothing: commit when the block finishes, roll back on any exception."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield con
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+
+
+def read_table(con: duckdb.DuckDBPyConnection, kind: str, where: str = "", params=()) -> pd.DataFrame:
+    """One kind's rows (without batch_id), sorted by its natural key; empty frame if never loaded."""
+    if not has_table(con, kind):
+        return pd.DataFrame()
+    query = f"SELECT * EXCLUDE (batch_id) FROM {kind} {where}"
+    return con.execute(query, list(params)).df()
+
+
+def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    found = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]
+    ).fetchone()
+    return bool(found and found[0])
