@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -9,7 +10,8 @@ DATA = ROOT / "data"
 FRAMEWORK = DATA / "framework"
 PROJECTS = FRAMEWORK / "projects"
 SAMPLE = DATA / "sample"
-DEFAULT_DB = DATA / "workbook.duckdb"
+# The workbook database; $WORKBOOK_DB points everything (CLI defaults, notebooks) at another file.
+DEFAULT_DB = Path(os.environ.get("WORKBOOK_DB") or DATA / "workbook.duckdb")
 NOTEBOOKS = ROOT / "notebooks"
 DASHBOARDS = NOTEBOOKS / "dashboards"
 TEMPLATES = ROOT / "templates"
@@ -29,3 +31,11 @@ def report_html(out: Path, project_id: str, neighbourhood: str, wave: str) -> Pa
 def executed_notebook(out: Path, project_id: str, neighbourhood: str, wave: str) -> Path:
     """The executed notebook kept beside the reports for debugging, never published."""
     return out / "_executed" / project_id / neighbourhood / f"{wave}.ipynb"
+
+
+def resolve(path: Path | str) -> Path:
+    """A user-given path (blank = the default database); relative paths are taken from the repository root, not the current directory."""
+    if not str(path):
+        return DEFAULT_DB
+    path = Path(path)
+    return path if path.is_absolute() else ROOT / path

@@ -1,0 +1,375 @@
+"""The papermill batch: one HTML report per project x neighbourhood x wave, and an index.
+
+``python -m helpers reports`` plans the reports from the database (every neighbourhood mapped to a
+project, every wave with survey data), checks the selection and the notebooks' parameters before any
+kernel starts, runs the reports in parallel processes, and writes::
+
+    reports/<project>/<neighbourhood>/<wave>.html      the report, no code cells
+    reports/_executed/<project>/<neighbourhood>/<wave>.ipynb   the executed notebook (debugging)
+    reports/index.html                                  every report with its status and a link
+
+Each report is written to a temporary file and renamed, so an interrupted batch never leaves a
+half-written report. A report is redone only when its inputs change (notebook, helpers code,
+framework, templates, parameters, or the data it reads); ``--force`` redoes everything.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import json
+import os
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import asdict, dataclass
+from functools import cache
+from multiprocessing import get_context
+from pathlib import Path
+
+import pandas as pd
+
+from . import paths, store
+from .errors import UserError, allowed
+from .framework import Framework
+from .safe_output import atomic_path, write_text_atomic
+
+PARAMETERS = ("project", "neighbourhood", "wave", "db")
+FOOTER = ("Made with the Co-operative Difference Workbook. All figures are aggregates of survey answers "
+          "weighted to the neighbourhood's population; figures from fewer than {minimum} responses are "
+          "not shown.")
+
+
+@dataclass(frozen=True)
+class Job:
+    project: str
+    neighbourhood: str
+    wave: str
+    role: str
+    name: str
+    responses: int
+    notebook: str
+    db: str
+    html: str
+    executed: str
+    fingerprint: str
+    timeout_s: float
+
+
+@dataclass
+class Outcome:
+    job: Job
+    status: str  # done | skipped | failed
+    seconds: float = 0.0
+    error: str = ""
+
+
+# --- planning -----------------------------------------------------------------------------------
+
+
+@cache
+def _code_fingerprint() -> str:
+    """Hash of everything a report's output depends on apart from its parameters and data."""
+    digest = hashlib.sha256()
+    tracked = sorted(
+        [*paths.ROOT.joinpath("helpers").glob("*.py"), *paths.FRAMEWORK.rglob("*.yaml"),
+         *paths.TEMPLATES.joinpath("report").glob("*")]
+    )
+    for path in tracked:
+        digest.update(path.relative_to(paths.ROOT).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _data_fingerprint(con, project: str, hoods: list[str]) -> str:
+    """Which imported files (and how many of their rows) feed this project's reports."""
+    marks = ", ".join("?" * len(hoods))
+    query = f"""
+        WITH used AS (
+            SELECT 'survey' AS t, batch_id, count(*) AS n FROM survey WHERE neighbourhood IN ({marks}) GROUP BY ALL
+            UNION ALL SELECT 'population', batch_id, count(*) FROM population WHERE neighbourhood IN ({marks}) GROUP BY ALL
+            UNION ALL SELECT 'areas', batch_id, count(*) FROM areas GROUP BY ALL
+            UNION ALL SELECT 'indicators', batch_id, count(*) FROM indicators
+                      WHERE neighbourhood IN ({marks}) OR neighbourhood = 'all' GROUP BY ALL
+            UNION ALL SELECT 'stories', batch_id, count(*) FROM stories WHERE project = ? GROUP BY ALL
+            UNION ALL SELECT 'sentiment', batch_id, count(*) FROM sentiment WHERE project = ? GROUP BY ALL)
+        SELECT t, i.sha256, n FROM used JOIN imports i USING (batch_id) ORDER BY ALL"""
+    rows = con.execute(query, [*hoods, *hoods, *hoods, project, project]).fetchall()
+    return hashlib.sha256(json.dumps(rows).encode()).hexdigest()
+
+
+def check_parameters(notebook: Path) -> None:
+    """The batch passes PARAMETERS; each must be declared in the notebook's parameters cell."""
+    import papermill
+
+    try:
+        declared = papermill.inspect_notebook(str(notebook))
+    except Exception as exc:  # a notebook that cannot be read is a user's problem to fix
+        raise UserError(f"{notebook}: cannot read the notebook's parameters ({exc})") from None
+    unknown = [p for p in PARAMETERS if p not in declared]
+    if unknown:
+        raise UserError(
+            f"{notebook}: parameter(s) {', '.join(unknown)} are not in the notebook's parameters cell "
+            f"(a cell tagged 'parameters'); it declares: {allowed(declared) if declared else 'nothing'}"
+        )
+
+
+def plan(fw: Framework, db: Path, out: Path, *, projects=None, neighbourhoods=None, waves=None) -> tuple[list[Job], list[Job]]:
+    """(selected jobs, every job) for the database; refuses unknown selections listing valid values."""
+    con = store.connect(db, read_only=True)
+    try:
+        if not store.has_table(con, "areas") or not store.has_table(con, "survey"):
+            raise UserError(f"{db}: no areas or survey data loaded yet; run `make run` or import your files")
+        areas = con.execute("SELECT * EXCLUDE (batch_id) FROM areas ORDER BY project, neighbourhood").df()
+        counts = con.execute("SELECT neighbourhood, wave, count(*) AS n FROM survey GROUP BY ALL").df()
+        fingerprints = {
+            p: _data_fingerprint(con, p, areas.loc[areas["project"] == p, "neighbourhood"].tolist())
+            for p in sorted(set(areas["project"]))
+        }
+    finally:
+        con.close()
+    _check_selection(fw, areas, counts, projects, neighbourhoods, waves)
+    n_by = {(r.neighbourhood, r.wave): int(r.n) for r in counts.itertuples()}
+    timeout = fw.settings.batch.timeout_minutes * 60
+    code = _code_fingerprint()
+    every, selected = [], []
+    for row in areas.itertuples():
+        if row.project not in fw.project_ids:
+            continue
+        notebook = paths.project_notebook(row.project)
+        for wave in fw.settings.wave_ids:
+            n = n_by.get((row.neighbourhood, wave), 0)
+            if not n:
+                continue
+            params = {"project": row.project, "neighbourhood": row.neighbourhood, "wave": wave, "db": str(db)}
+            fingerprint = hashlib.sha256(
+                json.dumps([code, fingerprints[row.project], params, _file_hash(notebook)]).encode()
+            ).hexdigest()
+            job = Job(row.project, row.neighbourhood, wave, row.role, row.name, n, str(notebook), str(db),
+                      str(paths.report_html(out, row.project, row.neighbourhood, wave)),
+                      str(paths.executed_notebook(out, row.project, row.neighbourhood, wave)), fingerprint, timeout)
+            every.append(job)
+            if ((not projects or row.project in projects) and (not neighbourhoods or row.neighbourhood in neighbourhoods)
+                    and (not waves or wave in waves)):
+                selected.append(job)
+    for notebook in sorted({j.notebook for j in selected}):
+        if not Path(notebook).exists():
+            raise UserError(f"{notebook}: the project's notebook is missing")
+        check_parameters(Path(notebook))
+    return selected, every
+
+
+def _file_hash(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else ""
+
+
+def _check_selection(fw, areas, counts, projects, neighbourhoods, waves) -> None:
+    for p in projects or []:
+        if p not in fw.project_ids:
+            raise UserError(f"unknown project '{p}'; known: {allowed(fw.project_ids)}")
+    mapped = areas[areas["project"].isin(projects)] if projects else areas
+    for h in neighbourhoods or []:
+        if h not in set(mapped["neighbourhood"]):
+            scope = f"mapped to {', '.join(projects)}" if projects else "in the areas table"
+            raise UserError(f"neighbourhood '{h}' is not {scope}; valid: {allowed(sorted(set(mapped['neighbourhood'])))}")
+    with_data = sorted(set(counts["wave"]), key=lambda w: fw.settings.wave_ids.index(w) if w in fw.settings.wave_ids else 99)
+    for w in waves or []:
+        if w not in fw.settings.wave_ids:
+            raise UserError(f"unknown wave '{w}'; known: {allowed(fw.settings.wave_ids)}")
+        if w not in with_data:
+            raise UserError(f"wave '{w}' has no survey data; waves with data: {allowed(with_data)}")
+
+
+def is_current(job: Job) -> bool:
+    stamp = Path(job.html + ".inputs")
+    return Path(job.html).exists() and stamp.exists() and stamp.read_text().strip() == job.fingerprint
+
+
+# --- running one report (in a worker process) ---------------------------------------------------
+
+
+def run_one(job: Job) -> Outcome:
+    """Execute one report notebook and export it to HTML; never raises for a failing report."""
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    start = time.perf_counter()
+    executed = Path(job.executed)
+    executed.parent.mkdir(parents=True, exist_ok=True)
+    tmp = atomic_path(executed)
+    params = {"project": job.project, "neighbourhood": job.neighbourhood, "wave": job.wave, "db": job.db}
+    try:
+        for attempt in (1, 2):
+            try:
+                papermill.execute_notebook(
+                    job.notebook, str(tmp), parameters=params, kernel_name="python3", progress_bar=False,
+                    cwd=str(paths.ROOT), execution_timeout=int(job.timeout_s), log_output=False,
+                )
+                break
+            except PapermillExecutionError:
+                raise
+            except RuntimeError as exc:  # "Kernel didn't respond": ports raced; retry once
+                if attempt == 2 or "Kernel" not in str(exc):
+                    raise
+        html_text = export_html(tmp)
+        write_text_atomic(html_text, Path(job.html))
+        os.replace(tmp, executed)
+        write_text_atomic(job.fingerprint + "\n", Path(job.html + ".inputs"))
+        return Outcome(job, "done", time.perf_counter() - start)
+    except PapermillExecutionError as exc:
+        os.replace(tmp, executed)
+        first = f"{exc.ename}: {exc.evalue}".splitlines()[0]
+        return Outcome(job, "failed", time.perf_counter() - start, first)
+    except Exception as exc:  # a kernel that dies or times out must not stop the other reports
+        if tmp.exists() and tmp.stat().st_size:
+            os.replace(tmp, executed)
+        first = (f"{type(exc).__name__}: {exc}".splitlines() or [""])[0]
+        return Outcome(job, "failed", time.perf_counter() - start, first)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def export_html(notebook: Path | str, title: str | None = None) -> str:
+    """The executed notebook as the workbook's report page: no code cells, a contents list."""
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    from .framework import framework
+
+    fw = framework()
+    nb = nbformat.read(str(notebook), as_version=4)
+    if title:
+        nb.metadata["title"] = title
+    else:
+        first = next((c.source for c in nb.cells if c.cell_type == "markdown"), "Report")
+        nb.metadata["title"] = first.splitlines()[0].lstrip("# ").strip()
+    exporter = HTMLExporter(template_name="report", extra_template_basedirs=[str(paths.TEMPLATES)],
+                            exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
+    resources = {
+        "council_name": fw.settings.council.name,
+        "council_logo": _logo_uri(fw.settings.council.logo),
+        "footer_note": FOOTER.format(minimum=fw.settings.thresholds.minimum_base),
+    }
+    body, _ = exporter.from_notebook_node(nb, resources=resources)
+    return add_contents(body)
+
+
+def _logo_uri(logo: str) -> str:
+    if not logo:
+        return ""
+    import base64
+    import mimetypes
+
+    path = paths.ROOT / logo
+    kind = mimetypes.guess_type(path.name)[0] or "image/png"
+    return f"data:{kind};base64,{base64.b64encode(path.read_bytes()).decode()}"
+
+
+def add_contents(page: str) -> str:
+    """Fill the template's contents placeholder with links to the page's level-2 headings."""
+    import re
+
+    headings = re.findall(r'<h2 id="([^"]+)">(.*?)<a class="anchor-link"', page)
+    items = "".join(f'<li><a href="#{hid}">{text}</a></li>' for hid, text in headings)
+    return page.replace("<!--CONTENTS-->", f"<ol>{items}</ol>", 1)
+
+
+# --- the batch ----------------------------------------------------------------------------------
+
+
+def _progress(total: int):
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="report", disable=not sys.stderr.isatty(), file=sys.stderr)
+
+
+def run_batch(fw: Framework, args) -> int:
+    db = Path(args.db)
+    out = Path(args.out)
+    selected, every = plan(fw, db, out, projects=args.project, neighbourhoods=args.neighbourhood, waves=args.wave)
+    _clean_temporaries(out)
+    todo = [j for j in selected if args.force or not is_current(j)]
+    jobs = max(1, args.jobs or os.cpu_count() or 1)
+    print(f"{len(selected)} reports selected; {len(selected) - len(todo)} up to date, running {len(todo)} "
+          f"with {min(jobs, max(len(todo), 1))} at a time")
+    outcomes = run_jobs(todo, jobs)
+    write_index(fw, out, every)
+    failed = [o for o in outcomes if o.status == "failed"]
+    done = [o for o in outcomes if o.status == "done"]
+    print(f"{len(done)} reports written, {len(failed)} failed; index: {out / 'index.html'}")
+    if failed:
+        print("\nFailed reports (executed notebooks kept for debugging):", file=sys.stderr)
+        table = pd.DataFrame([(o.job.project, o.job.neighbourhood, o.job.wave, o.error, o.job.executed)
+                              for o in failed], columns=["project", "neighbourhood", "wave", "error", "notebook"])
+        print(table.to_string(index=False), file=sys.stderr)
+        return 1
+    return 0
+
+
+def run_jobs(todo: list[Job], jobs: int) -> list[Outcome]:
+    if not todo:
+        return []
+    outcomes = []
+    tty = sys.stderr.isatty()
+    with _progress(len(todo)) as bar, ProcessPoolExecutor(max_workers=min(jobs, len(todo)),
+                                                          mp_context=get_context("spawn")) as pool:
+        futures = {pool.submit(run_one, job): job for job in todo}
+        for future in as_completed(futures):
+            outcome = future.result()
+            outcomes.append(outcome)
+            bar.update(1)
+            if not tty:
+                j = outcome.job
+                print(f"{outcome.status}: {j.project}/{j.neighbourhood}/{j.wave} ({outcome.seconds:.1f} s)"
+                      + (f" {outcome.error}" if outcome.error else ""), flush=True)
+    return sorted(outcomes, key=lambda o: (o.job.project, o.job.neighbourhood, o.job.wave))
+
+
+def _clean_temporaries(out: Path) -> None:
+    """Remove temporary files left by an interrupted batch (never a finished report)."""
+    if out.exists():
+        for tmp in out.rglob(".*.tmp"):
+            tmp.unlink(missing_ok=True)
+
+
+def write_index(fw: Framework, out: Path, every: list[Job]) -> Path:
+    """reports/index.html: every planned report, its status and a link."""
+    order = {w: i for i, w in enumerate(fw.settings.wave_ids)}
+    rows = []
+    for j in sorted(every, key=lambda j: (j.project, j.role != "pilot", j.neighbourhood, order[j.wave])):
+        html_path = Path(j.html)
+        if is_current(j):
+            status = "up to date"
+        elif html_path.exists():
+            status = "out of date"
+        elif Path(j.executed).exists():
+            status = "failed"
+        else:
+            status = "not run"
+        link = html_path.relative_to(out).as_posix()
+        wave = next(w.label for w in fw.settings.waves if w.id == j.wave)
+        cell = f'<a href="{html.escape(link)}">{html.escape(j.name)}, {html.escape(wave)}</a>' if html_path.exists() else "no report"
+        project = fw.project(j.project).name
+        rows.append(f"<tr><td>{html.escape(project)}</td><td>{html.escape(j.name)}</td><td>{html.escape(j.role)}</td>"
+                    f"<td>{html.escape(wave)}</td><td>{status}</td><td>{j.responses}</td><td>{cell}</td></tr>")
+    page = f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Co-operative difference reports</title>
+<style>body{{font-family:system-ui,Arial,sans-serif;max-width:70rem;margin:0 auto;padding:1rem 1.5rem}}
+table{{border-collapse:collapse}}th,td{{border:1px solid #c8c8c8;padding:.3rem .6rem;text-align:left}}
+th{{background:#eef2f5}}caption{{text-align:left;font-weight:600;padding:.3rem 0}}</style></head>
+<body><header><p><strong>{html.escape(fw.settings.council.name)}</strong></p></header>
+<main><h1>Co-operative difference reports</h1>
+<p>One report per project, neighbourhood and survey wave. Base = questionnaires returned.</p>
+<table><caption>Every report ({len(every)})</caption>
+<thead><tr><th scope="col">Project</th><th scope="col">Neighbourhood</th><th scope="col">Role</th>
+<th scope="col">Wave</th><th scope="col">Status</th><th scope="col">Base</th><th scope="col">Report</th></tr></thead>
+<tbody>
+{chr(10).join(rows)}
+</tbody></table></main></body></html>
+"""
+    return write_text_atomic(page, out / "index.html")
+
+
+def outcome_dict(o: Outcome) -> dict:
+    return {**asdict(o.job), "status": o.status, "seconds": o.seconds, "error": o.error}

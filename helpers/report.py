@@ -1,0 +1,203 @@
+"""What each section of a project report shows. Notebooks call one function per cell.
+
+Each function returns a :class:`Section`: HTML made of charts (with text alternatives), tables and
+plain-English notes. The same objects render in JupyterLab, in the nbconvert HTML of the batch and
+in Voila. Nothing here returns an individual's answers or demographics: tables are aggregates, and
+counts below the minimum base are suppressed.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+import pandas as pd
+
+from . import analysis, charts, estimates, paths
+from .framework import Framework
+
+PCT = "{:.0%}"
+
+
+@dataclass
+class Section:
+    """A block of report content that displays itself as HTML."""
+
+    parts: list[str] = field(default_factory=list)
+
+    def text(self, words: str, css: str = "") -> Section:
+        cls = f' class="{css}"' if css else ""
+        self.parts.append(f"<p{cls}>{html.escape(words)}</p>")
+        return self
+
+    def table(self, frame: pd.DataFrame, caption: str) -> Section:
+        body = frame.to_html(index=False, escape=True, na_rep="", border=0, classes="data")
+        self.parts.append(body.replace(">", f"><caption>{html.escape(caption)}</caption>", 1))
+        return self
+
+    def chart(self, fig, alt: str) -> Section:
+        self.parts.append(charts.figure_html(fig, alt))
+        return self
+
+    def _repr_html_(self) -> str:
+        return "\n".join(self.parts)
+
+
+@dataclass
+class ProjectReport:
+    """One project x neighbourhood x wave: loads its data once and computes each table once."""
+
+    db: Path | str
+    fw: Framework
+    project_id: str
+    neighbourhood: str
+    wave: str
+
+    def __post_init__(self) -> None:
+        self.db = paths.resolve(self.db)
+
+    @cached_property
+    def data(self) -> analysis.ReportData:
+        return analysis.report_data(self.db, self.fw, self.project_id, self.neighbourhood, self.wave)
+
+    @property
+    def project(self):
+        return self.fw.project(self.project_id)
+
+    @property
+    def thresholds(self):
+        return self.fw.settings.thresholds
+
+    @cached_property
+    def scores(self) -> pd.DataFrame:
+        """Estimates for the project's neighbourhoods, every wave, weighted and unweighted."""
+        return estimates.scores(self.data.responses, self.data.population, self.fw)
+
+    @cached_property
+    def weighting(self) -> pd.DataFrame:
+        from . import weights
+
+        w = weights.rake_weights(self.data.responses, self.data.population, self.fw.settings)
+        return weights.weighting_summary(w)
+
+    def _statement_label(self, sid: str) -> str:
+        return f"{sid}: {self.fw.instrument.statement(sid).short}"
+
+    # --- sections ---------------------------------------------------------------------------
+
+    def header(self) -> Section:
+        d = self.data
+        wave = next(w for w in self.fw.settings.waves if w.id == self.wave)
+        s = Section()
+        s.parts.append(
+            f"<p class=\"lead\"><strong>{html.escape(self.project.name)}</strong> in "
+            f"<strong>{html.escape(d.name)}</strong> ({html.escape(d.role)} area), survey wave "
+            f"<strong>{html.escape(wave.label)}</strong>. Responses this wave: {len(d.here)}.</p>"
+        )
+        return s
+
+    def about(self) -> Section:
+        p = self.project
+        s = Section()
+        s.parts.append(f"<p><strong>The issue.</strong> {html.escape(p.issue)}</p>")
+        s.parts.append(f"<p><strong>The co-operative solution.</strong> {html.escape(p.solution)}</p>")
+        s.parts.append("<p><strong>Key indicators:</strong> " + html.escape("; ".join(p.key_indicators)) + "</p>")
+        return s
+
+    def ripple_map(self) -> Section:
+        """The project's "analysing the ripple" table: outcome -> how it is measured."""
+        rows = []
+        for line in self.project.ripple:
+            ideal = self.fw.ideal_of(line.outcome)
+            methods = []
+            if line.survey:
+                methods.append("Your Voice: " + "; ".join(self._statement_label(s) for s in line.survey))
+            for text in (line.indicators_text, line.stories, line.sentiment, line.other):
+                if text:
+                    methods.append(text)
+            rows.append((ideal.name, self.fw.outcomes[line.outcome].wording, " | ".join(methods)))
+        table = pd.DataFrame(rows, columns=["Ideal", "Outcome", "How it is measured"])
+        return Section().table(table, f"{self.project.name}: analysing the ripple (framework, seed 000)")
+
+    def respondent_profile(self) -> Section:
+        """Who answered this wave: counts by age band, gender and mode, small cells suppressed."""
+        d, fw = self.data, self.fw
+        here = d.here
+        minimum = self.thresholds.minimum_base
+        bands = fw.settings.weighting.age_bands
+        age = pd.cut(here[fw.instrument.age.id].astype("Float64"), [b.min - 0.5 for b in bands] + [bands[-1].max + 0.5],
+                     labels=[b.id for b in bands])
+        parts = [
+            ("Age band", age.astype(object).where(age.notna(), "not given")),
+            ("Gender", here[fw.instrument.gender.id].map(
+                {c.code: c.label for c in fw.instrument.gender.categories}).fillna("not given")),
+            ("How returned", here["mode"].map({c.code: c.label for c in fw.instrument.modes}).fillna("not given")),
+        ]
+        rows = []
+        for question, values in parts:
+            counts = values.value_counts()
+            for category, n in counts.items():
+                shown = f"fewer than {minimum}" if n < minimum else str(int(n))
+                share = "" if n < minimum else PCT.format(n / len(here))
+                rows.append((question, category, shown, share))
+        table = pd.DataFrame(rows, columns=["Question", "Answer", "Respondents", "Share"])
+        s = Section().table(table, f"Who answered in {d.name}, {self.wave} ({len(here)} questionnaires)")
+        summary = self.weighting
+        row = summary[(summary["neighbourhood"] == self.neighbourhood) & (summary["wave"] == self.wave)]
+        if not row.empty:
+            r = row.iloc[0]
+            s.text(
+                f"Weighting: answers are weighted to the neighbourhood's adult population by age band and "
+                f"gender. Weights range from {r['weight_min']:.2f} to {r['weight_max']:.2f}; the design effect "
+                f"is {r['design_effect']:.2f}, so the {int(r['respondents'])} questionnaires carry the "
+                f"information of about {r['effective_n']:.0f} independent responses (Kish effective sample size)."
+                + ("" if r["converged"] else " Warning: the weighting did not converge.")
+            )
+        return s
+
+    def statement_estimates(self) -> Section:
+        """Weighted % agreeing with each statement in the ripple map, with 95% intervals."""
+        sc = self.scores
+        ids = self.project.survey_statements
+        rows = sc[(sc["neighbourhood"] == self.neighbourhood) & (sc["wave"] == self.wave)
+                  & sc["measure"].isin(ids) & (sc["statistic"] == "agree") & sc["weighted"]].copy()
+        rows["label"] = rows["measure"].map(self._statement_label)
+        level = f"{self.thresholds.confidence_level:.0%}"
+        fig = charts.estimate_dots(rows, title=f"% agreeing, {self.data.name}, {self.wave} (weighted, {level} interval)",
+                                   minimum_base=self.thresholds.minimum_base)
+        alt = "; ".join(
+            f"{r.label}: " + (f"fewer than {self.thresholds.minimum_base} responses" if r.suppressed
+                              else f"{r.estimate:.0%} ({r.ci_low:.0%} to {r.ci_high:.0%})")
+            for r in rows.itertuples()
+        )
+        s = Section().chart(fig, "Share agreeing (weighted) with interval. " + alt)
+        s.table(self._display_estimates(rows), f"% agree (4 or 5) per statement, weighted, {level} Wilson interval")
+        if rows["low_base"].any():
+            s.text(f"Grey points: fewer than {self.thresholds.low_base} responses (low base): read with care.", "note")
+        return s
+
+    def _display_estimates(self, rows: pd.DataFrame) -> pd.DataFrame:
+        minimum = self.thresholds.minimum_base
+        out = pd.DataFrame({
+            "Statement": rows["label"],
+            "Responses": rows["base_n"].astype(int),
+            "% agree": [f"fewer than {minimum} responses" if s else PCT.format(e)
+                        for s, e in zip(rows["suppressed"], rows["estimate"], strict=True)],
+            "Interval": ["" if s else f"{lo:.0%} to {hi:.0%}"
+                         for s, lo, hi in zip(rows["suppressed"], rows["ci_low"], rows["ci_high"], strict=True)],
+            "Low base": ["yes" if b and not s else "" for b, s in zip(rows["low_base"], rows["suppressed"], strict=True)],
+        })
+        return out
+
+    def method_note(self) -> Section:
+        th = self.thresholds
+        return Section().text(
+            f"Method. Shares agreeing count answers 4 or 5 on the 1-5 scale among those who answered the "
+            f"statement (blank answers are left out of that statement's base). Estimates are weighted to the "
+            f"neighbourhood's population by age band and gender (raking). {estimates.INTERVAL_NOTE} Fewer "
+            f"than {th.minimum_base} responses: the figure is not shown. Fewer than {th.low_base}: shown but "
+            f"flagged as a low base. All figures in this report are aggregates; no individual's answers are shown.",
+            "note",
+        )
