@@ -19,7 +19,19 @@ def framework():
 
 
 def __getattr__(name: str):
-    if name in {"analysis", "charts", "report", "estimates", "weights", "intake", "store", "sample",
-                "paths", "batch", "dashboards", "safe_output"}:
+    if name in {
+        "analysis",
+        "charts",
+        "report",
+        "estimates",
+        "weights",
+        "intake",
+        "store",
+        "sample",
+        "paths",
+        "batch",
+        "dashboards",
+        "safe_output",
+    }:
         return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'helpers' has no attribute {name!r}")

@@ -21,8 +21,13 @@ from .framework import Framework
 
 def _int_columns(fw: Framework) -> list[str]:
     ins = fw.instrument
-    return [*ins.statement_ids, ins.general_health.id, ins.happiness.id,
-            *(i.id for i in ins.household.items), ins.age.id]
+    return [
+        *ins.statement_ids,
+        ins.general_health.id,
+        ins.happiness.id,
+        *(i.id for i in ins.household.items),
+        ins.age.id,
+    ]
 
 
 def load_responses(con: duckdb.DuckDBPyConnection, fw: Framework, neighbourhoods=None) -> pd.DataFrame:
@@ -91,8 +96,10 @@ def check_selection(fw: Framework, areas: pd.DataFrame, project: str, neighbourh
     fw.project(project)
     mapped = areas.loc[areas["project"] == project, "neighbourhood"].tolist()
     if neighbourhood not in mapped:
-        raise UserError(f"neighbourhood '{neighbourhood}' is not mapped to project {project} in the areas "
-                        f"table; mapped: {allowed(mapped) if mapped else 'none'}")
+        raise UserError(
+            f"neighbourhood '{neighbourhood}' is not mapped to project {project} in the areas "
+            f"table; mapped: {allowed(mapped) if mapped else 'none'}"
+        )
     if wave not in fw.settings.wave_ids:
         raise UserError(f"unknown wave '{wave}'; known: {allowed(fw.settings.wave_ids)}")
 

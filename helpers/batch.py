@@ -35,9 +35,11 @@ from .framework import Framework
 from .safe_output import atomic_path, write_text_atomic
 
 PARAMETERS = ("project", "neighbourhood", "wave", "db")
-FOOTER = ("Made with the Co-operative Difference Workbook. All figures are aggregates of survey answers "
-          "weighted to the neighbourhood's population; figures from fewer than {minimum} responses are "
-          "not shown.")
+FOOTER = (
+    "Made with the Co-operative Difference Workbook. All figures are aggregates of survey answers "
+    "weighted to the neighbourhood's population; figures from fewer than {minimum} responses are "
+    "not shown."
+)
 
 
 @dataclass(frozen=True)
@@ -72,8 +74,11 @@ def _code_fingerprint() -> str:
     """Hash of everything a report's output depends on apart from its parameters and data."""
     digest = hashlib.sha256()
     tracked = sorted(
-        [*paths.ROOT.joinpath("helpers").glob("*.py"), *paths.FRAMEWORK.rglob("*.yaml"),
-         *paths.TEMPLATES.joinpath("report").glob("*")]
+        [
+            *paths.ROOT.joinpath("helpers").glob("*.py"),
+            *paths.FRAMEWORK.rglob("*.yaml"),
+            *paths.TEMPLATES.joinpath("report").glob("*"),
+        ]
     )
     for path in tracked:
         digest.update(path.relative_to(paths.ROOT).as_posix().encode())
@@ -87,7 +92,8 @@ def _data_fingerprint(con, project: str, hoods: list[str]) -> str:
     query = f"""
         WITH used AS (
             SELECT 'survey' AS t, batch_id, count(*) AS n FROM survey WHERE neighbourhood IN ({marks}) GROUP BY ALL
-            UNION ALL SELECT 'population', batch_id, count(*) FROM population WHERE neighbourhood IN ({marks}) GROUP BY ALL
+            UNION ALL SELECT 'population', batch_id, count(*) FROM population
+                      WHERE neighbourhood IN ({marks}) GROUP BY ALL
             UNION ALL SELECT 'areas', batch_id, count(*) FROM areas GROUP BY ALL
             UNION ALL SELECT 'indicators', batch_id, count(*) FROM indicators
                       WHERE neighbourhood IN ({marks}) OR neighbourhood = 'all' GROUP BY ALL
@@ -114,7 +120,9 @@ def check_parameters(notebook: Path) -> None:
         )
 
 
-def plan(fw: Framework, db: Path, out: Path, *, projects=None, neighbourhoods=None, waves=None) -> tuple[list[Job], list[Job]]:
+def plan(
+    fw: Framework, db: Path, out: Path, *, projects=None, neighbourhoods=None, waves=None
+) -> tuple[list[Job], list[Job]]:
     """(selected jobs, every job) for the database; refuses unknown selections listing valid values."""
     con = store.connect(db, read_only=True)
     try:
@@ -145,12 +153,26 @@ def plan(fw: Framework, db: Path, out: Path, *, projects=None, neighbourhoods=No
             fingerprint = hashlib.sha256(
                 json.dumps([code, fingerprints[row.project], params, _file_hash(notebook)]).encode()
             ).hexdigest()
-            job = Job(row.project, row.neighbourhood, wave, row.role, row.name, n, str(notebook), str(db),
-                      str(paths.report_html(out, row.project, row.neighbourhood, wave)),
-                      str(paths.executed_notebook(out, row.project, row.neighbourhood, wave)), fingerprint, timeout)
+            job = Job(
+                row.project,
+                row.neighbourhood,
+                wave,
+                row.role,
+                row.name,
+                n,
+                str(notebook),
+                str(db),
+                str(paths.report_html(out, row.project, row.neighbourhood, wave)),
+                str(paths.executed_notebook(out, row.project, row.neighbourhood, wave)),
+                fingerprint,
+                timeout,
+            )
             every.append(job)
-            if ((not projects or row.project in projects) and (not neighbourhoods or row.neighbourhood in neighbourhoods)
-                    and (not waves or wave in waves)):
+            if (
+                (not projects or row.project in projects)
+                and (not neighbourhoods or row.neighbourhood in neighbourhoods)
+                and (not waves or wave in waves)
+            ):
                 selected.append(job)
     for notebook in sorted({j.notebook for j in selected}):
         if not Path(notebook).exists():
@@ -171,8 +193,12 @@ def _check_selection(fw, areas, counts, projects, neighbourhoods, waves) -> None
     for h in neighbourhoods or []:
         if h not in set(mapped["neighbourhood"]):
             scope = f"mapped to {', '.join(projects)}" if projects else "in the areas table"
-            raise UserError(f"neighbourhood '{h}' is not {scope}; valid: {allowed(sorted(set(mapped['neighbourhood'])))}")
-    with_data = sorted(set(counts["wave"]), key=lambda w: fw.settings.wave_ids.index(w) if w in fw.settings.wave_ids else 99)
+            raise UserError(
+                f"neighbourhood '{h}' is not {scope}; valid: {allowed(sorted(set(mapped['neighbourhood'])))}"
+            )
+    with_data = sorted(
+        set(counts["wave"]), key=lambda w: fw.settings.wave_ids.index(w) if w in fw.settings.wave_ids else 99
+    )
     for w in waves or []:
         if w not in fw.settings.wave_ids:
             raise UserError(f"unknown wave '{w}'; known: {allowed(fw.settings.wave_ids)}")
@@ -202,8 +228,14 @@ def run_one(job: Job) -> Outcome:
         for attempt in (1, 2):
             try:
                 papermill.execute_notebook(
-                    job.notebook, str(tmp), parameters=params, kernel_name="python3", progress_bar=False,
-                    cwd=str(paths.ROOT), execution_timeout=int(job.timeout_s), log_output=False,
+                    job.notebook,
+                    str(tmp),
+                    parameters=params,
+                    kernel_name="python3",
+                    progress_bar=False,
+                    cwd=str(paths.ROOT),
+                    execution_timeout=int(job.timeout_s),
+                    log_output=False,
                 )
                 break
             except PapermillExecutionError:
@@ -243,8 +275,13 @@ def export_html(notebook: Path | str, title: str | None = None) -> str:
     else:
         first = next((c.source for c in nb.cells if c.cell_type == "markdown"), "Report")
         nb.metadata["title"] = first.splitlines()[0].lstrip("# ").strip()
-    exporter = HTMLExporter(template_name="report", extra_template_basedirs=[str(paths.TEMPLATES)],
-                            exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
+    exporter = HTMLExporter(
+        template_name="report",
+        extra_template_basedirs=[str(paths.TEMPLATES)],
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+    )
     resources = {
         "council_name": fw.settings.council.name,
         "council_logo": _logo_uri(fw.settings.council.logo),
@@ -290,8 +327,10 @@ def run_batch(fw: Framework, args) -> int:
     _clean_temporaries(out)
     todo = [j for j in selected if args.force or not is_current(j)]
     jobs = max(1, args.jobs or os.cpu_count() or 1)
-    print(f"{len(selected)} reports selected; {len(selected) - len(todo)} up to date, running {len(todo)} "
-          f"with {min(jobs, max(len(todo), 1))} at a time")
+    print(
+        f"{len(selected)} reports selected; {len(selected) - len(todo)} up to date, running {len(todo)} "
+        f"with {min(jobs, max(len(todo), 1))} at a time"
+    )
     outcomes = run_jobs(todo, jobs)
     write_index(fw, out, every)
     failed = [o for o in outcomes if o.status == "failed"]
@@ -299,8 +338,10 @@ def run_batch(fw: Framework, args) -> int:
     print(f"{len(done)} reports written, {len(failed)} failed; index: {out / 'index.html'}")
     if failed:
         print("\nFailed reports (executed notebooks kept for debugging):", file=sys.stderr)
-        table = pd.DataFrame([(o.job.project, o.job.neighbourhood, o.job.wave, o.error, o.job.executed)
-                              for o in failed], columns=["project", "neighbourhood", "wave", "error", "notebook"])
+        table = pd.DataFrame(
+            [(o.job.project, o.job.neighbourhood, o.job.wave, o.error, o.job.executed) for o in failed],
+            columns=["project", "neighbourhood", "wave", "error", "notebook"],
+        )
         print(table.to_string(index=False), file=sys.stderr)
         return 1
     return 0
@@ -311,8 +352,10 @@ def run_jobs(todo: list[Job], jobs: int) -> list[Outcome]:
         return []
     outcomes = []
     tty = sys.stderr.isatty()
-    with _progress(len(todo)) as bar, ProcessPoolExecutor(max_workers=min(jobs, len(todo)),
-                                                          mp_context=get_context("spawn")) as pool:
+    with (
+        _progress(len(todo)) as bar,
+        ProcessPoolExecutor(max_workers=min(jobs, len(todo)), mp_context=get_context("spawn")) as pool,
+    ):
         futures = {pool.submit(run_one, job): job for job in todo}
         for future in as_completed(futures):
             outcome = future.result()
@@ -320,8 +363,11 @@ def run_jobs(todo: list[Job], jobs: int) -> list[Outcome]:
             bar.update(1)
             if not tty:
                 j = outcome.job
-                print(f"{outcome.status}: {j.project}/{j.neighbourhood}/{j.wave} ({outcome.seconds:.1f} s)"
-                      + (f" {outcome.error}" if outcome.error else ""), flush=True)
+                print(
+                    f"{outcome.status}: {j.project}/{j.neighbourhood}/{j.wave} ({outcome.seconds:.1f} s)"
+                    + (f" {outcome.error}" if outcome.error else ""),
+                    flush=True,
+                )
     return sorted(outcomes, key=lambda o: (o.job.project, o.job.neighbourhood, o.job.wave))
 
 
@@ -348,10 +394,16 @@ def write_index(fw: Framework, out: Path, every: list[Job]) -> Path:
             status = "not run"
         link = html_path.relative_to(out).as_posix()
         wave = next(w.label for w in fw.settings.waves if w.id == j.wave)
-        cell = f'<a href="{html.escape(link)}">{html.escape(j.name)}, {html.escape(wave)}</a>' if html_path.exists() else "no report"
+        cell = (
+            f'<a href="{html.escape(link)}">{html.escape(j.name)}, {html.escape(wave)}</a>'
+            if html_path.exists()
+            else "no report"
+        )
         project = fw.project(j.project).name
-        rows.append(f"<tr><td>{html.escape(project)}</td><td>{html.escape(j.name)}</td><td>{html.escape(j.role)}</td>"
-                    f"<td>{html.escape(wave)}</td><td>{status}</td><td>{j.responses}</td><td>{cell}</td></tr>")
+        rows.append(
+            f"<tr><td>{html.escape(project)}</td><td>{html.escape(j.name)}</td><td>{html.escape(j.role)}</td>"
+            f"<td>{html.escape(wave)}</td><td>{status}</td><td>{j.responses}</td><td>{cell}</td></tr>"
+        )
     page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Co-operative difference reports</title>

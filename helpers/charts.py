@@ -29,8 +29,10 @@ def figure_html(fig: plt.Figure, alt: str) -> str:
     fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight", metadata={"Software": None})
     plt.close(fig)
     data = base64.b64encode(buffer.getvalue()).decode("ascii")
-    return (f'<figure class="chart"><img src="data:image/png;base64,{data}" alt="{html.escape(alt)}" '
-            f'style="max-width:100%"><figcaption>{html.escape(alt)}</figcaption></figure>')
+    return (
+        f'<figure class="chart"><img src="data:image/png;base64,{data}" alt="{html.escape(alt)}" '
+        f'style="max-width:100%"><figcaption>{html.escape(alt)}</figcaption></figure>'
+    )
 
 
 def estimate_dots(table: pd.DataFrame, *, title: str, minimum_base: int, xlabel: str = "% agree") -> plt.Figure:
@@ -55,8 +57,15 @@ def estimate_dots(table: pd.DataFrame, *, title: str, minimum_base: int, xlabel:
             c = GREY if row["low_base"] else colour
             est, lo, hi = 100 * row["estimate"], 100 * row["ci_low"], 100 * row["ci_high"]
             ax.plot([lo, hi], [y, y], color=c, lw=2)
-            ax.plot(est, y, "o", color=c, mfc="white" if row["low_base"] else c, ms=7,
-                    label=str(group) if group is not None else None)
+            ax.plot(
+                est,
+                y,
+                "o",
+                color=c,
+                mfc="white" if row["low_base"] else c,
+                ms=7,
+                label=str(group) if group is not None else None,
+            )
     ax.set_yticks(range(len(labels)), labels)
     ax.invert_yaxis()
     ax.set_xlim(0, 100)

@@ -18,7 +18,9 @@ EXIT_USER_ERROR = 2
 
 def _db_arg(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--db", type=Path, default=paths.DEFAULT_DB,
+        "--db",
+        type=Path,
+        default=paths.DEFAULT_DB,
         help=f"DuckDB database file (default: {paths.DEFAULT_DB.relative_to(paths.ROOT)})",
     )
 
@@ -53,16 +55,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("kind", metavar="KIND", help="areas, population, survey, indicators, stories or sentiment")
     p.add_argument("file", type=Path, metavar="FILE", help="a .csv or .xlsx file")
     p.add_argument("--sheet", help="worksheet name for an XLSX file (default: the first sheet)")
-    p.add_argument("--skip-bad-rows", action="store_true",
-                   help="load the valid rows and list the bad ones in the rejects file")
-    p.add_argument("--replace", action="store_true",
-                   help="replace data already loaded for the same neighbourhood x wave (or key)")
+    p.add_argument(
+        "--skip-bad-rows", action="store_true", help="load the valid rows and list the bad ones in the rejects file"
+    )
+    p.add_argument(
+        "--replace", action="store_true", help="replace data already loaded for the same neighbourhood x wave (or key)"
+    )
     p.add_argument("--rejects", type=Path, help="where to write the rejects CSV (default: FILE.rejects.csv)")
     _db_arg(p)
 
     p = verbs.add_parser("build-db", help="build the database from a folder of files (the sample by default)")
-    p.add_argument("--from", dest="source", type=Path, default=paths.SAMPLE,
-                   help="folder holding areas.csv, population.csv, survey.csv, ... (default: data/sample)")
+    p.add_argument(
+        "--from",
+        dest="source",
+        type=Path,
+        default=paths.SAMPLE,
+        help="folder holding areas.csv, population.csv, survey.csv, ... (default: data/sample)",
+    )
     p.add_argument("--if-missing", action="store_true", help="do nothing when the database already exists")
     p.add_argument("--force", action="store_true", help="rebuild even if the database exists (replaces it)")
     _db_arg(p)
@@ -94,10 +103,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="redo every report even if nothing changed")
     _db_arg(p)
 
+    p = verbs.add_parser("docs", help="regenerate the README's command reference from this --help")
+
     p = verbs.add_parser("dashboard", help="serve the Voila dashboards on 127.0.0.1")
     p.add_argument("--port", type=int, default=8866, help="port (default: 8866)")
-    p.add_argument("--allow-write", action="store_true",
-                   help="let the self-evaluation form save assessments to the database")
+    p.add_argument(
+        "--allow-write", action="store_true", help="let the self-evaluation form save assessments to the database"
+    )
     _db_arg(p)
     return parser
 
@@ -137,9 +149,16 @@ def _run(args: argparse.Namespace) -> int | None:
     if verb == "import":
         from .intake import import_file
 
-        result = import_file(args.kind, args.file, fw, args.db, sheet=args.sheet,
-                             skip_bad_rows=args.skip_bad_rows, replace=args.replace,
-                             rejects_path=args.rejects)
+        result = import_file(
+            args.kind,
+            args.file,
+            fw,
+            args.db,
+            sheet=args.sheet,
+            skip_bad_rows=args.skip_bad_rows,
+            replace=args.replace,
+            rejects_path=args.rejects,
+        )
         print(result.message)
         return 0
     if verb == "build-db":
@@ -173,6 +192,9 @@ def _run(args: argparse.Namespace) -> int | None:
         from .batch import run_batch
 
         return run_batch(fw, args)
+    if verb == "docs":
+        print("README command reference " + ("updated" if update_readme() else "already up to date"))
+        return 0
     if verb == "dashboard":
         from .dashboard_server import serve
 
@@ -182,3 +204,28 @@ def _run(args: argparse.Namespace) -> int | None:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def command_reference() -> str:
+    """The README's command reference, generated from the parser's own --help (kept in step by a test)."""
+    import os
+
+    os.environ["COLUMNS"] = "100"
+    parser = build_parser()
+    verbs = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    parts = []
+    for name, sub in verbs.choices.items():
+        parts.append(f"#### `{name}`\n\n```text\n{sub.format_help().rstrip()}\n```\n")
+    return "\n".join(parts)
+
+
+def update_readme(readme: Path = paths.ROOT / "README.md") -> bool:
+    """Rewrite the command reference between the README's markers; True if it changed."""
+    text = readme.read_text(encoding="utf-8")
+    start, end = "<!-- commands:start -->\n", "<!-- commands:end -->"
+    head, rest = text.split(start, 1)
+    _, tail = rest.split(end, 1)
+    new = head + start + command_reference() + end + tail
+    if new != text:
+        readme.write_text(new, encoding="utf-8")
+    return new != text

@@ -387,22 +387,18 @@ def _check_references(fw: Framework) -> None:
             for s in line.survey:
                 if s not in statements:
                     raise FrameworkError(
-                        f"{name}: ripple[{n}].survey '{s}' is not a Your Voice statement; "
-                        f"known: {allowed(statements)}"
+                        f"{name}: ripple[{n}].survey '{s}' is not a Your Voice statement; known: {allowed(statements)}"
                     )
             for i in line.indicators:
                 if i not in indicators:
                     raise FrameworkError(
-                        f"{name}: ripple[{n}].indicators '{i}' is not in indicators.yaml; "
-                        f"known: {allowed(indicators)}"
+                        f"{name}: ripple[{n}].indicators '{i}' is not in indicators.yaml; known: {allowed(indicators)}"
                     )
     se = fw.self_evaluation
     _unique([a.id for a in se.areas], "self_evaluation.yaml", "performance area")
     levels = [lvl.id for lvl in se.levels]
     if levels != ["aspiring", "developing", "achieving", "leading"]:
-        raise FrameworkError(
-            "self_evaluation.yaml: levels must be aspiring, developing, achieving, leading in order"
-        )
+        raise FrameworkError("self_evaluation.yaml: levels must be aspiring, developing, achieving, leading in order")
     wt = fw.settings.weighting
     genders = [c.code for c in fw.instrument.gender.categories]
     for g in wt.genders:
@@ -426,8 +422,7 @@ def load_framework(root: Path | str | None = None) -> Framework:
     instrument = _parse(Instrument, _read_yaml(root / "instrument.yaml", root), "instrument.yaml")
     ind_doc = _read_yaml(root / "indicators.yaml", root)
     indicators = tuple(
-        _parse(Indicator, i, f"indicators.yaml: indicators[{n}]")
-        for n, i in enumerate(ind_doc.get("indicators") or [])
+        _parse(Indicator, i, f"indicators.yaml: indicators[{n}]") for n, i in enumerate(ind_doc.get("indicators") or [])
     )
     project_files = sorted((root / "projects").glob("*.yaml"))
     if not project_files:
@@ -444,9 +439,7 @@ def load_framework(root: Path | str | None = None) -> Framework:
         instrument=instrument,
         indicators=indicators,
         projects=tuple(projects),
-        self_evaluation=_parse(
-            SelfEvaluation, _read_yaml(root / "self_evaluation.yaml", root), "self_evaluation.yaml"
-        ),
+        self_evaluation=_parse(SelfEvaluation, _read_yaml(root / "self_evaluation.yaml", root), "self_evaluation.yaml"),
         settings=_parse(Settings, _read_yaml(root / "settings.yaml", root), "settings.yaml"),
     )
     _check_references(fw)
@@ -475,8 +468,5 @@ def summary(fw: Framework) -> str:
         )
     lines.append("  waves: " + ", ".join(w.id for w in fw.settings.waves))
     th = fw.settings.thresholds
-    lines.append(
-        f"  minimum base {th.minimum_base}, low base {th.low_base}, "
-        f"confidence {th.confidence_level:.0%}"
-    )
+    lines.append(f"  minimum base {th.minimum_base}, low base {th.low_base}, confidence {th.confidence_level:.0%}")
     return "\n".join(lines)

@@ -103,21 +103,50 @@ def columns_for(kind: str, fw: Framework) -> list[Column]:
         ]
         for s in ins.statement_ids:
             col = _code_column(s, scale, nullable=True)
-            cols.append(Column(**{**col.__dict__, "expected": "1-5 (1 = Strongly disagree, 5 = Strongly agree) or a printed label, or blank"}))
+            cols.append(
+                Column(
+                    **{
+                        **col.__dict__,
+                        "expected": "1-5 (1 = Strongly disagree, 5 = Strongly agree) or a printed label, or blank",
+                    }
+                )
+            )
         cols.append(_code_column(ins.general_health.id, ins.general_health.scale, nullable=True))
         h = ins.happiness
-        cols.append(Column(h.id, "int", nullable=True, minimum=h.min, maximum=h.max,
-                           expected=f"a whole number from {h.min} to {h.max}, or blank"))
+        cols.append(
+            Column(
+                h.id,
+                "int",
+                nullable=True,
+                minimum=h.min,
+                maximum=h.max,
+                expected=f"a whole number from {h.min} to {h.max}, or blank",
+            )
+        )
         cols += [_code_column(i.id, ins.years.bands, nullable=True) for i in ins.years.items]
         cols += [
-            Column(i.id, "int", nullable=True, minimum=0, maximum=ins.household.max_per_band,
-                   expected=f"a count from 0 to {ins.household.max_per_band}, or blank")
+            Column(
+                i.id,
+                "int",
+                nullable=True,
+                minimum=0,
+                maximum=ins.household.max_per_band,
+                expected=f"a count from 0 to {ins.household.max_per_band}, or blank",
+            )
             for i in ins.household.items
         ]
         cols.append(_code_column(ins.ethnicity.id, ins.ethnicity.categories, nullable=True))
         cols.append(_code_column(ins.gender.id, ins.gender.categories, nullable=True))
-        cols.append(Column(ins.age.id, "int", nullable=True, minimum=ins.age.min, maximum=ins.age.max,
-                           expected=f"age in years from {ins.age.min} to {ins.age.max}, or blank"))
+        cols.append(
+            Column(
+                ins.age.id,
+                "int",
+                nullable=True,
+                minimum=ins.age.min,
+                maximum=ins.age.max,
+                expected=f"age in years from {ins.age.min} to {ins.age.max}, or blank",
+            )
+        )
         return cols
     if kind == "indicators":
         return [
@@ -225,7 +254,10 @@ def _read_csv(raw: bytes, name: str) -> pd.DataFrame:
     text = _decode(raw, name)
     try:
         return pd.read_csv(
-            io.StringIO(text), sep=_sniff_delimiter(text), dtype=str, keep_default_na=False,
+            io.StringIO(text),
+            sep=_sniff_delimiter(text),
+            dtype=str,
+            keep_default_na=False,
             skip_blank_lines=False,
         )
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
@@ -271,9 +303,7 @@ def _check_header(frame: pd.DataFrame, cols: list[Column], name: str, kind: str)
     if unknown:
         problems.append(f"unknown column(s) {', '.join(unknown)}")
     if problems:
-        raise UserError(
-            f"{name}: {' and '.join(problems)} for a {kind} file; expected columns: {', '.join(known)}"
-        )
+        raise UserError(f"{name}: {' and '.join(problems)} for a {kind} file; expected columns: {', '.join(known)}")
 
 
 def _parse_column(text: pd.Series, col: Column) -> tuple[pd.Series, pd.Series]:
@@ -321,8 +351,7 @@ def _schema(cols: list[Column], kind: str, today: date) -> pa.DataFrameSchema:
             hi = col.maximum if col.maximum is not None else np.inf
             checks.append(pa.Check.in_range(lo, hi, error=col.expected))
         if col.kind in ("date", "period"):
-            checks.append(pa.Check(lambda s: s.map(lambda d: d <= today), element_wise=False,
-                                   error=col.expected))
+            checks.append(pa.Check(lambda s: s.map(lambda d: d <= today), element_wise=False, error=col.expected))
         if col.kind == "text" and col.name in ("neighbourhood",):
             checks.append(pa.Check.str_matches(r"^[A-Za-z0-9_-]+$", error=col.expected))
         columns[col.name] = pa.Column(None, checks=checks, nullable=col.nullable, required=not col.optional)
@@ -390,15 +419,26 @@ def _consistency_rejects(kind: str, typed: pd.DataFrame, frame: pd.DataFrame) ->
             age, gender = row.get("age_band"), row.get("gender")
             if pd.notna(age) and pd.notna(gender) and age != gender:
                 for r in typed.index[typed["neighbourhood"] == hood]:
-                    out.append((r, "population", frame.at[r, "population"],
-                                f"the age-band total ({age}) to equal the gender total ({gender}) "
-                                f"for neighbourhood {hood}"))
+                    out.append(
+                        (
+                            r,
+                            "population",
+                            frame.at[r, "population"],
+                            f"the age-band total ({age}) to equal the gender total ({gender}) for neighbourhood {hood}",
+                        )
+                    )
             elif pd.isna(age) or pd.isna(gender):
                 missing = "age_band" if pd.isna(age) else "gender"
                 for r in typed.index[typed["neighbourhood"] == hood]:
-                    out.append((r, "dimension", frame.at[r, "dimension"],
-                                f"rows for both dimensions (age_band and gender) for neighbourhood "
-                                f"{hood}; {missing} rows are missing"))
+                    out.append(
+                        (
+                            r,
+                            "dimension",
+                            frame.at[r, "dimension"],
+                            f"rows for both dimensions (age_band and gender) for neighbourhood "
+                            f"{hood}; {missing} rows are missing",
+                        )
+                    )
     return out
 
 
@@ -412,17 +452,24 @@ def reference_rejects(checked: Checked, fw: Framework, con: duckdb.DuckDBPyConne
         extra = {"all"} if checked.kind == "indicators" else set()
         unknown = good.index[~good["neighbourhood"].isin(known | extra)]
         hint = allowed(sorted(known)) if known else "none yet: import the areas file first"
-        rows += [(r, "neighbourhood", good.at[r, "neighbourhood"], f"a neighbourhood in the areas table ({hint})")
-                 for r in unknown]
+        rows += [
+            (r, "neighbourhood", good.at[r, "neighbourhood"], f"a neighbourhood in the areas table ({hint})")
+            for r in unknown
+        ]
     if checked.kind == "stories":
         for r in good.index:
             project = fw.project(good.at[r, "project"])
             ids = [o.strip() for o in str(good.at[r, "outcomes"]).split(";") if o.strip()]
             wrong = [o for o in ids if o not in project.outcome_ids]
             if wrong or not ids:
-                rows.append((r, "outcomes", good.at[r, "outcomes"],
-                             f"outcome ids of {project.id}'s ripple map separated by ';' "
-                             f"({allowed(project.outcome_ids)})"))
+                rows.append(
+                    (
+                        r,
+                        "outcomes",
+                        good.at[r, "outcomes"],
+                        f"outcome ids of {project.id}'s ripple map separated by ';' ({allowed(project.outcome_ids)})",
+                    )
+                )
     table = pd.DataFrame(rows, columns=["row", "column", "value", "expected"])
     table.insert(0, "file", name)
     return table
@@ -473,8 +520,9 @@ def import_file(
         store.ensure_schema(con, fw)
         seen = con.execute("SELECT batch_id FROM imports WHERE sha256 = ? AND kind = ?", [digest, kind]).fetchone()
         if seen:
-            return ImportResult(kind, name, 0, "unchanged",
-                                f"{name}: already imported as batch {seen[0]} ({kind}); nothing added")
+            return ImportResult(
+                kind, name, 0, "unchanged", f"{name}: already imported as batch {seen[0]} ({kind}); nothing added"
+            )
         checked = validate(kind, frame, fw, name, today)
         refs = reference_rejects(checked, fw, con, name)
         rejects = pd.concat([checked.rejects, refs], ignore_index=True) if not refs.empty else checked.rejects
@@ -500,8 +548,14 @@ def import_file(
         con.close()
     note = f"; {len(bad_rows)} bad rows skipped, listed in {rejects_file}" if bad_rows else ""
     swap = f"; replaced earlier data for {replaced}" if replaced else ""
-    return ImportResult(kind, name, loaded, "loaded", f"{name}: loaded {loaded} {kind} rows{swap}{note}",
-                        rejects_file if bad_rows else None)
+    return ImportResult(
+        kind,
+        name,
+        loaded,
+        "loaded",
+        f"{name}: loaded {loaded} {kind} rows{swap}{note}",
+        rejects_file if bad_rows else None,
+    )
 
 
 def _load(con, kind: str, good: pd.DataFrame, name: str, digest: str, replace: bool) -> tuple[int, str]:
@@ -578,7 +632,10 @@ def build_database(source: Path, fw: Framework, db: Path, *, force: bool = False
             files[kind] = found[0]
     for required in ("areas", "population", "survey"):
         if required not in files:
-            raise UserError(f"{source}: no {required}.csv or {required}.xlsx; a database needs at least areas, population and survey")
+            raise UserError(
+                f"{source}: no {required}.csv or {required}.xlsx; "
+                "a database needs at least areas, population and survey"
+            )
     db.parent.mkdir(parents=True, exist_ok=True)
     tmp = db.with_name(f".{db.name}.building")
     tmp.unlink(missing_ok=True)

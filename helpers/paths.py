@@ -34,7 +34,10 @@ def executed_notebook(out: Path, project_id: str, neighbourhood: str, wave: str)
 
 
 def resolve(path: Path | str) -> Path:
-    """A user-given path (blank = the default database); relative paths are taken from the repository root, not the current directory."""
+    """A user-given path (blank = the default database).
+
+    Relative paths are taken from the repository root, not the current directory.
+    """
     if not str(path):
         return DEFAULT_DB
     path = Path(path)

@@ -92,7 +92,7 @@ class ProjectReport:
         wave = next(w for w in self.fw.settings.waves if w.id == self.wave)
         s = Section()
         s.parts.append(
-            f"<p class=\"lead\"><strong>{html.escape(self.project.name)}</strong> in "
+            f'<p class="lead"><strong>{html.escape(self.project.name)}</strong> in '
             f"<strong>{html.escape(d.name)}</strong> ({html.escape(d.role)} area), survey wave "
             f"<strong>{html.escape(wave.label)}</strong>. Responses this wave: {len(d.here)}.</p>"
         )
@@ -127,12 +127,19 @@ class ProjectReport:
         here = d.here
         minimum = self.thresholds.minimum_base
         bands = fw.settings.weighting.age_bands
-        age = pd.cut(here[fw.instrument.age.id].astype("Float64"), [b.min - 0.5 for b in bands] + [bands[-1].max + 0.5],
-                     labels=[b.id for b in bands])
+        age = pd.cut(
+            here[fw.instrument.age.id].astype("Float64"),
+            [b.min - 0.5 for b in bands] + [bands[-1].max + 0.5],
+            labels=[b.id for b in bands],
+        )
         parts = [
             ("Age band", age.astype(object).where(age.notna(), "not given")),
-            ("Gender", here[fw.instrument.gender.id].map(
-                {c.code: c.label for c in fw.instrument.gender.categories}).fillna("not given")),
+            (
+                "Gender",
+                here[fw.instrument.gender.id]
+                .map({c.code: c.label for c in fw.instrument.gender.categories})
+                .fillna("not given"),
+            ),
             ("How returned", here["mode"].map({c.code: c.label for c in fw.instrument.modes}).fillna("not given")),
         ]
         rows = []
@@ -161,15 +168,27 @@ class ProjectReport:
         """Weighted % agreeing with each statement in the ripple map, with 95% intervals."""
         sc = self.scores
         ids = self.project.survey_statements
-        rows = sc[(sc["neighbourhood"] == self.neighbourhood) & (sc["wave"] == self.wave)
-                  & sc["measure"].isin(ids) & (sc["statistic"] == "agree") & sc["weighted"]].copy()
+        rows = sc[
+            (sc["neighbourhood"] == self.neighbourhood)
+            & (sc["wave"] == self.wave)
+            & sc["measure"].isin(ids)
+            & (sc["statistic"] == "agree")
+            & sc["weighted"]
+        ].copy()
         rows["label"] = rows["measure"].map(self._statement_label)
         level = f"{self.thresholds.confidence_level:.0%}"
-        fig = charts.estimate_dots(rows, title=f"% agreeing, {self.data.name}, {self.wave} (weighted, {level} interval)",
-                                   minimum_base=self.thresholds.minimum_base)
+        fig = charts.estimate_dots(
+            rows,
+            title=f"% agreeing, {self.data.name}, {self.wave} (weighted, {level} interval)",
+            minimum_base=self.thresholds.minimum_base,
+        )
         alt = "; ".join(
-            f"{r.label}: " + (f"fewer than {self.thresholds.minimum_base} responses" if r.suppressed
-                              else f"{r.estimate:.0%} ({r.ci_low:.0%} to {r.ci_high:.0%})")
+            f"{r.label}: "
+            + (
+                f"fewer than {self.thresholds.minimum_base} responses"
+                if r.suppressed
+                else f"{r.estimate:.0%} ({r.ci_low:.0%} to {r.ci_high:.0%})"
+            )
             for r in rows.itertuples()
         )
         s = Section().chart(fig, "Share agreeing (weighted) with interval. " + alt)
@@ -180,15 +199,23 @@ class ProjectReport:
 
     def _display_estimates(self, rows: pd.DataFrame) -> pd.DataFrame:
         minimum = self.thresholds.minimum_base
-        out = pd.DataFrame({
-            "Statement": rows["label"],
-            "Responses": rows["base_n"].astype(int),
-            "% agree": [f"fewer than {minimum} responses" if s else PCT.format(e)
-                        for s, e in zip(rows["suppressed"], rows["estimate"], strict=True)],
-            "Interval": ["" if s else f"{lo:.0%} to {hi:.0%}"
-                         for s, lo, hi in zip(rows["suppressed"], rows["ci_low"], rows["ci_high"], strict=True)],
-            "Low base": ["yes" if b and not s else "" for b, s in zip(rows["low_base"], rows["suppressed"], strict=True)],
-        })
+        out = pd.DataFrame(
+            {
+                "Statement": rows["label"],
+                "Responses": rows["base_n"].astype(int),
+                "% agree": [
+                    f"fewer than {minimum} responses" if s else PCT.format(e)
+                    for s, e in zip(rows["suppressed"], rows["estimate"], strict=True)
+                ],
+                "Interval": [
+                    "" if s else f"{lo:.0%} to {hi:.0%}"
+                    for s, lo, hi in zip(rows["suppressed"], rows["ci_low"], rows["ci_high"], strict=True)
+                ],
+                "Low base": [
+                    "yes" if b and not s else "" for b, s in zip(rows["low_base"], rows["suppressed"], strict=True)
+                ],
+            }
+        )
         return out
 
     def method_note(self) -> Section:

@@ -96,10 +96,13 @@ def _split(total: int, shares: dict[str, float]) -> dict[str, int]:
 
 
 def _planted(neighbourhood: str, statement: str, wave: str) -> float:
-    return sum(
-        PLANTED.get((project, role), {}).get(statement, {}).get(wave, 0.0)
-        for project, role in _project_roles()[neighbourhood].items()
-    ) / 100
+    return (
+        sum(
+            PLANTED.get((project, role), {}).get(statement, {}).get(wave, 0.0)
+            for project, role in _project_roles()[neighbourhood].items()
+        )
+        / 100
+    )
 
 
 def survey_frame(fw: Framework, rng: np.random.Generator) -> pd.DataFrame:
@@ -135,11 +138,15 @@ def _respondents(fw, rng, area, wave, n, base_agree, hood_shift, bands) -> pd.Da
         "mode": rng.choice(["post", "placed", "online", ""], size=n, p=[0.58, 0.15, 0.25, 0.02]),
     }
     for s in ins.statement_ids:
-        p_agree = np.clip(base_agree[s] + hood_shift + age_shift + person + _planted(area.neighbourhood, s, wave), 0.02, 0.97)
+        p_agree = np.clip(
+            base_agree[s] + hood_shift + age_shift + person + _planted(area.neighbourhood, s, wave), 0.02, 0.97
+        )
         p_disagree = np.clip((1 - p_agree) * 0.55, 0.01, None)
         u = rng.random(n)
         strong = rng.random(n) < 0.4
-        answer = np.where(u < p_agree, np.where(strong, 5, 4), np.where(u < p_agree + p_disagree, np.where(strong, 1, 2), 3)).astype(object)
+        answer = np.where(
+            u < p_agree, np.where(strong, 5, 4), np.where(u < p_agree + p_disagree, np.where(strong, 1, 2), 3)
+        ).astype(object)
         answer[rng.random(n) < ITEM_MISSING] = ""
         out[s] = answer
     health = rng.choice([1, 2, 3, 4, 5], size=n, p=[0.22, 0.36, 0.26, 0.11, 0.05]).astype(object)
@@ -221,22 +228,42 @@ def stories_frame(fw: Framework, rng: np.random.Generator) -> pd.DataFrame:
                     consent = "no" if k == 2 else "yes"
                     text = f"{rng.choice(STORY_OPENINGS)} {rng.choice(STORY_ENDINGS)} (synthetic story)"
                     if consent == "no":
-                        text = f"Not for publication: a resident's private account ({a.neighbourhood}-{wave}-{k}). {text}"
-                    rows.append((f"{project_id[:3]}-{a.neighbourhood}-{wave}-{k + 1}", project_id, a.neighbourhood,
-                                 wave, ";".join(chosen), f"Story {k + 1} from {a.name}", text, consent))
-    return pd.DataFrame(rows, columns=["story_id", "project", "neighbourhood", "wave", "outcomes", "title", "text", "consent"])
+                        text = (
+                            f"Not for publication: a resident's private account ({a.neighbourhood}-{wave}-{k}). {text}"
+                        )
+                    rows.append(
+                        (
+                            f"{project_id[:3]}-{a.neighbourhood}-{wave}-{k + 1}",
+                            project_id,
+                            a.neighbourhood,
+                            wave,
+                            ";".join(chosen),
+                            f"Story {k + 1} from {a.name}",
+                            text,
+                            consent,
+                        )
+                    )
+    return pd.DataFrame(
+        rows, columns=["story_id", "project", "neighbourhood", "wave", "outcomes", "title", "text", "consent"]
+    )
 
 
 SENTIMENT_TEXTS = {
-    "positive": ("Really helpful staff, thank you for sorting my payments out.",
-                 "Great to see the council listening to residents for once!",
-                 "The new support scheme is brilliant and made a real difference."),
-    "neutral": ("Does anyone know when the next drop-in session is?",
-                "The council office opening hours have changed.",
-                "Letter arrived about the scheme today."),
-    "negative": ("Waited weeks for a reply, very disappointing service.",
-                 "Nobody answers the phone at the council, awful.",
-                 "Still confused and worried about the bill, no help at all."),
+    "positive": (
+        "Really helpful staff, thank you for sorting my payments out.",
+        "Great to see the council listening to residents for once!",
+        "The new support scheme is brilliant and made a real difference.",
+    ),
+    "neutral": (
+        "Does anyone know when the next drop-in session is?",
+        "The council office opening hours have changed.",
+        "Letter arrived about the scheme today.",
+    ),
+    "negative": (
+        "Waited weeks for a reply, very disappointing service.",
+        "Nobody answers the phone at the council, awful.",
+        "Still confused and worried about the bill, no help at all.",
+    ),
 }
 
 
@@ -253,8 +280,16 @@ def sentiment_frame(fw: Framework, rng: np.random.Generator) -> pd.DataFrame:
                     text = rng.choice(SENTIMENT_TEXTS[tone])
                     day = (date + pd.Timedelta(days=int(rng.integers(0, 28)))).strftime("%Y-%m-%d")
                     channel = rng.choice(["facebook", "twitter", "reputation-tracker"])
-                    rows.append((f"{project_id[:3]}-{a.neighbourhood}-{wave}-{k + 1:02d}", project_id,
-                                 a.neighbourhood, day, channel, text))
+                    rows.append(
+                        (
+                            f"{project_id[:3]}-{a.neighbourhood}-{wave}-{k + 1:02d}",
+                            project_id,
+                            a.neighbourhood,
+                            day,
+                            channel,
+                            text,
+                        )
+                    )
     return pd.DataFrame(rows, columns=["item_id", "project", "neighbourhood", "date", "channel", "text"])
 
 
@@ -268,7 +303,9 @@ def readme_text(seed: int) -> str:
         "| neighbourhood | name | adults 16+ | project: role |",
         "| --- | --- | --- | --- |",
     ]
-    lines += [f"| {a.neighbourhood} | {a.name} | {a.adults} | {', '.join(f'{p}: {r}' for p, r in a.roles)} |" for a in AREAS]
+    lines += [
+        f"| {a.neighbourhood} | {a.name} | {a.adults} | {', '.join(f'{p}: {r}' for p, r in a.roles)} |" for a in AREAS
+    ]
     lines += [
         "",
         "Files: `areas.csv`, `population.csv`, `survey.csv`, `indicators.csv`, `stories.csv`, `sentiment.csv`,",
@@ -277,12 +314,15 @@ def readme_text(seed: int) -> str:
         "",
         "## How the sample differs from the population (so weighting matters)",
         "",
-        "Population (adults 16+): age bands " + ", ".join(f"{k} {v:.0%}" for k, v in POPULATION_AGE.items())
+        "Population (adults 16+): age bands "
+        + ", ".join(f"{k} {v:.0%}" for k, v in POPULATION_AGE.items())
         + f"; {POPULATION_FEMALE:.0%} female.",
-        "Respondents: age bands " + ", ".join(f"{k} {v:.0%}" for k, v in SAMPLE_AGE.items())
+        "Respondents: age bands "
+        + ", ".join(f"{k} {v:.0%}" for k, v in SAMPLE_AGE.items())
         + "; about 58% female, 2.5% prefer not to say their gender, 1.5% blank, 0.5% transgender; 5% leave age blank.",
         "Older respondents agree more often (shift in the chance of agreeing: "
-        + ", ".join(f"{k} {v:+.2f}" for k, v in AGE_EFFECT.items()) + "), so unweighted shares run high.",
+        + ", ".join(f"{k} {v:+.2f}" for k, v in AGE_EFFECT.items())
+        + "), so unweighted shares run high.",
         "",
         "## Planted effects (change in the population share agreeing, percentage points)",
         "",

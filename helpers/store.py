@@ -128,7 +128,5 @@ def read_table(con: duckdb.DuckDBPyConnection, kind: str, where: str = "", param
 
 
 def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    found = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]
-    ).fetchone()
+    found = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]).fetchone()
     return bool(found and found[0])

@@ -26,7 +26,9 @@ def test_round_trip_counts(sample_db):
         assert _count(sample_db, f"SELECT count(*) FROM {kind}")[0][0] == expected, kind
     survey = pd.read_csv(paths.SAMPLE / "survey.csv", dtype=str)
     expected = survey.groupby(["neighbourhood", "wave"]).size().to_dict()
-    got = dict(((h, w), n) for h, w, n in _count(sample_db, "SELECT neighbourhood, wave, count(*) FROM survey GROUP BY ALL"))
+    got = dict(
+        ((h, w), n) for h, w, n in _count(sample_db, "SELECT neighbourhood, wave, count(*) FROM survey GROUP BY ALL")
+    )
     assert got == expected
 
 
@@ -55,15 +57,17 @@ def test_labels_accepted_as_well_as_codes(tmp_path, fw):
     path = tmp_path / "labels.csv"
     raw.to_csv(path, index=False)
     import_file("survey", path, fw, db)
-    row = _count(db, f"SELECT s01, general_health, gender FROM survey WHERE respondent_id = '{raw.loc[0, 'respondent_id']}'")
+    row = _count(
+        db, f"SELECT s01, general_health, gender FROM survey WHERE respondent_id = '{raw.loc[0, 'respondent_id']}'"
+    )
     assert row == [(5, 1, "prefer_not")]
 
 
 def test_bad_rows_refuse_the_whole_file_and_list_each_problem(tmp_path, fw):
     db = _db_with_areas(tmp_path, fw)
     raw = pd.read_csv(paths.SAMPLE / "survey.csv", dtype=str, keep_default_na=False).head(20)
-    raw.loc[3, "s05"] = "7"          # spreadsheet row 5
-    raw.loc[10, "wave"] = "18m"       # spreadsheet row 12
+    raw.loc[3, "s05"] = "7"  # spreadsheet row 5
+    raw.loc[10, "wave"] = "18m"  # spreadsheet row 12
     path = tmp_path / "bad.csv"
     raw.to_csv(path, index=False)
     with pytest.raises(UserError, match="2 of 20 rows are not valid, so nothing was loaded"):
