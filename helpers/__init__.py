@@ -8,14 +8,7 @@ from __future__ import annotations
 
 import importlib
 
-__all__ = ["framework", "analysis", "charts", "report", "estimates", "weights", "intake", "store"]
-
-
-def framework():
-    """The validated framework (ideals, instrument, projects, self-evaluation, settings)."""
-    from .framework import framework as _framework
-
-    return _framework()
+__all__ = ["analysis", "charts", "report", "estimates", "weights", "intake", "store"]
 
 
 def __getattr__(name: str):

@@ -374,7 +374,7 @@ def run_jobs(todo: list[Job], jobs: int) -> list[Outcome]:
 def _clean_temporaries(out: Path) -> None:
     """Remove temporary files left by an interrupted batch (never a finished report)."""
     if out.exists():
-        for tmp in out.rglob(".*.tmp"):
+        for tmp in out.rglob(".*.tmp*"):
             tmp.unlink(missing_ok=True)
 
 

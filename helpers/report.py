@@ -50,13 +50,17 @@ class ProjectReport:
     """One project x neighbourhood x wave: loads its data once and computes each table once."""
 
     db: Path | str
-    fw: Framework
     project_id: str
     neighbourhood: str
     wave: str
+    fw: Framework | None = None
 
     def __post_init__(self) -> None:
         self.db = paths.resolve(self.db)
+        if self.fw is None:
+            from .framework import framework
+
+            self.fw = framework()
 
     @cached_property
     def data(self) -> analysis.ReportData:

@@ -36,7 +36,7 @@ def neutralise(frame: pd.DataFrame) -> pd.DataFrame:
 def atomic_path(target: Path):
     """A temporary file beside ``target`` (same filesystem, so the rename is atomic)."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=f".tmp{target.suffix}", dir=target.parent)
     os.close(fd)
     return Path(tmp)
 
