@@ -42,3 +42,10 @@ def framework_copy(tmp_path) -> Path:
     target = tmp_path / "framework"
     shutil.copytree(paths.FRAMEWORK, target)
     return target
+
+
+def pytest_collection_modifyitems(config, items):
+    """nbval items start real kernels: mark them slow like the batch tests."""
+    for item in items:
+        if item.nodeid.endswith(".ipynb") or ".ipynb::" in item.nodeid:
+            item.add_marker(pytest.mark.slow)
