@@ -34,7 +34,8 @@ def test_batch_writes_a_report_for_every_project_neighbourhood_wave(batch):
     assert code == 0
     expected = _expected_reports()
     assert len(expected) == 24
-    written = {(p.parent.parent.name, p.parent.name, p.stem) for p in out.glob("*/*/*.html") if p.parts[-4] != "_executed"}
+    pages = [p for p in out.glob("*/*/*.html") if p.parts[-4] != "_executed"]
+    written = {(p.parent.parent.name, p.parent.name, p.stem) for p in pages}
     assert written == expected
 
 
