@@ -22,7 +22,7 @@ import os
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from functools import cache
 from multiprocessing import get_context
 from pathlib import Path
@@ -327,47 +327,94 @@ def run_batch(fw: Framework, args) -> int:
     _clean_temporaries(out)
     todo = [j for j in selected if args.force or not is_current(j)]
     jobs = max(1, args.jobs or os.cpu_count() or 1)
-    print(
-        f"{len(selected)} reports selected; {len(selected) - len(todo)} up to date, running {len(todo)} "
-        f"with {min(jobs, max(len(todo), 1))} at a time"
-    )
-    outcomes = run_jobs(todo, jobs)
+    executor = getattr(args, "executor", "local")
+    where = f"on Dask ({args.scheduler or 'a local cluster'})" if executor == "dask" else f"{jobs} at a time"
+    print(f"{len(selected)} reports selected; {len(selected) - len(todo)} up to date, running {len(todo)} {where}")
+    if executor == "dask":
+        outcomes = run_jobs_dask(todo, jobs, getattr(args, "scheduler", None))
+    else:
+        outcomes = run_jobs(todo, jobs)
     write_index(fw, out, every)
+    return summarise(outcomes, out)
+
+
+def summarise(outcomes: list[Outcome], out: Path) -> int:
+    """Print what happened; the table of failures goes to stderr. Exit status 1 if any report failed."""
     failed = [o for o in outcomes if o.status == "failed"]
     done = [o for o in outcomes if o.status == "done"]
-    print(f"{len(done)} reports written, {len(failed)} failed; index: {out / 'index.html'}")
-    if failed:
-        print("\nFailed reports (executed notebooks kept for debugging):", file=sys.stderr)
-        table = pd.DataFrame(
-            [(o.job.project, o.job.neighbourhood, o.job.wave, o.error, o.job.executed) for o in failed],
-            columns=["project", "neighbourhood", "wave", "error", "notebook"],
-        )
-        print(table.to_string(index=False), file=sys.stderr)
-        return 1
-    return 0
+    print(f"{len(done)} reports written, {len(failed)} failed; open {out / 'index.html'}")
+    if not failed:
+        return 0
+    print("\nFailed reports (the executed notebooks are kept for debugging):", file=sys.stderr)
+    table = pd.DataFrame(
+        [(o.job.project, o.job.neighbourhood, o.job.wave, o.error, o.job.executed) for o in failed],
+        columns=["project", "neighbourhood", "wave", "first line of the error", "executed notebook"],
+    )
+    print(table.to_string(index=False), file=sys.stderr)
+    return 1
+
+
+def _report_line(outcome: Outcome) -> str:
+    j = outcome.job
+    error = f" {outcome.error}" if outcome.error else ""
+    return f"{outcome.status}: {j.project}/{j.neighbourhood}/{j.wave} ({outcome.seconds:.1f} s){error}"
 
 
 def run_jobs(todo: list[Job], jobs: int) -> list[Outcome]:
+    """Run reports in separate processes (os.chdir and kernels are per process), at most ``jobs`` at once."""
     if not todo:
         return []
     outcomes = []
     tty = sys.stderr.isatty()
-    with (
-        _progress(len(todo)) as bar,
-        ProcessPoolExecutor(max_workers=min(jobs, len(todo)), mp_context=get_context("spawn")) as pool,
-    ):
-        futures = {pool.submit(run_one, job): job for job in todo}
+    context = get_context("spawn")
+    with _progress(len(todo)) as bar, ProcessPoolExecutor(min(jobs, len(todo)), mp_context=context) as pool:
+        futures = [pool.submit(run_one, job) for job in todo]
         for future in as_completed(futures):
             outcome = future.result()
             outcomes.append(outcome)
             bar.update(1)
             if not tty:
-                j = outcome.job
-                print(
-                    f"{outcome.status}: {j.project}/{j.neighbourhood}/{j.wave} ({outcome.seconds:.1f} s)"
-                    + (f" {outcome.error}" if outcome.error else ""),
-                    flush=True,
-                )
+                print(_report_line(outcome), flush=True)
+    return sorted(outcomes, key=lambda o: (o.job.project, o.job.neighbourhood, o.job.wave))
+
+
+def run_jobs_dask(todo: list[Job], jobs: int, scheduler: str | None) -> list[Outcome]:
+    """The same reports on a Dask distributed cluster: an existing scheduler, or a LocalCluster.
+
+    Workers must have the repository at the same path and its environment installed, and must be able
+    to read the database file (a shared filesystem), since each report opens it read-only.
+    """
+    from dask.distributed import Client, LocalCluster, as_completed as dask_completed
+
+    if not todo:
+        return []
+    cluster = None
+    if scheduler:
+        try:
+            client = Client(scheduler, timeout="20s")
+        except OSError as exc:
+            raise UserError(f"cannot reach the Dask scheduler at {scheduler} ({exc})") from None
+    else:
+        cluster = LocalCluster(
+            n_workers=min(jobs, len(todo)), threads_per_worker=1, processes=True, dashboard_address=None
+        )
+        client = Client(cluster)
+    outcomes = []
+    tty = sys.stderr.isatty()
+    try:
+        # pure=False: every report runs even if two jobs look alike; one task per report.
+        futures = client.map(run_one, todo, pure=False, resources=None)
+        with _progress(len(todo)) as bar:
+            for future in dask_completed(futures):
+                outcome = future.result()
+                outcomes.append(outcome)
+                bar.update(1)
+                if not tty:
+                    print(_report_line(outcome), flush=True)
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
     return sorted(outcomes, key=lambda o: (o.job.project, o.job.neighbourhood, o.job.wave))
 
 
@@ -421,7 +468,3 @@ th{{background:#eef2f5}}caption{{text-align:left;font-weight:600;padding:.3rem 0
 </tbody></table></main></body></html>
 """
     return write_text_atomic(page, out / "index.html")
-
-
-def outcome_dict(o: Outcome) -> dict:
-    return {**asdict(o.job), "status": o.status, "seconds": o.seconds, "error": o.error}

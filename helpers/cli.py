@@ -101,6 +101,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--jobs", type=int, default=None, help="reports run at once (default: number of cores)")
     p.add_argument("--out", type=Path, default=paths.REPORTS, help="output folder (default: reports)")
     p.add_argument("--force", action="store_true", help="redo every report even if nothing changed")
+    p.add_argument(
+        "--executor",
+        choices=("local", "dask"),
+        default="local",
+        help="local processes (default) or a Dask distributed cluster",
+    )
+    p.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="with --executor dask: an existing scheduler, e.g. tcp://10.0.0.5:8786 (default: start a LocalCluster)",
+    )
     _db_arg(p)
 
     p = verbs.add_parser("docs", help="regenerate the README's command reference from this --help")

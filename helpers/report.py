@@ -232,3 +232,116 @@ class ProjectReport:
             f"flagged as a low base. All figures in this report are aggregates; no individual's answers are shown.",
             "note",
         )
+
+    # --- change and difference-in-differences ----------------------------------------------
+
+    @cached_property
+    def change(self) -> pd.DataFrame:
+        return estimates.change(self.scores, self.fw)
+
+    @cached_property
+    def did(self) -> pd.DataFrame:
+        return estimates.did(self.scores, self.data.population, self.data.areas, self.project_id, self.fw)
+
+    def _difference_rows(self, frame: pd.DataFrame, value: str) -> pd.DataFrame:
+        rows = frame[frame["measure"].isin(self.project.survey_statements) & (frame["statistic"] == "agree")].copy()
+        rows["label"] = rows["measure"].map(self._statement_label)
+        return rows.rename(columns={value: "difference"})
+
+    def _difference_table(self, rows: pd.DataFrame, head: str) -> pd.DataFrame:
+        minimum = self.thresholds.minimum_base
+        blank = rows["difference"].isna()
+        return pd.DataFrame(
+            {
+                "Statement": rows["label"],
+                head: [
+                    f"fewer than {minimum} responses" if b else f"{100 * d:+.0f} points"
+                    for b, d in zip(blank, rows["difference"], strict=True)
+                ],
+                "Interval": [
+                    "" if b else f"{100 * lo:+.0f} to {100 * hi:+.0f}"
+                    for b, lo, hi in zip(blank, rows["ci_low"], rows["ci_high"], strict=True)
+                ],
+                "p-value": ["" if b else f"{p:.3f}" for b, p in zip(blank, rows["p_value"], strict=True)],
+                "Clear change?": [
+                    "" if b else ("yes" if s else "no") for b, s in zip(blank, rows["significant"], strict=True)
+                ],
+            }
+        )
+
+    def change_since_baseline(self) -> Section:
+        """Change in % agreeing since the baseline, in this neighbourhood, with intervals and tests."""
+        s = Section()
+        baseline = self.fw.settings.baseline
+        if self.wave == baseline:
+            return s.text("This is the baseline wave: later waves are compared with it.", "note")
+        ch = self.change
+        rows = self._difference_rows(
+            ch[(ch["neighbourhood"] == self.neighbourhood) & (ch["wave"] == self.wave) & ch["weighted"]], "difference"
+        )
+        level = f"{self.thresholds.confidence_level:.0%}"
+        fig = charts.difference_bars(
+            rows,
+            title=f"Change in % agreeing since baseline, {self.data.name} ({level} interval)",
+            xlabel="percentage points",
+        )
+        alt = "; ".join(
+            f"{r.label}: "
+            + ("not shown (small base)" if pd.isna(r.difference) else f"{100 * r.difference:+.0f} points")
+            for r in rows.itertuples()
+        )
+        s.chart(fig, "Change since baseline. " + alt)
+        s.table(self._difference_table(rows, "Change"), f"Change in % agree, {self.wave} against baseline (weighted)")
+        return s.text(
+            "A change is 'clear' when its interval excludes zero (p-value below "
+            f"{1 - self.thresholds.confidence_level:.2f}). The two waves are independent samples.",
+            "note",
+        )
+
+    def difference_in_differences(self) -> Section:
+        """Pilot change minus comparison change for the project, with the assumption in words."""
+        s = Section()
+        if self.wave == self.fw.settings.baseline:
+            return s.text("Difference-in-differences needs a later wave; this is the baseline.", "note")
+        did = self.did
+        rows = self._difference_rows(did[did["wave"] == self.wave], "did")
+        design = rows["design"].iloc[0] if not rows.empty else estimates.DIFFERENCE_IN_DIFFERENCES
+        before_after = design == estimates.BEFORE_AND_AFTER
+        head = "Pilot change (before and after only)" if before_after else "Difference-in-differences"
+        fig = charts.difference_bars(
+            rows, title=f"{self.project.name}: {head.lower()}, {self.wave}", xlabel="percentage points"
+        )
+        alt = "; ".join(
+            f"{r.label}: " + ("not shown" if pd.isna(r.difference) else f"{100 * r.difference:+.0f} points")
+            for r in rows.itertuples()
+        )
+        s.chart(fig, f"{head} by statement. " + alt)
+        s.table(self._difference_table(rows, head), f"{head}: all {self.project.name} pilot areas pooled")
+        return s.text(estimates.BEFORE_AFTER_NOTE if before_after else estimates.PARALLEL_TRENDS_NOTE, "note")
+
+    def wellbeing(self) -> Section:
+        """General health and happiness yesterday (ONS thresholds), weighted, for this neighbourhood and wave."""
+        sc = self.scores
+        ins = self.fw.instrument
+        rows = sc[
+            (sc["neighbourhood"] == self.neighbourhood)
+            & (sc["wave"] == self.wave)
+            & sc["weighted"]
+            & sc["measure"].isin([ins.general_health.id, ins.happiness.id])
+        ]
+        names = {
+            (ins.general_health.id, "good"): "Health very good or good (%)",
+            (ins.happiness.id, "mean"): "Happiness yesterday, average (0-10)",
+            (ins.happiness.id, "low"): "Happiness yesterday low, 0-4 (%)",
+            (ins.happiness.id, "very_high"): "Happiness yesterday very high, 9-10 (%)",
+        }
+        minimum = self.thresholds.minimum_base
+        out = []
+        for r in rows.itertuples():
+            share = r.statistic != "mean"
+            fmt = (lambda v: f"{v:.0%}") if share else (lambda v: f"{v:.1f}")
+            shown = f"fewer than {minimum} responses" if r.suppressed else fmt(r.estimate)
+            interval = "" if r.suppressed else f"{fmt(r.ci_low)} to {fmt(r.ci_high)}"
+            out.append((names[(r.measure, r.statistic)], int(r.base_n), shown, interval))
+        table = pd.DataFrame(out, columns=["Measure", "Responses", "Estimate", "Interval"])
+        return Section().table(table, f"Health and happiness, {self.data.name}, {self.wave} (weighted)")
