@@ -384,7 +384,8 @@ def run_jobs_dask(todo: list[Job], jobs: int, scheduler: str | None) -> list[Out
     Workers must have the repository at the same path and its environment installed, and must be able
     to read the database file (a shared filesystem), since each report opens it read-only.
     """
-    from dask.distributed import Client, LocalCluster, as_completed as dask_completed
+    from dask.distributed import Client, LocalCluster
+    from dask.distributed import as_completed as dask_completed
 
     if not todo:
         return []
