@@ -177,7 +177,6 @@ def plan(
     for notebook in sorted({j.notebook for j in selected}):
         if not Path(notebook).exists():
             raise UserError(f"{notebook}: the project's notebook is missing")
-        check_parameters(Path(notebook))
     return selected, every
 
 
@@ -326,6 +325,8 @@ def run_batch(fw: Framework, args) -> int:
     selected, every = plan(fw, db, out, projects=args.project, neighbourhoods=args.neighbourhood, waves=args.wave)
     _clean_temporaries(out)
     todo = [j for j in selected if args.force or not is_current(j)]
+    for notebook in sorted({j.notebook for j in todo}):  # before any kernel starts
+        check_parameters(Path(notebook))
     jobs = max(1, args.jobs or os.cpu_count() or 1)
     executor = getattr(args, "executor", "local")
     where = f"on Dask ({args.scheduler or 'a local cluster'})" if executor == "dask" else f"{jobs} at a time"

@@ -1,8 +1,14 @@
 """Charts shared by the batch reports and the dashboards (one definition, two front ends).
 
-Every chart uses seaborn's colour-blind-safe palette, is drawn with the Agg backend (no display
-needed) and is shown through :func:`figure_html`, which embeds it with a text alternative and closes
-the figure so a long batch or a dashboard session never leaks memory.
+Every chart uses seaborn's colour-blind-safe palette ("colorblind") and its whitegrid style, is drawn
+with matplotlib's Agg backend (no display needed) and is shown through :func:`figure_html`, which
+embeds it with a text alternative and closes the figure so a long batch or a dashboard session never
+leaks memory.
+
+Why seaborn is not imported here: ``import seaborn`` pulls in ``scipy.stats``, about a second of
+every report kernel's start, a third of the per-report budget of the batch. The palette and style are
+seaborn's, copied as data (``tests/test_charts.py`` checks them against seaborn itself), and the
+charts are plain matplotlib.
 """
 
 from __future__ import annotations
@@ -16,10 +22,22 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
-import seaborn as sns  # noqa: E402
 
-PALETTE = sns.color_palette("colorblind")
+# seaborn.color_palette("colorblind").as_hex()
+PALETTE = ("#0173b2", "#de8f05", "#029e73", "#d55e00", "#cc78bc", "#ca9161", "#fbafe4", "#949494", "#ece133",
+           "#56b4e9")
 PILOT, COMPARISON, GREY = PALETTE[0], PALETTE[1], "#8c8c8c"
+# The parts of seaborn's "whitegrid" style these charts rely on.
+STYLE = {
+    "axes.facecolor": "white", "axes.edgecolor": "#cccccc", "axes.grid": True, "grid.color": "#e6e6e6",
+    "axes.axisbelow": True, "axes.spines.top": False, "axes.spines.right": False, "font.size": 10,
+    "axes.prop_cycle": matplotlib.cycler(color=PALETTE),
+}
+
+
+def _figure(height: float, width: float = 7.5):
+    with plt.rc_context(STYLE):
+        return plt.subplots(figsize=(width, height))
 SUPPRESSED_TEXT = "fewer than {n} responses"
 
 
@@ -41,10 +59,9 @@ def estimate_dots(table: pd.DataFrame, *, title: str, minimum_base: int, xlabel:
     ``table`` has columns label, estimate, ci_low, ci_high, suppressed, low_base (shares in 0-1) and
     optionally group (drawn in different colours, e.g. wave or pilot / comparison).
     """
-    sns.set_theme(style="whitegrid", palette=PALETTE)
     labels = list(dict.fromkeys(table["label"]))
     groups = list(dict.fromkeys(table["group"])) if "group" in table else [None]
-    fig, ax = plt.subplots(figsize=(7.5, 0.42 * len(labels) + 1.3))
+    fig, ax = _figure(0.42 * len(labels) + 1.3)
     step = 0.7 / max(len(groups), 1)
     for g, group in enumerate(groups):
         rows = table if group is None else table[table["group"] == group]
@@ -84,10 +101,9 @@ def difference_bars(table: pd.DataFrame, *, title: str, xlabel: str) -> plt.Figu
 
     ``table`` has label, difference, ci_low, ci_high (shares) and significant; blank rows are skipped.
     """
-    sns.set_theme(style="whitegrid", palette=PALETTE)
     table = table.dropna(subset=["difference"])
     labels = list(table["label"])
-    fig, ax = plt.subplots(figsize=(7.5, 0.42 * max(len(labels), 1) + 1.3))
+    fig, ax = _figure(0.42 * max(len(labels), 1) + 1.3)
     ax.axvline(0, color="black", lw=1)
     for y, (_, row) in enumerate(table.iterrows()):
         c = PALETTE[0] if row["significant"] else GREY
