@@ -9,6 +9,7 @@ counts below the minimum base are suppressed.
 from __future__ import annotations
 
 import html
+import warnings
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -76,15 +77,43 @@ class ProjectReport:
 
     @cached_property
     def scores(self) -> pd.DataFrame:
-        """Estimates for the project's neighbourhoods, every wave, weighted and unweighted."""
-        return estimates.scores(self.data.responses, self.data.population, self.fw)
+        """Estimates for the project's neighbourhoods, every wave, weighted and unweighted.
+
+        A neighbourhood x wave that cannot be weighted (no population figures, an age band with no
+        respondents, raking that does not converge) keeps its unweighted rows and the reason is kept
+        in :attr:`weighting_problems`, so one small wave never stops the other neighbourhoods' reports.
+        """
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            table = estimates.scores(self.data.responses, self.data.population, self.fw, require_weights=False)
+        problems = [p for w in caught for p in str(w.message).split(": ", 1)[-1].split("; ")]
+        self.weighting_problems = [
+            p for p in problems if f"'{self.neighbourhood}'" in p and f"wave {self.wave}" in p
+        ] or problems
+        return table
 
     @cached_property
     def weighting(self) -> pd.DataFrame:
         from . import weights
 
-        w = weights.rake_weights(self.data.responses, self.data.population, self.fw.settings)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the same problems are recorded by `scores`
+            w = weights.rake_weights(self.data.responses, self.data.population, self.fw.settings, strict=False)
         return weights.weighting_summary(w)
+
+    @property
+    def weighted_here(self) -> bool:
+        """Whether this neighbourhood x wave has weighted estimates (else the report shows unweighted ones)."""
+        sc = self.scores
+        return bool(((sc["neighbourhood"] == self.neighbourhood) & (sc["wave"] == self.wave) & sc["weighted"]).any())
+
+    def _rows_here(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """This neighbourhood x wave's rows, weighted when it could be weighted."""
+        here = (frame["neighbourhood"] == self.neighbourhood) & (frame["wave"] == self.wave)
+        return frame[here & (frame["weighted"] == self.weighted_here)]
+
+    def _weighting_word(self) -> str:
+        return "weighted" if self.weighted_here else "UNWEIGHTED: the answers could not be weighted"
 
     def _statement_label(self, sid: str) -> str:
         return f"{sid}: {self.fw.instrument.statement(sid).short}"
@@ -157,7 +186,10 @@ class ProjectReport:
         s = Section().table(table, f"Who answered in {d.name}, {self.wave} ({len(here)} questionnaires)")
         summary = self.weighting
         row = summary[(summary["neighbourhood"] == self.neighbourhood) & (summary["wave"] == self.wave)]
-        if not row.empty:
+        if not self.weighted_here:
+            s.text("These answers could not be weighted to the population, so this report shows unweighted "
+                   "figures: " + "; ".join(self.weighting_problems), "note")
+        elif not row.empty:
             r = row.iloc[0]
             s.text(
                 f"Weighting: answers are weighted to the neighbourhood's adult population by age band and "
@@ -170,20 +202,14 @@ class ProjectReport:
 
     def statement_estimates(self) -> Section:
         """Weighted % agreeing with each statement in the ripple map, with 95% intervals."""
-        sc = self.scores
-        ids = self.project.survey_statements
-        rows = sc[
-            (sc["neighbourhood"] == self.neighbourhood)
-            & (sc["wave"] == self.wave)
-            & sc["measure"].isin(ids)
-            & (sc["statistic"] == "agree")
-            & sc["weighted"]
-        ].copy()
+        rows = self._rows_here(self.scores)
+        rows = rows[rows["measure"].isin(self.project.survey_statements) & (rows["statistic"] == "agree")].copy()
         rows["label"] = rows["measure"].map(self._statement_label)
         level = f"{self.thresholds.confidence_level:.0%}"
+        word = "weighted" if self.weighted_here else "unweighted"
         fig = charts.estimate_dots(
             rows,
-            title=f"% agreeing, {self.data.name}, {self.wave} (weighted, {level} interval)",
+            title=f"% agreeing, {self.data.name}, {self.wave} ({word}, {level} interval)",
             minimum_base=self.thresholds.minimum_base,
         )
         alt = "; ".join(
@@ -195,8 +221,10 @@ class ProjectReport:
             )
             for r in rows.itertuples()
         )
-        s = Section().chart(fig, "Share agreeing (weighted) with interval. " + alt)
-        s.table(self._display_estimates(rows), f"% agree (4 or 5) per statement, weighted, {level} Wilson interval")
+        s = Section().chart(fig, f"Share agreeing ({word}) with interval. " + alt)
+        s.table(self._display_estimates(rows), f"% agree (4 or 5) per statement, {word}, {level} Wilson interval")
+        if not self.weighted_here:
+            s.text(f"These figures are {self._weighting_word()}: " + "; ".join(self.weighting_problems), "note")
         if rows["low_base"].any():
             s.text(f"Grey points: fewer than {self.thresholds.low_base} responses (low base): read with care.", "note")
         return s
@@ -276,9 +304,7 @@ class ProjectReport:
         if self.wave == baseline:
             return s.text("This is the baseline wave: later waves are compared with it.", "note")
         ch = self.change
-        rows = self._difference_rows(
-            ch[(ch["neighbourhood"] == self.neighbourhood) & (ch["wave"] == self.wave) & ch["weighted"]], "difference"
-        )
+        rows = self._difference_rows(self._rows_here(ch), "difference")
         level = f"{self.thresholds.confidence_level:.0%}"
         fig = charts.difference_bars(
             rows,
@@ -291,7 +317,10 @@ class ProjectReport:
             for r in rows.itertuples()
         )
         s.chart(fig, "Change since baseline. " + alt)
-        s.table(self._difference_table(rows, "Change"), f"Change in % agree, {self.wave} against baseline (weighted)")
+        s.table(
+            self._difference_table(rows, "Change"),
+            f"Change in % agree, {self.wave} against baseline ({'weighted' if self.weighted_here else 'unweighted'})",
+        )
         return s.text(
             "A change is 'clear' when its interval excludes zero (p-value below "
             f"{1 - self.thresholds.confidence_level:.2f}). The two waves are independent samples.",
@@ -323,12 +352,8 @@ class ProjectReport:
         """General health and happiness yesterday (ONS thresholds), weighted, for this neighbourhood and wave."""
         sc = self.scores
         ins = self.fw.instrument
-        rows = sc[
-            (sc["neighbourhood"] == self.neighbourhood)
-            & (sc["wave"] == self.wave)
-            & sc["weighted"]
-            & sc["measure"].isin([ins.general_health.id, ins.happiness.id])
-        ]
+        rows = self._rows_here(sc)
+        rows = rows[rows["measure"].isin([ins.general_health.id, ins.happiness.id])]
         names = {
             (ins.general_health.id, "good"): "Health very good or good (%)",
             (ins.happiness.id, "mean"): "Happiness yesterday, average (0-10)",
@@ -344,4 +369,4 @@ class ProjectReport:
             interval = "" if r.suppressed else f"{fmt(r.ci_low)} to {fmt(r.ci_high)}"
             out.append((names[(r.measure, r.statistic)], int(r.base_n), shown, interval))
         table = pd.DataFrame(out, columns=["Measure", "Responses", "Estimate", "Interval"])
-        return Section().table(table, f"Health and happiness, {self.data.name}, {self.wave} (weighted)")
+        return Section().table(table, f"Health and happiness, {self.data.name}, {self.wave} ({self._weighting_word()})")
