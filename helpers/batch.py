@@ -34,7 +34,6 @@ from .errors import UserError, allowed
 from .framework import Framework
 from .safe_output import atomic_path, write_text_atomic
 
-PARAMETERS = ("project", "neighbourhood", "wave", "db")
 FOOTER = (
     "Made with the Co-operative Difference Workbook. All figures are aggregates of survey answers "
     "weighted to the neighbourhood's population; figures from fewer than {minimum} responses are "
@@ -44,6 +43,8 @@ FOOTER = (
 
 @dataclass(frozen=True)
 class Job:
+    """One notebook to run: a neighbourhood x wave report, or a project overview (neighbourhood and wave blank)."""
+
     project: str
     neighbourhood: str
     wave: str
@@ -57,6 +58,16 @@ class Job:
     fingerprint: str
     timeout_s: float
 
+    @property
+    def parameters(self) -> dict[str, str]:
+        if not self.wave:
+            return {"project": self.project, "db": self.db}
+        return {"project": self.project, "neighbourhood": self.neighbourhood, "wave": self.wave, "db": self.db}
+
+    @property
+    def label(self) -> str:
+        return f"{self.project}/{self.neighbourhood}/{self.wave}" if self.wave else f"{self.project}/overview"
+
 
 @dataclass
 class Outcome:
@@ -69,20 +80,53 @@ class Outcome:
 # --- planning -----------------------------------------------------------------------------------
 
 
+def _imports_of(module: str) -> set[str]:
+    """The helpers modules that ``helpers/<module>.py`` imports (relative or absolute), read from its source."""
+    import ast
+
+    path = paths.ROOT / "helpers" / f"{module}.py"
+    if not path.exists():
+        return set()
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level == 1 or base.startswith("helpers"):
+                base = base.removeprefix("helpers").lstrip(".")
+                found |= {base.split(".")[0]} if base else {a.name for a in node.names}
+        elif isinstance(node, ast.Import):
+            found |= {a.name.split(".")[1] for a in node.names if a.name.startswith("helpers.")}
+    return {m for m in found if (paths.ROOT / "helpers" / f"{m}.py").exists()}
+
+
+def _module_closure(start: set[str]) -> set[str]:
+    seen, todo = set(), set(start) | {"__init__"}
+    while todo:
+        module = todo.pop()
+        if module not in seen:
+            seen.add(module)
+            todo |= _imports_of(module)
+    return seen
+
+
 @cache
-def _code_fingerprint() -> str:
-    """Hash of everything a report's output depends on apart from its parameters and data."""
-    digest = hashlib.sha256()
+def _code_fingerprint(notebook: str) -> str:
+    """Hash of what a notebook's output depends on besides its parameters and data: the notebook, the
+    helpers modules it reaches (followed through their imports), the framework and the report template.
+    Editing a module the report never imports (the dashboards, say) does not redo the reports."""
+    import re
+
+    source = Path(notebook).read_text(encoding="utf-8") if Path(notebook).exists() else ""
+    modules = _module_closure(set(re.findall(r"helpers\.(\w+)", source)))
     tracked = sorted(
-        [
-            *paths.ROOT.joinpath("helpers").glob("*.py"),
-            *paths.FRAMEWORK.rglob("*.yaml"),
-            *paths.TEMPLATES.joinpath("report").glob("*"),
-        ]
+        [paths.ROOT / "helpers" / f"{m}.py" for m in modules]
+        + [*paths.FRAMEWORK.rglob("*.yaml"), *paths.TEMPLATES.joinpath("report").glob("*"), Path(notebook)]
     )
+    digest = hashlib.sha256()
     for path in tracked:
-        digest.update(path.relative_to(paths.ROOT).as_posix().encode())
-        digest.update(path.read_bytes())
+        if path.exists():
+            digest.update(path.relative_to(paths.ROOT).as_posix().encode())
+            digest.update(path.read_bytes())
     return digest.hexdigest()
 
 
@@ -104,15 +148,15 @@ def _data_fingerprint(con, project: str, hoods: list[str]) -> str:
     return hashlib.sha256(json.dumps(rows).encode()).hexdigest()
 
 
-def check_parameters(notebook: Path) -> None:
-    """The batch passes PARAMETERS; each must be declared in the notebook's parameters cell."""
+def check_parameters(notebook: Path, names) -> None:
+    """Each parameter the batch passes must be declared in the notebook's parameters cell."""
     import papermill
 
     try:
         declared = papermill.inspect_notebook(str(notebook))
     except Exception as exc:  # a notebook that cannot be read is a user's problem to fix
         raise UserError(f"{notebook}: cannot read the notebook's parameters ({exc})") from None
-    unknown = [p for p in PARAMETERS if p not in declared]
+    unknown = [p for p in names if p not in declared]
     if unknown:
         raise UserError(
             f"{notebook}: parameter(s) {', '.join(unknown)} are not in the notebook's parameters cell "
@@ -139,49 +183,76 @@ def plan(
     _check_selection(fw, areas, counts, projects, neighbourhoods, waves)
     n_by = {(r.neighbourhood, r.wave): int(r.n) for r in counts.itertuples()}
     timeout = fw.settings.batch.timeout_minutes * 60
-    code = _code_fingerprint()
     every, selected = [], []
+
+    def add(project, neighbourhood, wave, role, name, n, notebook, html_path, executed, chosen):
+        params = {"project": project, "neighbourhood": neighbourhood, "wave": wave, "db": str(db)}
+        fingerprint = hashlib.sha256(
+            json.dumps([_code_fingerprint(str(notebook)), fingerprints[project], params]).encode()
+        ).hexdigest()
+        job = Job(
+            project,
+            neighbourhood,
+            wave,
+            role,
+            name,
+            n,
+            str(notebook),
+            str(db),
+            str(html_path),
+            str(executed),
+            fingerprint,
+            timeout,
+        )
+        every.append(job)
+        if chosen:
+            selected.append(job)
+
     for row in areas.itertuples():
         if row.project not in fw.project_ids:
             continue
-        notebook = paths.project_notebook(row.project)
         for wave in fw.settings.wave_ids:
             n = n_by.get((row.neighbourhood, wave), 0)
-            if not n:
-                continue
-            params = {"project": row.project, "neighbourhood": row.neighbourhood, "wave": wave, "db": str(db)}
-            fingerprint = hashlib.sha256(
-                json.dumps([code, fingerprints[row.project], params, _file_hash(notebook)]).encode()
-            ).hexdigest()
-            job = Job(
-                row.project,
-                row.neighbourhood,
-                wave,
-                row.role,
-                row.name,
-                n,
-                str(notebook),
-                str(db),
-                str(paths.report_html(out, row.project, row.neighbourhood, wave)),
-                str(paths.executed_notebook(out, row.project, row.neighbourhood, wave)),
-                fingerprint,
-                timeout,
-            )
-            every.append(job)
-            if (
-                (not projects or row.project in projects)
-                and (not neighbourhoods or row.neighbourhood in neighbourhoods)
-                and (not waves or wave in waves)
-            ):
-                selected.append(job)
+            if n:
+                chosen = (
+                    (not projects or row.project in projects)
+                    and (not neighbourhoods or row.neighbourhood in neighbourhoods)
+                    and (not waves or wave in waves)
+                )
+                add(
+                    row.project,
+                    row.neighbourhood,
+                    wave,
+                    row.role,
+                    row.name,
+                    n,
+                    paths.project_notebook(row.project),
+                    paths.report_html(out, row.project, row.neighbourhood, wave),
+                    paths.executed_notebook(out, row.project, row.neighbourhood, wave),
+                    chosen,
+                )
+    for project in sorted(set(areas["project"]) & set(fw.project_ids)):
+        # One overview per project, when the whole project is selected (not one neighbourhood or wave).
+        chosen = (not projects or project in projects) and not neighbourhoods and not waves
+        total = int(
+            sum(n for (h, _), n in n_by.items() if h in set(areas.loc[areas["project"] == project, "neighbourhood"]))
+        )
+        add(
+            project,
+            "",
+            "",
+            "",
+            "Overview",
+            total,
+            paths.OVERVIEW_NOTEBOOK,
+            out / project / "overview.html",
+            out / "_executed" / project / "overview.ipynb",
+            chosen,
+        )
     for notebook in sorted({j.notebook for j in selected}):
         if not Path(notebook).exists():
             raise UserError(f"{notebook}: the project's notebook is missing")
     return selected, every
-
-
-def _file_hash(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else ""
 
 
 def _check_selection(fw, areas, counts, projects, neighbourhoods, waves) -> None:
@@ -222,7 +293,8 @@ def run_one(job: Job) -> Outcome:
     executed = Path(job.executed)
     executed.parent.mkdir(parents=True, exist_ok=True)
     tmp = atomic_path(executed)
-    params = {"project": job.project, "neighbourhood": job.neighbourhood, "wave": job.wave, "db": job.db}
+    params = job.parameters
+    saved = _kernel_stderr_to(executed.with_suffix(".kernel.log"))
     try:
         for attempt in (1, 2):
             try:
@@ -246,24 +318,45 @@ def run_one(job: Job) -> Outcome:
         write_text_atomic(html_text, Path(job.html))
         os.replace(tmp, executed)
         write_text_atomic(job.fingerprint + "\n", Path(job.html + ".inputs"))
+        Path(job.html + ".failed").unlink(missing_ok=True)
         return Outcome(job, "done", time.perf_counter() - start)
     except PapermillExecutionError as exc:
         os.replace(tmp, executed)
-        first = f"{exc.ename}: {exc.evalue}".splitlines()[0]
-        return Outcome(job, "failed", time.perf_counter() - start, first)
+        return _failed(job, start, f"{exc.ename}: {exc.evalue}")
     except Exception as exc:  # a kernel that dies or times out must not stop the other reports
         if tmp.exists() and tmp.stat().st_size:
             os.replace(tmp, executed)
-        first = (f"{type(exc).__name__}: {exc}".splitlines() or [""])[0]
-        return Outcome(job, "failed", time.perf_counter() - start, first)
+        return _failed(job, start, f"{type(exc).__name__}: {exc}")
     finally:
         tmp.unlink(missing_ok=True)
+        _restore_stderr(saved)
+
+
+def _failed(job: Job, start: float, error: str) -> Outcome:
+    first = (error.strip().splitlines() or [""])[0]
+    write_text_atomic(first + "\n", Path(job.html + ".failed"))
+    return Outcome(job, "failed", time.perf_counter() - start, first)
+
+
+def _kernel_stderr_to(log: Path) -> int:
+    """Send this worker's stderr (which its kernels inherit) to a log: kernels' noise stays out of the console."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    os.dup2(fd, 2)
+    os.close(fd)
+    return saved
+
+
+def _restore_stderr(saved: int) -> None:
+    sys.stderr.flush()
+    os.dup2(saved, 2)
+    os.close(saved)
 
 
 def export_html(notebook: Path | str, title: str | None = None) -> str:
     """The executed notebook as the workbook's report page: no code cells, a contents list."""
     import nbformat
-    from nbconvert import HTMLExporter
 
     from .framework import framework
 
@@ -274,13 +367,7 @@ def export_html(notebook: Path | str, title: str | None = None) -> str:
     else:
         first = next((c.source for c in nb.cells if c.cell_type == "markdown"), "Report")
         nb.metadata["title"] = first.splitlines()[0].lstrip("# ").strip()
-    exporter = HTMLExporter(
-        template_name="report",
-        extra_template_basedirs=[str(paths.TEMPLATES)],
-        exclude_input=True,
-        exclude_input_prompt=True,
-        exclude_output_prompt=True,
-    )
+    exporter = _exporter()
     resources = {
         "council_name": fw.settings.council.name,
         "council_logo": _logo_uri(fw.settings.council.logo),
@@ -288,6 +375,20 @@ def export_html(notebook: Path | str, title: str | None = None) -> str:
     }
     body, _ = exporter.from_notebook_node(nb, resources=resources)
     return add_contents(body)
+
+
+@cache
+def _exporter():
+    """One HTML exporter per worker process: loading the template costs more than using it."""
+    from nbconvert import HTMLExporter
+
+    return HTMLExporter(
+        template_name="report",
+        extra_template_basedirs=[str(paths.TEMPLATES)],
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+    )
 
 
 def _logo_uri(logo: str) -> str:
@@ -325,8 +426,8 @@ def run_batch(fw: Framework, args) -> int:
     selected, every = plan(fw, db, out, projects=args.project, neighbourhoods=args.neighbourhood, waves=args.wave)
     _clean_temporaries(out)
     todo = [j for j in selected if args.force or not is_current(j)]
-    for notebook in sorted({j.notebook for j in todo}):  # before any kernel starts
-        check_parameters(Path(notebook))
+    for notebook, names in sorted({(j.notebook, tuple(j.parameters)) for j in todo}):  # before any kernel starts
+        check_parameters(Path(notebook), names)
     jobs = max(1, args.jobs or os.cpu_count() or 1)
     executor = getattr(args, "executor", "local")
     where = f"on Dask ({args.scheduler or 'a local cluster'})" if executor == "dask" else f"{jobs} at a time"
@@ -356,9 +457,8 @@ def summarise(outcomes: list[Outcome], out: Path) -> int:
 
 
 def _report_line(outcome: Outcome) -> str:
-    j = outcome.job
     error = f" {outcome.error}" if outcome.error else ""
-    return f"{outcome.status}: {j.project}/{j.neighbourhood}/{j.wave} ({outcome.seconds:.1f} s){error}"
+    return f"{outcome.status}: {outcome.job.label} ({outcome.seconds:.1f} s){error}"
 
 
 def run_jobs(todo: list[Job], jobs: int) -> list[Outcome]:
@@ -427,32 +527,38 @@ def _clean_temporaries(out: Path) -> None:
             tmp.unlink(missing_ok=True)
 
 
+def _status(job: Job) -> str:
+    failed = Path(job.html + ".failed")
+    if failed.exists():
+        return "failed: " + failed.read_text(encoding="utf-8").strip()
+    if is_current(job):
+        return "up to date"
+    return "out of date" if Path(job.html).exists() else "not run"
+
+
 def write_index(fw: Framework, out: Path, every: list[Job]) -> Path:
-    """reports/index.html: every planned report, its status and a link."""
+    """reports/index.html: every planned report (and each project's overview), its status and a link."""
     order = {w: i for i, w in enumerate(fw.settings.wave_ids)}
-    rows = []
-    for j in sorted(every, key=lambda j: (j.project, j.role != "pilot", j.neighbourhood, order[j.wave])):
+    labels = {w.id: w.label for w in fw.settings.waves}
+    rows, overviews = [], []
+    for j in sorted(every, key=lambda j: (j.project, j.role != "pilot", j.neighbourhood, order.get(j.wave, -1))):
         html_path = Path(j.html)
-        if is_current(j):
-            status = "up to date"
-        elif html_path.exists():
-            status = "out of date"
-        elif Path(j.executed).exists():
-            status = "failed"
-        else:
-            status = "not run"
-        link = html_path.relative_to(out).as_posix()
-        wave = next(w.label for w in fw.settings.waves if w.id == j.wave)
-        cell = (
-            f'<a href="{html.escape(link)}">{html.escape(j.name)}, {html.escape(wave)}</a>'
-            if html_path.exists()
-            else "no report"
-        )
-        project = fw.project(j.project).name
+        link = html.escape(html_path.relative_to(out).as_posix())
+        project = html.escape(fw.project(j.project).name)
+        status = html.escape(_status(j))
+        if not j.wave:
+            target = (
+                f'<a href="{link}">{project}: all neighbourhoods side by side</a>' if html_path.exists() else project
+            )
+            overviews.append(f"<li>{target} ({status})</li>")
+            continue
+        wave = html.escape(labels[j.wave])
+        cell = f'<a href="{link}">{html.escape(j.name)}, {wave}</a>' if html_path.exists() else "no report"
         rows.append(
-            f"<tr><td>{html.escape(project)}</td><td>{html.escape(j.name)}</td><td>{html.escape(j.role)}</td>"
-            f"<td>{html.escape(wave)}</td><td>{status}</td><td>{j.responses}</td><td>{cell}</td></tr>"
+            f"<tr><td>{project}</td><td>{html.escape(j.name)}</td><td>{html.escape(j.role)}</td>"
+            f"<td>{wave}</td><td>{status}</td><td>{j.responses}</td><td>{cell}</td></tr>"
         )
+    reports = [j for j in every if j.wave]
     page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Co-operative difference reports</title>
@@ -461,8 +567,11 @@ table{{border-collapse:collapse}}th,td{{border:1px solid #c8c8c8;padding:.3rem .
 th{{background:#eef2f5}}caption{{text-align:left;font-weight:600;padding:.3rem 0}}</style></head>
 <body><header><p><strong>{html.escape(fw.settings.council.name)}</strong></p></header>
 <main><h1>Co-operative difference reports</h1>
+<h2>Project overviews</h2>
+<ul>{"".join(overviews)}</ul>
+<h2>Reports by neighbourhood and wave</h2>
 <p>One report per project, neighbourhood and survey wave. Base = questionnaires returned.</p>
-<table><caption>Every report ({len(every)})</caption>
+<table><caption>Every report ({len(reports)})</caption>
 <thead><tr><th scope="col">Project</th><th scope="col">Neighbourhood</th><th scope="col">Role</th>
 <th scope="col">Wave</th><th scope="col">Status</th><th scope="col">Base</th><th scope="col">Report</th></tr></thead>
 <tbody>

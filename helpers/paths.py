@@ -14,6 +14,7 @@ SAMPLE = DATA / "sample"
 DEFAULT_DB = Path(os.environ.get("WORKBOOK_DB") or DATA / "workbook.duckdb")
 NOTEBOOKS = ROOT / "notebooks"
 DASHBOARDS = NOTEBOOKS / "dashboards"
+OVERVIEW_NOTEBOOK = NOTEBOOKS / "overview.ipynb"
 TEMPLATES = ROOT / "templates"
 REPORTS = ROOT / "reports"
 
