@@ -99,6 +99,7 @@ def test_ruff_is_clean():
 
 
 def test_no_project_file_reads_the_shared_folder():
-    for path in [*ROOT.joinpath("helpers").rglob("*.py"), *ROOT.joinpath("tests").rglob("*.py")]:
+    shared = "/".join(["..", "shared"])  # spelt out so this file does not match itself
+    for path in [*ROOT.joinpath("helpers").rglob("*.py"), *ROOT.joinpath("tests").rglob("*.py"), ROOT / "Makefile"]:
         text = path.read_text()
-        assert "../shared" not in text and "/work/shared" not in text, path
+        assert shared not in text and "/work/" + "shared" not in text, path

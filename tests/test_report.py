@@ -47,4 +47,4 @@ def test_unknown_selection_is_a_plain_error(sample_db):
     from helpers.errors import UserError
 
     with pytest.raises(UserError, match="not mapped to project working-xtra"):
-        ProjectReport(sample_db, "working-xtra", "ashgrove", "12m").data
+        ProjectReport(sample_db, "working-xtra", "ashgrove", "12m").header()
