@@ -24,13 +24,18 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
 # seaborn.color_palette("colorblind").as_hex()
-PALETTE = ("#0173b2", "#de8f05", "#029e73", "#d55e00", "#cc78bc", "#ca9161", "#fbafe4", "#949494", "#ece133",
-           "#56b4e9")
+PALETTE = ("#0173b2", "#de8f05", "#029e73", "#d55e00", "#cc78bc", "#ca9161", "#fbafe4", "#949494", "#ece133", "#56b4e9")
 PILOT, COMPARISON, GREY = PALETTE[0], PALETTE[1], "#8c8c8c"
 # The parts of seaborn's "whitegrid" style these charts rely on.
 STYLE = {
-    "axes.facecolor": "white", "axes.edgecolor": "#cccccc", "axes.grid": True, "grid.color": "#e6e6e6",
-    "axes.axisbelow": True, "axes.spines.top": False, "axes.spines.right": False, "font.size": 10,
+    "axes.facecolor": "white",
+    "axes.edgecolor": "#cccccc",
+    "axes.grid": True,
+    "grid.color": "#e6e6e6",
+    "axes.axisbelow": True,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "font.size": 10,
     "axes.prop_cycle": matplotlib.cycler(color=PALETTE),
 }
 
@@ -38,6 +43,8 @@ STYLE = {
 def _figure(height: float, width: float = 7.5):
     with plt.rc_context(STYLE):
         return plt.subplots(figsize=(width, height))
+
+
 SUPPRESSED_TEXT = "fewer than {n} responses"
 
 

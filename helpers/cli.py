@@ -21,7 +21,7 @@ def _db_arg(parser: argparse.ArgumentParser) -> None:
         "--db",
         type=Path,
         default=paths.DEFAULT_DB,
-        help=f"DuckDB database file (default: {paths.DEFAULT_DB.relative_to(paths.ROOT)})",
+        help="DuckDB database file (default: data/workbook.duckdb, or $WORKBOOK_DB when set)",
     )
 
 
@@ -52,7 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
     _db_arg(p)
 
     p = verbs.add_parser("import", help="validate one CSV or XLSX file and load it into the database")
-    p.add_argument("kind", metavar="KIND", help="areas, population, survey, indicators, stories or sentiment")
+    p.add_argument(
+        "kind", metavar="KIND", help="areas, population, survey, indicators, stories, sentiment or resilience"
+    )
     p.add_argument("file", type=Path, metavar="FILE", help="a .csv or .xlsx file")
     p.add_argument("--sheet", help="worksheet name for an XLSX file (default: the first sheet)")
     p.add_argument(
@@ -79,6 +81,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = verbs.add_parser("status", help="show what is loaded and the import history")
     _db_arg(p)
 
+    p = verbs.add_parser("template", help="write an XLSX data-entry workbook (dropdowns, instructions)")
+    p.add_argument(
+        "name",
+        metavar="NAME",
+        help="survey-entry, areas, population, indicators, stories or sentiment (see templates/README.md)",
+    )
+    p.add_argument("--out", type=Path, help="file to write (default: NAME-entry.xlsx in the current folder)")
+    p.add_argument("--force", action="store_true", help="overwrite the file if it exists")
+    _db_arg(p)
+
     p = verbs.add_parser("scores", help="survey estimates per neighbourhood, wave and statement")
     p.add_argument("--neighbourhood", type=_list_arg, help="neighbourhood id(s), comma separated")
     p.add_argument("--wave", type=_list_arg, help="wave id(s), comma separated")
@@ -91,6 +103,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = verbs.add_parser("did", help="difference-in-differences: pilot change minus comparison change")
     p.add_argument("--project", required=True, help="project id")
+    _csv_arg(p)
+    _db_arg(p)
+
+    p = verbs.add_parser("ripple", help="evidence per outcome and strength per ideal (docs/ripple.md)")
+    p.add_argument("--project", required=True, help="project id")
+    p.add_argument("--wave", help="wave id (default: the latest wave with survey data; the baseline is design mode)")
     _csv_arg(p)
     _db_arg(p)
 
@@ -112,6 +130,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="ADDRESS",
         help="with --executor dask: an existing scheduler, e.g. tcp://10.0.0.5:8786 (default: start a LocalCluster)",
     )
+    _db_arg(p)
+
+    p = verbs.add_parser("new-project", help="a new project's ripple map and notebook from templates/")
+    p.add_argument("name", metavar="NAME", help='the project\'s name, e.g. "Tenant Voice"')
+    p.add_argument("--id", dest="project_id", help="project id (default: made from NAME, e.g. tenant-voice)")
     _db_arg(p)
 
     p = verbs.add_parser("docs", help="regenerate the README's command reference from this --help")
@@ -157,6 +180,19 @@ def _run(args: argparse.Namespace) -> int | None:
         written = write_sample(fw, args.out, args.seed if args.seed is not None else DEFAULT_SEED)
         print(f"wrote {len(written)} synthetic sample files to {args.out}")
         return 0
+    if verb == "import" and args.kind == "resilience":
+        from .evidence import import_resilience
+
+        print(import_resilience(args.file, fw, args.db, sheet=args.sheet, replace=args.replace))
+        return 0
+    if verb == "ripple":
+        from .ripple import cli_ripple
+
+        return cli_ripple(fw, args)
+    if verb == "new-project":
+        from .newproject import cli_new_project
+
+        return cli_new_project(args)
     if verb == "import":
         from .intake import import_file
 
@@ -186,6 +222,11 @@ def _run(args: argparse.Namespace) -> int | None:
         for title, table in status(args.db).items():
             print(f"\n{title}:")
             print(table.to_string(index=False) if not table.empty else "  (none)")
+        return 0
+    if verb == "template":
+        from .entry_template import write_template
+
+        print(write_template(args.name, fw, args.out, force=args.force, db=args.db)[1])
         return 0
     if verb in ("scores", "change", "did"):
         from . import analysis

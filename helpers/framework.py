@@ -178,6 +178,9 @@ class Project(Model):
     key_indicators: tuple[str, ...]
     solution: str
     expected_strongest: IdealId | None = None
+    # Optional: the month the solution started, YYYY-MM (the baseline survey's month). Local indicators
+    # and sentiment are dated, survey waves are not: this anchors the waves in time (docs/ripple.md).
+    start: str | None = Field(default=None, pattern=r"^\d{4}-(0[1-9]|1[0-2])$")
     ripple_summary: dict[IdealId, tuple[str, ...]] = Field(default_factory=dict)
     ripple: tuple[RippleLine, ...]
 
@@ -194,6 +197,51 @@ class Project(Model):
     @property
     def outcome_ids(self) -> tuple[str, ...]:
         return tuple(line.outcome for line in self.ripple)
+
+
+# --- the financial-resilience check (optional: resilience.yaml) --------------------------------
+
+
+class ResilienceStatement(Model):
+    """An agree/disagree statement; ``reverse`` when agreeing means less resilient."""
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    text: str
+    reverse: bool = False
+
+
+class ResilienceYesNo(Model):
+    """A yes/no question; ``better`` is the answer that counts as more resilient."""
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    text: str
+    short: str
+    better: Literal["yes", "no"]
+
+
+class ResilienceStage(Model):
+    id: str = Field(pattern=r"^[a-z0-9_-]+$")
+    label: str
+
+
+class ResilienceInstrument(Model):
+    """A bespoke before-and-after questionnaire for people a project supports (seed 000, 4.9)."""
+
+    id: str
+    title: str
+    illustrative: bool = True
+    note: str
+    projects: tuple[str, ...] = ()
+    stages: tuple[ResilienceStage, ResilienceStage]  # (before, after): answers pair up by respondent
+    scale: tuple[Choice, ...] = Field(min_length=2)
+    score_label: str
+    minimum_answered: int = Field(ge=1)
+    statements: tuple[ResilienceStatement, ...] = Field(min_length=1)
+    yes_no: tuple[ResilienceYesNo, ...] = ()
+
+    @property
+    def item_ids(self) -> tuple[str, ...]:
+        return tuple(s.id for s in self.statements) + tuple(q.id for q in self.yes_no)
 
 
 # --- self-evaluation ----------------------------------------------------------------------------
@@ -301,6 +349,7 @@ class Framework(Model):
     projects: tuple[Project, ...]
     self_evaluation: SelfEvaluation
     settings: Settings
+    resilience: ResilienceInstrument | None = None  # resilience.yaml, when present
 
     @property
     def outcomes(self) -> dict[str, Outcome]:
@@ -409,6 +458,30 @@ def _check_references(fw: Framework) -> None:
     th = fw.settings.thresholds
     if th.low_base < th.minimum_base:
         raise FrameworkError("settings.yaml: thresholds.low_base must be at least minimum_base")
+    if fw.resilience is not None:
+        _check_resilience(fw)
+
+
+def _check_resilience(fw: Framework) -> None:
+    res = fw.resilience
+    _unique(res.item_ids, "resilience.yaml", "question")
+    reserved = ("respondent_id", "project", "neighbourhood", "stage")
+    for item in res.item_ids:
+        if item in reserved:
+            raise FrameworkError(f"resilience.yaml: question id '{item}' is a file column ({allowed(reserved)})")
+    for p in res.projects:
+        if p not in fw.project_ids:
+            raise FrameworkError(f"resilience.yaml: projects '{p}' is not a project; known: {allowed(fw.project_ids)}")
+    if res.stages[0].id == res.stages[1].id:
+        raise FrameworkError("resilience.yaml: stages must be two different ids (before, then after)")
+    codes = [c.code for c in res.scale]
+    if not all(isinstance(c, int) for c in codes) or codes != sorted(codes):
+        raise FrameworkError(f"resilience.yaml: scale codes must be whole numbers in ascending order; got {codes}")
+    if res.minimum_answered > len(res.statements):
+        raise FrameworkError(
+            f"resilience.yaml: minimum_answered ({res.minimum_answered}) is more than the "
+            f"{len(res.statements)} statements"
+        )
 
 
 def load_framework(root: Path | str | None = None) -> Framework:
@@ -441,6 +514,11 @@ def load_framework(root: Path | str | None = None) -> Framework:
         projects=tuple(projects),
         self_evaluation=_parse(SelfEvaluation, _read_yaml(root / "self_evaluation.yaml", root), "self_evaluation.yaml"),
         settings=_parse(Settings, _read_yaml(root / "settings.yaml", root), "settings.yaml"),
+        resilience=(
+            _parse(ResilienceInstrument, _read_yaml(root / "resilience.yaml", root), "resilience.yaml")
+            if (root / "resilience.yaml").exists()
+            else None
+        ),
     )
     _check_references(fw)
     return fw

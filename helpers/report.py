@@ -187,8 +187,11 @@ class ProjectReport:
         summary = self.weighting
         row = summary[(summary["neighbourhood"] == self.neighbourhood) & (summary["wave"] == self.wave)]
         if not self.weighted_here:
-            s.text("These answers could not be weighted to the population, so this report shows unweighted "
-                   "figures: " + "; ".join(self.weighting_problems), "note")
+            s.text(
+                "These answers could not be weighted to the population, so this report shows unweighted "
+                "figures: " + "; ".join(self.weighting_problems),
+                "note",
+            )
         elif not row.empty:
             r = row.iloc[0]
             s.text(

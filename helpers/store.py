@@ -95,11 +95,21 @@ def connect(db: Path | str | None = None, *, read_only: bool = False) -> duckdb.
             f"{path}: no workbook database here; build it with `make run` "
             "or load files with `python -m helpers import KIND FILE`"
         )
+    if path.is_file() and not _is_duckdb_file(path):
+        # DuckDB would open a CSV or Parquet file as an in-memory database: an import would "succeed" and vanish.
+        raise UserError(f"{path}: not a workbook database (a DuckDB file); give --db a .duckdb file")
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         return duckdb.connect(str(path), read_only=read_only)
     except duckdb.IOException as exc:
         raise UserError(f"{path}: cannot open the database ({exc})") from None
+
+
+def _is_duckdb_file(path: Path) -> bool:
+    """True for an empty file or one that starts with DuckDB's header (the magic bytes at offset 8)."""
+    with path.open("rb") as handle:
+        head = handle.read(12)
+    return not head or head[8:12] == b"DUCK"
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection, fw: Framework) -> None:

@@ -43,9 +43,10 @@ def test_index_links_every_report(batch):
     _, out = batch
     index = (out / "index.html").read_text()
     links = set(re.findall(r'href="([^"]+\.html)"', index))
-    assert links == {f"{p}/{n}/{w}.html" for p, n, w in _expected_reports()}
-    assert index.count("up to date") == 24
-    assert "<th scope=\"col\">Role</th>" in index and ">pilot<" in index and ">comparison<" in index
+    overviews = {f"{p}/overview.html" for p, _, _ in _expected_reports()}
+    assert links == {f"{p}/{n}/{w}.html" for p, n, w in _expected_reports()} | overviews
+    assert index.count("up to date") == 24 + len(overviews)
+    assert '<th scope="col">Role</th>' in index and ">pilot<" in index and ">comparison<" in index
 
 
 def test_reports_have_the_headings_and_no_code(batch):
@@ -66,7 +67,7 @@ def test_rerun_with_nothing_changed_does_nothing(batch, sample_db, capsys):
     assert main(["reports", "--db", str(sample_db), "--out", str(out)]) == 0
     elapsed = time.perf_counter() - start
     printed = capsys.readouterr().out
-    assert "24 up to date, running 0" in printed
+    assert "26 up to date, running 0" in printed
     assert elapsed < 10  # generous here; the benchmark records the real figure
 
 
@@ -77,3 +78,106 @@ def test_unknown_selection_refused_before_any_kernel(sample_db, tmp_path, capsys
     assert main(["reports", "--db", str(sample_db), "--out", str(tmp_path), "--wave", "24m"]) == 2
     assert "known: baseline, 6m, 12m" in capsys.readouterr().err
     assert not any(Path(tmp_path).rglob("*.html"))
+
+
+def test_overview_shows_pilots_beside_comparisons(batch):
+    _, out = batch
+    page = (out / "working-xtra" / "overview.html").read_text()
+    for name in ("Oakfield (pilot)", "Brookside (pilot)", "Millbrook (comparison)", "Hollins Green (comparison)"):
+        assert name in page
+    assert "parallel trends" in page
+
+
+def _failing_notebook(tmp_path: Path) -> Path:
+    import nbformat
+
+    nb = nbformat.read(paths.project_notebook("working-xtra"), as_version=4)
+    nb.cells.insert(3, nbformat.v4.new_code_cell('raise ValueError("planted failure for the test")'))
+    path = tmp_path / "failing.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+def test_a_failing_report_does_not_stop_the_others(sample_db, tmp_path, fw, capsys):
+    from dataclasses import replace
+
+    from helpers import batch
+
+    jobs, _ = batch.plan(
+        fw, sample_db, tmp_path, projects=["working-xtra"], neighbourhoods=["oakfield"], waves=["6m", "12m"]
+    )
+    good, bad = jobs[0], replace(jobs[1], notebook=str(_failing_notebook(tmp_path)))
+    outcomes = batch.run_jobs([good, bad], jobs=2)
+    status = {o.job.wave: o.status for o in outcomes}
+    assert status == {good.wave: "done", bad.wave: "failed"}
+    failure = next(o for o in outcomes if o.status == "failed")
+    assert failure.error == "ValueError: planted failure for the test"
+    assert Path(bad.executed).exists() and not Path(bad.html).exists()
+    assert Path(good.html).exists()
+    assert batch.summarise(outcomes, tmp_path) == 1
+    err = capsys.readouterr().err
+    assert "planted failure for the test" in err and bad.executed in err
+
+
+def test_an_interrupted_batch_leaves_no_partial_report(sample_db, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    out = tmp_path / "reports"
+    cmd = [
+        sys.executable,
+        "-m",
+        "helpers",
+        "reports",
+        "--db",
+        str(sample_db),
+        "--out",
+        str(out),
+        "--jobs",
+        "1",
+        "--project",
+        "working-xtra",
+    ]
+    proc = subprocess.Popen(
+        cmd, cwd=paths.ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
+    deadline = time.time() + 120
+    while time.time() < deadline and len([p for p in out.glob("*/*/*.html") if p.parts[-4] != "_executed"]) < 2:
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGKILL)  # the batch and its kernels, mid-report
+    proc.wait()
+    finished = [p for p in out.glob("*/*/*.html") if not p.name.startswith(".")]
+    assert 2 <= len(finished) < 6
+    for page in finished:
+        assert page.read_text().rstrip().endswith("</html>"), f"{page} is half-written"
+    done_before = len(finished)
+    result = subprocess.run([*cmd[:-6], "--jobs", "2", *cmd[-4:]], cwd=paths.ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert f"{done_before} up to date, running {6 - done_before}" in result.stdout
+    assert not list(out.rglob(".*.tmp*")), "temporary files left behind"
+
+
+def test_dask_executor_on_a_local_cluster(sample_db, tmp_path):
+    out = tmp_path / "reports"
+    code = main(
+        [
+            "reports",
+            "--db",
+            str(sample_db),
+            "--out",
+            str(out),
+            "--executor",
+            "dask",
+            "--jobs",
+            "2",
+            "--project",
+            "council-tax-reduction",
+            "--wave",
+            "12m",
+        ]
+    )
+    assert code == 0
+    pages = sorted(p.parent.name for p in out.glob("council-tax-reduction/*/12m.html"))
+    assert pages == ["ashgrove", "hollins", "kingsmoor", "westwood"]
