@@ -48,12 +48,13 @@ Notes for tables: ``INTERVAL_NOTE``, ``PARALLEL_TRENDS_NOTE``, ``BEFORE_AFTER_NO
 
 from __future__ import annotations
 
+import math
 import warnings
 from dataclasses import dataclass
+from statistics import NormalDist
 
 import numpy as np
 import pandas as pd
-from scipy.special import ndtr, ndtri  # the normal cdf and its inverse, without scipy.stats' import cost
 
 from . import weights
 from .errors import UserError, allowed
@@ -152,8 +153,23 @@ def interval_note(framework: Framework) -> str:
 # --- intervals ----------------------------------------------------------------------------------
 
 
+def normal_quantile(p: float) -> float:
+    """The standard normal quantile (``scipy.stats.norm.ppf``), from the standard library.
+
+    Report kernels avoid importing SciPy for two normal-distribution functions: its import is a
+    noticeable share of each report's cost. ``tests/test_estimates.py`` checks both against SciPy.
+    """
+    return NormalDist().inv_cdf(p)
+
+
+def two_sided_p(z) -> np.ndarray:
+    """Two-sided normal p-value ``2 * (1 - Phi(|z|)) = erfc(|z| / sqrt 2)``, vectorised; NaN stays NaN."""
+    z = np.abs(np.asarray(z, dtype=float))
+    return np.vectorize(math.erfc, otypes=[float])(z / math.sqrt(2))
+
+
 def _z(confidence: float) -> float:
-    return float(ndtri(0.5 + confidence / 2))
+    return normal_quantile(0.5 + confidence / 2)
 
 
 def wilson_interval(p, n_eff, confidence: float) -> tuple[np.ndarray, np.ndarray]:
@@ -399,7 +415,7 @@ def _test(difference, se, confidence: float):
     difference = np.asarray(difference, dtype=float)
     se = np.asarray(se, dtype=float)
     with np.errstate(invalid="ignore", divide="ignore"):
-        p = 2 * ndtr(-np.abs(difference) / se)
+        p = two_sided_p(difference / se)
     significant = pd.array(p < 1 - confidence, dtype="boolean")
     significant[np.isnan(p)] = pd.NA
     return difference - z * se, difference + z * se, p, significant

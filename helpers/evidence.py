@@ -51,11 +51,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm, wilcoxon
 
 from . import analysis, charts, store
 from .errors import UserError, allowed
 from .framework import Framework, Project
+from .estimates import normal_quantile, two_sided_p
 from .report import Section
 
 if TYPE_CHECKING:
@@ -427,7 +427,7 @@ def _indicator_tests(ev: ProjectEvidence, wave: str, confidence: float | None = 
         n_p, n_c = len(pilot), len(comp)
         se = sd * math.sqrt(1 / n_p + (1 / n_c if n_c and design == "pilot against comparison" else 0))
         z = net / se if se and not math.isnan(se) and se > 0 else math.nan
-        p = float(2 * norm.sf(abs(z))) if not math.isnan(z) else math.nan
+        p = float(two_sided_p(z)) if not math.isnan(z) else math.nan
         direction = "better" if net > 0 else "worse" if net < 0 else "no change"
         rows.append(
             (
@@ -721,7 +721,7 @@ def sentiment_change(ev: ProjectEvidence, wave: str, confidence: float | None = 
         comparison_change, design = math.nan, "before and after"
     diff = pilot_change - (0 if math.isnan(comparison_change) else comparison_change)
     se = math.sqrt(var)
-    p = float(2 * norm.sf(abs(diff) / se)) if se > 0 else (0.0 if diff else 1.0)
+    p = float(two_sided_p(diff / se)) if se > 0 else (0.0 if diff else 1.0)
     return {
         "has_data": True,
         "pilot_change": pilot_change,
@@ -1000,7 +1000,7 @@ def hodges_lehmann(differences, confidence: float) -> tuple[float, float, float]
         cdf = np.cumsum(_signed_rank_counts(n)) / 2.0**n
         c = int(np.searchsorted(cdf, alpha / 2, side="right"))  # number of t with P(T <= t) <= alpha/2
     else:
-        z = norm.ppf(1 - alpha / 2)
+        z = normal_quantile(1 - alpha / 2)
         c = int(math.floor(m / 2 - z * math.sqrt(n * (n + 1) * (2 * n + 1) / 24)))
     if c < 1:
         return estimate, math.nan, math.nan
@@ -1030,6 +1030,8 @@ def wilcoxon_paired(before, after, confidence: float) -> dict:
     if len(nonzero):
         ranks = pd.Series(np.abs(nonzero)).rank(method="average").to_numpy()
         out["statistic"] = float(ranks[nonzero > 0].sum())
+        from scipy.stats import wilcoxon  # only the resilience check needs it
+
         out["p_value"] = float(wilcoxon(nonzero, zero_method="wilcox", alternative="two-sided").pvalue)
     else:
         out["statistic"], out["p_value"] = math.nan, math.nan
@@ -1055,7 +1057,7 @@ def newcombe_paired_interval(
     correlation of the pairs (phi, with Newcombe's continuity adjustment). Returns (change, low, high).
     """
     n = both + only_before + only_after + neither
-    z = float(norm.ppf(0.5 + confidence / 2))
+    z = normal_quantile(0.5 + confidence / 2)
     p_before, p_after = (both + only_before) / n, (both + only_after) / n
     l1, u1 = _wilson(both + only_before, n, z)
     l2, u2 = _wilson(both + only_after, n, z)

@@ -495,3 +495,15 @@ def test_notes_are_plain_text():
     assert "Wilson" in estimates.INTERVAL_NOTE and "effective sample size" in estimates.INTERVAL_NOTE
     assert "no comparison neighbourhoods" in estimates.BEFORE_AFTER_NOTE
     assert estimates.interval_note(FW).startswith("Intervals are 95% confidence intervals.")
+
+
+def test_normal_functions_agree_with_scipy():
+    from scipy.stats import norm
+
+    from helpers.estimates import normal_quantile, two_sided_p
+
+    for p in (0.9, 0.95, 0.975, 0.995):
+        assert abs(normal_quantile(p) - norm.ppf(p)) < 1e-9
+    z = np.array([0.0, 0.5, 1.96, -2.5, 6.0, np.nan])
+    expected = 2 * norm.sf(np.abs(z))
+    np.testing.assert_allclose(two_sided_p(z), expected, rtol=1e-9, equal_nan=True)
