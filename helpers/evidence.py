@@ -54,8 +54,8 @@ import pandas as pd
 
 from . import analysis, charts, store
 from .errors import UserError, allowed
-from .framework import Framework, Project
 from .estimates import normal_quantile, two_sided_p
+from .framework import Framework, Project
 from .report import Section
 
 if TYPE_CHECKING:
