@@ -42,8 +42,11 @@ NEIGHBOURHOODS = 40
 SEED = 5
 
 
-def write_inputs(folder: Path, fw: Framework, rows: int = ROWS, seed: int = SEED) -> dict[str, Path]:
+def write_inputs(
+    folder: Path, fw: Framework, rows: int = ROWS, seed: int = SEED, neighbourhoods: int | None = None
+) -> dict[str, Path]:
     """areas.csv, population.csv and a valid survey.csv of ``rows`` rows in ``folder`` (vectorised)."""
+    NEIGHBOURHOODS = neighbourhoods or globals()["NEIGHBOURHOODS"]  # noqa: N806
     rng = np.random.default_rng(seed)
     ins = fw.instrument
     hoods = np.array([f"bench-{i:03d}" for i in range(NEIGHBOURHOODS)])

@@ -17,7 +17,8 @@ from .framework import Framework
 
 # The first seed from 20170601 at which both headline planted effects (Working Xtra s05, Council Tax
 # Reduction s17) come out of the difference-in-differences with a 95% interval above zero and a point
-# estimate within 3.5 points of the truth. See readme_text() for why a seed has to be chosen at all.
+# estimate within 3.5 points of the truth, the null statements show nothing, and each project's ripple is
+# strongest on the ideal seed 000 names. See readme_text() for why a seed has to be chosen at all.
 DEFAULT_SEED = 20170680
 SYNTHETIC_NOTE = "SYNTHETIC DATA for fictional neighbourhoods, made by `python -m helpers sample`; not real people."
 
@@ -43,8 +44,20 @@ AREAS = (
 # Planted change in the population share agreeing (percentage points) by wave, by project and role.
 # Anything not listed is flat: no change anywhere.
 PLANTED = {
-    ("working-xtra", "pilot"): {"s05": {"6m": 6.0, "12m": 12.0}, "s04": {"6m": 4.0, "12m": 8.0}},
-    ("working-xtra", "comparison"): {"s05": {"6m": 1.0, "12m": 2.0}, "s04": {"6m": 1.0, "12m": 2.0}},
+    # Seed 000: Working Xtra's outcomes "combine mostly to have the greatest effect on people": the skills
+    # statements (s04, s05) and two people-only statements (s03 finding solutions, s14 able to make a change).
+    ("working-xtra", "pilot"): {
+        "s05": {"6m": 6.0, "12m": 12.0},
+        "s04": {"6m": 4.0, "12m": 8.0},
+        "s03": {"6m": 7.0, "12m": 14.0},
+        "s14": {"6m": 7.0, "12m": 14.0},
+    },
+    ("working-xtra", "comparison"): {
+        "s05": {"6m": 1.0, "12m": 2.0},
+        "s04": {"6m": 1.0, "12m": 2.0},
+        "s03": {"6m": 0.5, "12m": 1.0},
+        "s14": {"6m": 0.5, "12m": 1.0},
+    },
     ("council-tax-reduction", "pilot"): {
         "s17": {"6m": 6.0, "12m": 12.0},
         "s16": {"6m": 4.0, "12m": 8.0},
@@ -338,7 +351,8 @@ def readme_text(seed: int) -> str:
     lines += [
         "",
         "So the planted difference-in-differences at 12 months is +10 points for Working Xtra's s05",
-        "(skills support: pilots +12, comparisons +2) and +6 for s04; +11 for Council Tax Reduction's s17,",
+        "(skills support: pilots +12, comparisons +2), +6 for s04 and +13 for the people-only statements s03",
+        "and s14; +11 for Council Tax Reduction's s17,",
         "+7 for s16 and +5 for s15. Hollins Green is a comparison area for both projects and carries both",
         f"comparison drifts. Statements {', '.join(NULL_STATEMENTS)} have nothing planted anywhere.",
         "",
@@ -346,8 +360,10 @@ def readme_text(seed: int) -> str:
         "neighbourhoods per role, the standard error of a difference-in-differences is about 5 points, so a",
         "10-point effect is only about two standard errors: at many seeds sampling noise alone hides it or",
         "exaggerates it. The seed is the first from 20170601 at which both headline effects (s05, s17) are",
-        "recovered with a 95% interval above zero and an estimate within 3.5 points of the truth. This is the",
-        "honest power of a survey this size, and worth knowing before a council sets its sample sizes.",
+        "recovered with a 95% interval above zero and an estimate within 3.5 points of the truth, nothing is",
+        "found for the null statements, and the ripple comes out strongest where seed 000 says it should",
+        "(Working Xtra: people; Council Tax Reduction: public services). This is the honest power of a survey",
+        "this size, and worth knowing before a council sets its sample sizes.",
         "",
         "Local indicators move in the direction that counts as better by about 1.2% of their level a month",
         "after baseline in pilots (0.2% in comparisons). Council tax collection among Council Tax Reduction",
