@@ -14,7 +14,7 @@ import pandas as pd
 
 from . import analysis, charts, estimates, paths, store
 from .framework import Framework
-from .report import PCT, ProjectReport, Section
+from .report import PCT, ProjectReport, Section, points
 
 
 @dataclass
@@ -118,11 +118,11 @@ class ProjectOverview:
             {
                 "Statement": rows["measure"].map(lambda m: f"{m}: {self.fw.instrument.statement(m).short}"),
                 "Wave": rows["wave"],
-                "Pilot change": [f"{100 * v:+.0f}" if pd.notna(v) else "" for v in rows["pilot_change"]],
-                "Comparison change": [f"{100 * v:+.0f}" if pd.notna(v) else "" for v in rows["comparison_change"]],
-                "Difference (points)": [f"{100 * v:+.0f}" if pd.notna(v) else "not shown" for v in rows["did"]],
+                "Pilot change": [f"{points(v)}" if pd.notna(v) else "" for v in rows["pilot_change"]],
+                "Comparison change": [f"{points(v)}" if pd.notna(v) else "" for v in rows["comparison_change"]],
+                "Difference (points)": [f"{points(v)}" if pd.notna(v) else "not shown" for v in rows["did"]],
                 "Interval": [
-                    "" if pd.isna(lo) else f"{100 * lo:+.0f} to {100 * hi:+.0f}"
+                    "" if pd.isna(lo) else f"{points(lo)} to {points(hi)}"
                     for lo, hi in zip(rows["ci_low"], rows["ci_high"], strict=True)
                 ],
                 "Clear?": [

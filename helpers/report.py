@@ -22,6 +22,12 @@ from .framework import Framework
 PCT = "{:.0%}"
 
 
+def points(share_difference: float) -> str:
+    """A difference of shares as signed whole percentage points: 0.123 -> '+12', -0.004 -> '0'."""
+    value = round(100 * share_difference)
+    return f"{value:+d}" if value else "0"
+
+
 @dataclass
 class Section:
     """A block of report content that displays itself as HTML."""
@@ -286,11 +292,11 @@ class ProjectReport:
             {
                 "Statement": rows["label"],
                 head: [
-                    f"fewer than {minimum} responses" if b else f"{100 * d:+.0f} points"
+                    f"fewer than {minimum} responses" if b else f"{points(d)} points"
                     for b, d in zip(blank, rows["difference"], strict=True)
                 ],
                 "Interval": [
-                    "" if b else f"{100 * lo:+.0f} to {100 * hi:+.0f}"
+                    "" if b else f"{points(lo)} to {points(hi)}"
                     for b, lo, hi in zip(blank, rows["ci_low"], rows["ci_high"], strict=True)
                 ],
                 "p-value": ["" if b else f"{p:.3f}" for b, p in zip(blank, rows["p_value"], strict=True)],
@@ -316,7 +322,7 @@ class ProjectReport:
         )
         alt = "; ".join(
             f"{r.label}: "
-            + ("not shown (small base)" if pd.isna(r.difference) else f"{100 * r.difference:+.0f} points")
+            + ("not shown (small base)" if pd.isna(r.difference) else f"{points(r.difference)} points")
             for r in rows.itertuples()
         )
         s.chart(fig, "Change since baseline. " + alt)
@@ -344,7 +350,7 @@ class ProjectReport:
             rows, title=f"{self.project.name}: {head.lower()}, {self.wave}", xlabel="percentage points"
         )
         alt = "; ".join(
-            f"{r.label}: " + ("not shown" if pd.isna(r.difference) else f"{100 * r.difference:+.0f} points")
+            f"{r.label}: " + ("not shown" if pd.isna(r.difference) else f"{points(r.difference)} points")
             for r in rows.itertuples()
         )
         s.chart(fig, f"{head} by statement. " + alt)

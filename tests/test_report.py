@@ -48,3 +48,9 @@ def test_unknown_selection_is_a_plain_error(sample_db):
 
     with pytest.raises(UserError, match="not mapped to project working-xtra"):
         ProjectReport(sample_db, "working-xtra", "ashgrove", "12m").header()
+
+
+def test_points_are_signed_whole_numbers_without_negative_zero():
+    from helpers.report import points
+
+    assert [points(x) for x in (0.123, -0.004, -0.051, 0.0, 0.995)] == ["+12", "0", "-5", "0", "+100"]
