@@ -126,22 +126,14 @@ def test_an_interrupted_batch_leaves_no_partial_report(sample_db, tmp_path):
     import sys
 
     out = tmp_path / "reports"
-    cmd = [
-        sys.executable,
-        "-m",
-        "helpers",
-        "reports",
-        "--db",
-        str(sample_db),
-        "--out",
-        str(out),
-        "--jobs",
-        "1",
-        "--project",
-        "working-xtra",
-    ]
+    base = [sys.executable, "-m", "helpers", "reports", "--db", str(sample_db), "--out", str(out)]
+    selection = ["--project", "working-xtra", "--neighbourhood", "oakfield,brookside"]  # 6 reports
     proc = subprocess.Popen(
-        cmd, cwd=paths.ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+        [*base, "--jobs", "1", *selection],
+        cwd=paths.ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
     deadline = time.time() + 120
     while time.time() < deadline and len([p for p in out.glob("*/*/*.html") if p.parts[-4] != "_executed"]) < 2:
@@ -153,7 +145,7 @@ def test_an_interrupted_batch_leaves_no_partial_report(sample_db, tmp_path):
     for page in finished:
         assert page.read_text().rstrip().endswith("</html>"), f"{page} is half-written"
     done_before = len(finished)
-    result = subprocess.run([*cmd[:-6], "--jobs", "2", *cmd[-4:]], cwd=paths.ROOT, capture_output=True, text=True)
+    result = subprocess.run([*base, "--jobs", "2", *selection], cwd=paths.ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert f"{done_before} up to date, running {6 - done_before}" in result.stdout
     assert not list(out.rglob(".*.tmp*")), "temporary files left behind"
