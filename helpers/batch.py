@@ -465,12 +465,17 @@ def run_jobs(todo: list[Job], jobs: int) -> list[Outcome]:
     """Run reports in separate processes (os.chdir and kernels are per process), at most ``jobs`` at once."""
     if not todo:
         return []
+    context = get_context("spawn")
+    with ProcessPoolExecutor(min(jobs, len(todo)), mp_context=context) as pool:
+        return _collect(as_completed([pool.submit(run_one, job) for job in todo]), len(todo))
+
+
+def _collect(finished, total: int) -> list[Outcome]:
+    """Outcomes as futures finish, with the progress bar (or one plain line each when not on a terminal)."""
     outcomes = []
     tty = sys.stderr.isatty()
-    context = get_context("spawn")
-    with _progress(len(todo)) as bar, ProcessPoolExecutor(min(jobs, len(todo)), mp_context=context) as pool:
-        futures = [pool.submit(run_one, job) for job in todo]
-        for future in as_completed(futures):
+    with _progress(total) as bar:
+        for future in finished:
             outcome = future.result()
             outcomes.append(outcome)
             bar.update(1)
@@ -501,23 +506,13 @@ def run_jobs_dask(todo: list[Job], jobs: int, scheduler: str | None) -> list[Out
             n_workers=min(jobs, len(todo)), threads_per_worker=1, processes=True, dashboard_address=None
         )
         client = Client(cluster)
-    outcomes = []
-    tty = sys.stderr.isatty()
     try:
         # pure=False: every report runs even if two jobs look alike; one task per report.
-        futures = client.map(run_one, todo, pure=False, resources=None)
-        with _progress(len(todo)) as bar:
-            for future in dask_completed(futures):
-                outcome = future.result()
-                outcomes.append(outcome)
-                bar.update(1)
-                if not tty:
-                    print(_report_line(outcome), flush=True)
+        return _collect(dask_completed(client.map(run_one, todo, pure=False)), len(todo))
     finally:
         client.close()
         if cluster is not None:
             cluster.close()
-    return sorted(outcomes, key=lambda o: (o.job.project, o.job.neighbourhood, o.job.wave))
 
 
 def _clean_temporaries(out: Path) -> None:
