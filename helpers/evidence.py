@@ -1188,13 +1188,15 @@ def styled(draw):
 
 def _facets(n: int, columns: int = 3):
     import matplotlib.pyplot as plt
+    from matplotlib.layout_engine import PlaceHolderLayoutEngine
 
     rows = max(1, math.ceil(n / columns))
     height = 2.1 * rows + 0.6
     fig, axes = plt.subplots(rows, columns, figsize=(7.5, height), squeeze=False)
     # A fixed layout: tight_layout on a grid of small axes costs about half a second per chart.
     fig.subplots_adjust(left=0.07, right=0.98, bottom=0.5 / height, top=1 - 0.55 / height, wspace=0.32, hspace=0.75)
-    fig.set_layout_engine("none")
+    # A placeholder engine tells charts.figure_html the layout is fixed ("none" would leave it unset).
+    fig.set_layout_engine(PlaceHolderLayoutEngine(adjust_compatible=True, colorbar_gridspec=True))
     flat = list(axes.flat)
     for ax in flat[n:]:
         ax.set_visible(False)
