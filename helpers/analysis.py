@@ -136,12 +136,12 @@ def table_for(verb: str, fw: Framework, args: Namespace) -> pd.DataFrame:
         responses = load_responses(con, fw, hoods)
     finally:
         con.close()
-    if responses.empty:
-        raise UserError(f"no survey responses in {args.db} for that selection")
     known = sorted(set(areas["neighbourhood"]))
     for h in hoods or []:
         if h not in known:
             raise UserError(f"unknown neighbourhood '{h}'; known: {allowed(known)}")
+    if responses.empty:
+        raise UserError(f"no survey responses in {args.db} for that selection")
     waves = getattr(args, "wave", None)
     for w in waves or []:
         if w not in fw.settings.wave_ids:
