@@ -86,7 +86,9 @@ def test_notebooks_committed_without_outputs_and_with_documented_parameters():
 def test_nbstripout_would_change_nothing():
     """The real tool, as pre-commit runs it: committed notebooks carry no outputs or volatile metadata."""
     notebooks = sorted(str(p) for p in [*paths.NOTEBOOKS.rglob("*.ipynb"), *paths.TEMPLATES.glob("*.ipynb")])
-    result = subprocess.run([sys.executable, "-m", "nbstripout", "--verify", *notebooks], capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "nbstripout", "--verify", *notebooks], capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
