@@ -284,8 +284,50 @@ def is_current(job: Job) -> bool:
 # --- running one report (in a worker process) ---------------------------------------------------
 
 
-def run_one(job: Job) -> Outcome:
-    """Execute one report notebook and export it to HTML; never raises for a failing report."""
+# A worker process keeps the kernel for its next report already started, so that kernel's start-up
+# overlaps the current report instead of adding to it. Every report still runs in a kernel of its own,
+# started fresh and shut down when the report is done: nothing passes from one report to the next.
+_next_kernel = None
+
+
+def _start_kernel(log: Path):
+    from jupyter_client.manager import KernelManager
+
+    km = KernelManager(kernel_name="python3")
+    with open(log, "ab") as stderr:  # kernels' own noise (e.g. ipykernel's TCP warning) stays out of the console
+        km.start_kernel(cwd=str(paths.ROOT), stderr=stderr)
+    return km
+
+
+def _shutdown_next_kernel() -> None:
+    global _next_kernel
+    if _next_kernel is not None:
+        _next_kernel.shutdown_kernel(now=True)
+        _next_kernel = None
+
+
+def _kernel_for(job: Job, prestart: bool):
+    """A fresh kernel for ``job``: the one started in advance if it is alive, else a new one."""
+    global _next_kernel
+    log = next(p for p in Path(job.executed).parents if p.name == "_executed") / "kernels.log"
+    km = _next_kernel if _next_kernel is not None and _next_kernel.is_alive() else None
+    if km is None:
+        _shutdown_next_kernel()
+        km = _start_kernel(log)
+    _next_kernel = None
+    if prestart:
+        from multiprocessing import util
+
+        _next_kernel = _start_kernel(log)
+        util.Finalize(None, _shutdown_next_kernel, exitpriority=10)  # shut it down when the worker exits
+    return km
+
+
+def run_one(job: Job, prestart: bool = False) -> Outcome:
+    """Execute one report notebook and export it to HTML; never raises for a failing report.
+
+    ``prestart``: also start the kernel for this worker's next report (local process pool only).
+    """
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
@@ -293,25 +335,27 @@ def run_one(job: Job) -> Outcome:
     executed = Path(job.executed)
     executed.parent.mkdir(parents=True, exist_ok=True)
     tmp = atomic_path(executed)
-    params = job.parameters
-    saved = _kernel_stderr_to(executed.with_suffix(".kernel.log"))
+    km = None
     try:
         for attempt in (1, 2):
+            km = _kernel_for(job, prestart)
             try:
                 papermill.execute_notebook(
                     job.notebook,
                     str(tmp),
-                    parameters=params,
+                    parameters=job.parameters,
                     kernel_name="python3",
                     progress_bar=False,
                     cwd=str(paths.ROOT),
                     execution_timeout=int(job.timeout_s),
                     log_output=False,
+                    km=km,
                 )
                 break
             except PapermillExecutionError:
                 raise
-            except RuntimeError as exc:  # "Kernel didn't respond": ports raced; retry once
+            except RuntimeError as exc:  # "Kernel didn't respond": ports raced; retry once with a new kernel
+                km.shutdown_kernel(now=True)
                 if attempt == 2 or "Kernel" not in str(exc):
                     raise
         html_text = export_html(tmp)
@@ -329,29 +373,14 @@ def run_one(job: Job) -> Outcome:
         return _failed(job, start, f"{type(exc).__name__}: {exc}")
     finally:
         tmp.unlink(missing_ok=True)
-        _restore_stderr(saved)
+        if km is not None and km.has_kernel:
+            km.shutdown_kernel(now=True)
 
 
 def _failed(job: Job, start: float, error: str) -> Outcome:
     first = (error.strip().splitlines() or [""])[0]
     write_text_atomic(first + "\n", Path(job.html + ".failed"))
     return Outcome(job, "failed", time.perf_counter() - start, first)
-
-
-def _kernel_stderr_to(log: Path) -> int:
-    """Send this worker's stderr (which its kernels inherit) to a log: kernels' noise stays out of the console."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-    os.dup2(fd, 2)
-    os.close(fd)
-    return saved
-
-
-def _restore_stderr(saved: int) -> None:
-    sys.stderr.flush()
-    os.dup2(saved, 2)
-    os.close(saved)
 
 
 def export_html(notebook: Path | str, title: str | None = None) -> str:
@@ -467,7 +496,7 @@ def run_jobs(todo: list[Job], jobs: int) -> list[Outcome]:
         return []
     context = get_context("spawn")
     with ProcessPoolExecutor(min(jobs, len(todo)), mp_context=context) as pool:
-        return _collect(as_completed([pool.submit(run_one, job) for job in todo]), len(todo))
+        return _collect(as_completed([pool.submit(run_one, job, prestart=True) for job in todo]), len(todo))
 
 
 def _collect(finished, total: int) -> list[Outcome]:
