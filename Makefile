@@ -32,9 +32,9 @@ test-fast: $(STAMP) ## run the tests that need no kernel or browser
 lab: $(STAMP) ## open JupyterLab on the notebooks
 	$(BIN)/jupyter lab notebooks/
 
-dashboard: $(STAMP) ## serve the Voila dashboards on 127.0.0.1 (PORT=8866)
+dashboard: $(STAMP) ## serve the Voila dashboards on 127.0.0.1 (PORT=8866; WRITE=1 lets the self-evaluation save)
 	$(BIN)/python -m helpers build-db --if-missing
-	$(BIN)/python -m helpers dashboard --port $(PORT)
+	$(BIN)/python -m helpers dashboard --port $(PORT) $(if $(WRITE),--allow-write,)
 
 bench: $(STAMP) ## run the benchmarks; results in bench/results/
 	$(BIN)/python -m bench
