@@ -57,6 +57,7 @@ class Job:
     executed: str
     fingerprint: str
     timeout_s: float
+    cache: str = ""  # folder where this batch's kernels share project-level results (helpers/cache.py)
 
     @property
     def parameters(self) -> dict[str, str]:
@@ -203,6 +204,7 @@ def plan(
             str(executed),
             fingerprint,
             timeout,
+            cache=str(out / "_cache"),
         )
         every.append(job)
         if chosen:
@@ -332,6 +334,8 @@ def run_one(job: Job, prestart: bool = False) -> Outcome:
     from papermill.exceptions import PapermillExecutionError
 
     start = time.perf_counter()
+    if job.cache:
+        os.environ["WORKBOOK_CACHE"] = job.cache  # inherited by the kernels this worker starts
     executed = Path(job.executed)
     executed.parent.mkdir(parents=True, exist_ok=True)
     tmp = atomic_path(executed)

@@ -52,7 +52,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from . import analysis, charts, store
+from . import analysis, cache, charts, store
 from .errors import UserError, allowed
 from .estimates import normal_quantile, two_sided_p
 from .framework import Framework, Project
@@ -1477,6 +1477,7 @@ def predicted_against_actual(report: ProjectReport) -> Section:
     )
 
 
+@cache.same_for_every_neighbourhood
 def kpi_tiers(report: ProjectReport) -> Section:
     """Seed 002's three tiers of KPIs: specific (3), medium-term (2) and high-level (1), over time."""
     ev = for_report(report)
@@ -1574,6 +1575,7 @@ def _escape(text: str) -> str:
     return html.escape(str(text))
 
 
+@cache.same_for_every_neighbourhood
 def sentiment(report: ProjectReport) -> Section:
     """The sentiment and reputation tracker: tone shares by role and wave, counts by channel. Aggregates only."""
     ev = for_report(report)

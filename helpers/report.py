@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import analysis, charts, estimates, paths
+from . import analysis, cache, charts, estimates, paths
 from .framework import Framework
 
 PCT = "{:.0%}"
@@ -89,10 +89,14 @@ class ProjectReport:
         respondents, raking that does not converge) keeps its unweighted rows and the reason is kept
         in :attr:`weighting_problems`, so one small wave never stops the other neighbourhoods' reports.
         """
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            table = estimates.scores(self.data.responses, self.data.population, self.fw, require_weights=False)
-        problems = [p for w in caught for p in str(w.message).split(": ", 1)[-1].split("; ")]
+
+        def compute() -> tuple[pd.DataFrame, list[str]]:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                table = estimates.scores(self.data.responses, self.data.population, self.fw, require_weights=False)
+            return table, [p for w in caught for p in str(w.message).split(": ", 1)[-1].split("; ")]
+
+        table, problems = cache.shared(self, "scores", compute)
         self.weighting_problems = [
             p for p in problems if f"'{self.neighbourhood}'" in p and f"wave {self.wave}" in p
         ] or problems
@@ -278,7 +282,11 @@ class ProjectReport:
 
     @cached_property
     def did(self) -> pd.DataFrame:
-        return estimates.did(self.scores, self.data.population, self.data.areas, self.project_id, self.fw)
+        return cache.shared(
+            self,
+            "did",
+            lambda: estimates.did(self.scores, self.data.population, self.data.areas, self.project_id, self.fw),
+        )
 
     def _difference_rows(self, frame: pd.DataFrame, value: str) -> pd.DataFrame:
         rows = frame[frame["measure"].isin(self.project.survey_statements) & (frame["statistic"] == "agree")].copy()
@@ -321,8 +329,7 @@ class ProjectReport:
             xlabel="percentage points",
         )
         alt = "; ".join(
-            f"{r.label}: "
-            + ("not shown (small base)" if pd.isna(r.difference) else f"{points(r.difference)} points")
+            f"{r.label}: " + ("not shown (small base)" if pd.isna(r.difference) else f"{points(r.difference)} points")
             for r in rows.itertuples()
         )
         s.chart(fig, "Change since baseline. " + alt)
@@ -336,6 +343,7 @@ class ProjectReport:
             "note",
         )
 
+    @cache.same_for_every_neighbourhood
     def difference_in_differences(self) -> Section:
         """Pilot change minus comparison change for the project, with the assumption in words."""
         s = Section()

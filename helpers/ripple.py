@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from . import analysis, charts, estimates, evidence, store
+from . import analysis, cache, charts, estimates, evidence, store
 from .errors import UserError, allowed
 from .framework import IDEAL_IDS, Framework
 from .report import Section
@@ -139,6 +139,13 @@ class RollupRule:
 
 
 RULE = RollupRule()
+
+
+def rule_key(rule: RollupRule) -> str:
+    """A short digest of the rule's settings: results under another rule are never mixed up."""
+    import hashlib
+
+    return hashlib.sha256(repr(rule).encode()).hexdigest()[:8]
 
 
 def line_score(effects, p_values, alpha: float) -> tuple[int, int, int, int]:
@@ -521,12 +528,19 @@ def project_ripple(
 
 def report_ripple(report: ProjectReport, rule: RollupRule = RULE) -> RippleResult:
     """The ripple at the report's wave (design mode at the baseline), computed once per report object."""
-    cache = report.__dict__.setdefault("_evidence_cache", {})
-    if "ripple" not in cache:
-        ev = evidence.for_report(report)
-        did = report.did if report.wave != report.fw.settings.baseline else None
-        cache["ripple"] = _compute(report.fw, report.project_id, report.wave, ev, did, bool(ev.comparisons), rule)
-    return cache["ripple"]
+    memo = report.__dict__.setdefault("_evidence_cache", {})
+    if "ripple" not in memo:
+
+        def compute() -> RippleResult:
+            ev = evidence.for_report(report)
+            did = report.did if report.wave != report.fw.settings.baseline else None
+            return _compute(report.fw, report.project_id, report.wave, ev, did, bool(ev.comparisons), rule)
+
+        result = cache.shared(report, f"ripple-{report.wave}-{rule_key(rule)}", compute)
+        memo["ripple"] = result
+        if result.evidence is not None:  # the evidence comes with what the roll-up already computed from it
+            memo.setdefault("evidence", result.evidence)
+    return memo["ripple"]
 
 
 # --- the ripple chart ---------------------------------------------------------------------------------
@@ -638,6 +652,7 @@ def _chart_alt(result: RippleResult, name: str) -> str:
 # --- report sections ------------------------------------------------------------------------------------
 
 
+@cache.same_for_every_neighbourhood
 def ripple_section(report: ProjectReport) -> Section:
     """The ripple chart, the strength and certainty per ideal, and the evidence per outcome."""
     result = report_ripple(report)

@@ -1,0 +1,93 @@
+"""Project-level results shared between the report kernels of one batch (opt-in).
+
+Every report of a project computes the same project-level results: the survey scores of all its
+neighbourhoods, the difference-in-differences, the evidence and the ripple. When the batch sets
+``$WORKBOOK_CACHE`` (it uses ``reports/_cache``), the first kernel to need a result computes it and
+saves it; the others load it. The key is the project's imported data (the same fingerprint that decides
+whether a report is out of date), the helpers code and the framework, so a changed file, a new import
+or an edited definition can never be served a stale result. Without the variable (JupyterLab, Voila,
+tests) everything is computed in place, as before.
+
+Files are written to a temporary name and renamed, so two kernels computing the same result at once
+each leave a whole file. The cache holds aggregates only (no individual's answers, no unconsented
+story); it lives under ``reports/`` and is never committed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from . import paths
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from .report import ProjectReport
+
+ENV = "WORKBOOK_CACHE"
+
+
+@cache
+def _code_digest() -> str:
+    digest = hashlib.sha256()
+    for path in sorted([*paths.ROOT.joinpath("helpers").glob("*.py"), *paths.FRAMEWORK.rglob("*.yaml")]):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _project_key(report: ProjectReport) -> str:
+    key = report.__dict__.get("_cache_key")
+    if key is None:
+        from . import store
+        from .batch import _data_fingerprint
+
+        areas = report.data.areas
+        hoods = areas.loc[areas["project"] == report.project_id, "neighbourhood"].tolist()
+        con = store.connect(report.db, read_only=True)
+        try:
+            data = _data_fingerprint(con, report.project_id, hoods)
+        finally:
+            con.close()
+        key = hashlib.sha256(f"{report.db}|{data}|{_code_digest()}".encode()).hexdigest()[:24]
+        report.__dict__["_cache_key"] = key
+    return key
+
+
+def shared(report: ProjectReport, name: str, compute: Callable[[], Any]) -> Any:
+    """``compute()``, or the result another kernel of this batch saved for the same project, data and code."""
+    folder = os.environ.get(ENV)
+    if not folder:
+        return compute()
+    path = Path(folder) / f"{report.project_id}-{name}-{_project_key(report)}.pkl"
+    if path.exists():
+        try:
+            with path.open("rb") as handle:
+                return pickle.load(handle)
+        except (OSError, EOFError, pickle.UnpicklingError):
+            pass  # unreadable: compute it again and replace it
+    value = compute()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with tmp.open("wb") as handle:
+        pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
+    os.replace(tmp, path)
+    return value
+
+
+def same_for_every_neighbourhood(section: Callable) -> Callable:
+    """For a report section that shows the project as a whole at the report's wave (the same for each of the
+    project's neighbourhoods): drawn once per batch and shared through :func:`shared`."""
+    import functools
+
+    @functools.wraps(section)
+    def wrapper(report: ProjectReport):
+        name = f"section-{section.__module__}.{section.__qualname__}-{report.wave}"
+        return shared(report, name, lambda: section(report))
+
+    return wrapper
