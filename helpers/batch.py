@@ -353,6 +353,9 @@ def run_one(job: Job, prestart: bool = False) -> Outcome:
                     cwd=str(paths.ROOT),
                     execution_timeout=int(job.timeout_s),
                     log_output=False,
+                    # Save at the end only: saving the growing notebook after every cell costs more CPU
+                    # than the report's own sections. A failure still writes the notebook (papermill).
+                    request_save_on_cell_execute=False,
                     km=km,
                 )
                 break

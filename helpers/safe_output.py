@@ -63,7 +63,8 @@ def neutralise(frame: pd.DataFrame) -> pd.DataFrame:
 def atomic_path(target: Path):
     """A temporary file beside ``target`` (same filesystem, so the rename is atomic)."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    # Keeps the real suffix last (".12m.x1y2.tmp.ipynb") so tools that check it (papermill) are content.
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=f".tmp{target.suffix}", dir=target.parent)
     os.close(fd)
     return Path(tmp)
 
