@@ -59,6 +59,7 @@ import pandas as pd
 from . import analysis, paths, selfeval, store
 from .errors import UserError
 from .framework import Framework
+from .report import points
 from .safe_output import neutralise
 
 _LOG = logging.getLogger(__name__)
@@ -95,7 +96,7 @@ def _pct(value: float) -> str:
 
 
 def _points(value: float) -> str:
-    return f"{100 * value:+.0f} points"
+    return f"{points(value)} points"  # the batch reports' wording: signed whole points, never "-0"
 
 
 def _slug(*parts: str) -> str:
@@ -654,7 +655,7 @@ def _did_section(data: DashboardData, sel: Selection) -> View:
             "Comparison change": ["" if pd.isna(v) else _points(v) for v in rows["comparison_change"]],
             head: [note or _points(d) for note, d in zip(notes, rows["did"], strict=True)],
             "Interval": [
-                "" if b else f"{100 * lo:+.0f} to {100 * hi:+.0f}"
+                "" if b else f"{points(lo)} to {points(hi)}"
                 for b, lo, hi in zip(blank, rows["ci_low"], rows["ci_high"], strict=True)
             ],
             "p-value": ["" if b else f"{p:.3f}" for b, p in zip(blank, rows["p_value"], strict=True)],
@@ -1189,7 +1190,7 @@ def _ideal_section(view, data, project_id, wave, ideal_id, evidence, stem) -> No
                         "" if b else _points(d) for b, d in zip(blank, rows["difference"], strict=True)
                     ],
                     "Interval": [
-                        "" if b else f"{100 * lo:+.0f} to {100 * hi:+.0f}"
+                        "" if b else f"{points(lo)} to {points(hi)}"
                         for b, lo, hi in zip(blank, rows["ci_low"], rows["ci_high"], strict=True)
                     ],
                     "What it shows": rows["verdict"],

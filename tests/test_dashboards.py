@@ -27,6 +27,7 @@ import pytest
 from helpers import analysis, dashboard_server, dashboards, estimates, paths, selfeval, store
 from helpers.cli import main
 from helpers.intake import build_database
+from helpers.report import points
 
 SMALL_HOOD, SMALL_WAVE, SMALL_KEEP = "brookside", "6m", 8
 AXE = paths.ROOT / "tests" / "browser" / "node_modules" / "axe-core" / "axe.min.js"
@@ -428,7 +429,7 @@ def test_project_dashboard_figures_follow_the_selection(server, playwright_brows
         for s in _statements(fw, "working-xtra", "place-agency"):
             d = expected.did("working-xtra", "12m", s)
             assert did.loc[f"{s}: {fw.instrument.statement(s).short}", "Difference-in-differences"] == (
-                f"{100 * d['did']:+.0f} points"
+                f"{points(d['did'])} points"
             )
         _choose(page, "Outcome", "Co-operative people: Involvement and helping others")
         images_other = page.eval_on_selector_all(".wb-body figure img", "imgs => imgs.map(i => i.src)")
@@ -437,7 +438,7 @@ def test_project_dashboard_figures_follow_the_selection(server, playwright_brows
         for s in _statements(fw, "working-xtra", "people-involvement"):
             d = expected.did("working-xtra", "12m", s)
             assert did.loc[f"{s}: {fw.instrument.statement(s).short}", "Difference-in-differences"] == (
-                f"{100 * d['did']:+.0f} points"
+                f"{points(d['did'])} points"
             )
         _screenshot(page, screenshots / "project-working-xtra-oakfield-12m.png")
     finally:
@@ -483,7 +484,7 @@ def test_ripple_explorer_design_mode_and_ideals(server, playwright_browser, fw, 
         ideal = _table(page, "ideal")
         for r in ideal.itertuples(index=False):
             measure = r.Statement.split(":")[0]
-            assert r[2] == f"{100 * expected.did('working-xtra', '12m', measure)['did']:+.0f} points"
+            assert r[2] == f"{points(expected.did('working-xtra', '12m', measure)['did'])} points"
         _screenshot(page, screenshots / "ripple-working-xtra-people-12m.png")
     finally:
         page.close()
