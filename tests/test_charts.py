@@ -15,14 +15,20 @@ def test_palette_is_seaborns_colourblind_palette():
 
 
 def test_figure_html_has_alt_text_and_closes_the_figure():
-    table = pd.DataFrame({
-        "label": ["a", "b", "c"], "estimate": [0.5, None, 0.2], "ci_low": [0.4, None, 0.1],
-        "ci_high": [0.6, None, 0.3], "suppressed": [False, True, False], "low_base": [False, False, True],
-    })
+    table = pd.DataFrame(
+        {
+            "label": ["a", "b", "c"],
+            "estimate": [0.5, None, 0.2],
+            "ci_low": [0.4, None, 0.1],
+            "ci_high": [0.6, None, 0.3],
+            "suppressed": [False, True, False],
+            "low_base": [False, False, True],
+        }
+    )
     before = len(plt.get_fignums())
     fig = charts.estimate_dots(table, title="t", minimum_base=10)
     texts = [t.get_text() for t in fig.axes[0].texts]
     assert texts == ["fewer than 10 responses"]  # the suppressed row is said, not drawn
-    html = charts.figure_html(fig, 'Share agreeing: a 50% <b>')
+    html = charts.figure_html(fig, "Share agreeing: a 50% <b>")
     assert 'alt="Share agreeing: a 50% &lt;b&gt;"' in html and html.startswith("<figure")
     assert len(plt.get_fignums()) == before
