@@ -803,9 +803,9 @@ def in_brief(report: ProjectReport) -> Section:
         tested = tests[tests["p_value"].notna()]
         if not tested.empty:
             n_clear = int((tested["clear"] & (tested["net_pct"] > 0)).sum())
+            against = "pilots against comparisons" if ev.comparisons else "in the pilot areas since the baseline"
             sentences.append(
-                f"{n_clear} of {len(tested)} local indicators improved beyond their usual ups and downs, pilots "
-                "against comparisons."
+                f"{n_clear} of {len(tested)} local indicators improved beyond their usual ups and downs, {against}."
             )
         pva = evidence.predicted_actual_sentences(evidence.predicted_vs_actual(ev))
         sentences.extend(pva[:1])
@@ -816,8 +816,12 @@ def in_brief(report: ProjectReport) -> Section:
         else "How sure we are: certainty reflects how much of the planned evidence is in and points the same way"
     )
     sentences.append(sure + "; certainty per ideal is shown with the ripple chart.")
+    has_comparison = ev.comparisons if ev is not None else False
     limits = [
-        "the comparison assumes pilot and comparison areas would otherwise have moved alike",
+        "the comparison assumes pilot and comparison areas would otherwise have moved alike"
+        if has_comparison
+        else "there are no comparison areas, so the changes are before and after only: they may come from anything "
+        "else that changed over the same time",
         "stories are chosen examples shared with consent and sentiment comes from relatively few comments",
         "high-level (tier 1) indicators move over years, not months",
     ]

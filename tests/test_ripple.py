@@ -178,3 +178,20 @@ def test_report_sections_say_where_the_ripple_is_strongest(sample_db, fw):
     baseline = ProjectReport(sample_db, "working-xtra", "oakfield", "baseline", fw)
     assert "nothing has changed yet" in ripple.in_brief(baseline)._repr_html_()
     assert "design mode" in ripple.ripple_section(baseline)._repr_html_()
+
+
+def test_summary_says_before_and_after_when_a_project_has_no_comparison_areas(fw, tmp_path):
+    import duckdb
+
+    from helpers import paths
+    from helpers.intake import build_database
+    from helpers.report import ProjectReport
+
+    db = tmp_path / "pilots-only.duckdb"
+    build_database(paths.SAMPLE, fw, db)
+    con = duckdb.connect(str(db))
+    con.execute("DELETE FROM areas WHERE project = 'council-tax-reduction' AND role = 'comparison'")
+    con.close()
+    brief = ripple.in_brief(ProjectReport(db, "council-tax-reduction", "ashgrove", "12m"))._repr_html_()
+    assert "before and after only" in brief
+    assert "pilots against comparisons" not in brief and "the comparison assumes" not in brief
