@@ -173,3 +173,19 @@ def test_dask_executor_on_a_local_cluster(sample_db, tmp_path):
     assert code == 0
     pages = sorted(p.parent.name for p in out.glob("council-tax-reduction/*/12m.html"))
     assert pages == ["ashgrove", "hollins", "kingsmoor", "westwood"]
+
+
+def test_a_notebook_without_a_batch_parameter_is_refused_before_any_kernel(tmp_path):
+    import nbformat
+
+    from helpers import batch
+    from helpers.errors import UserError
+
+    nb = nbformat.read(paths.project_notebook("working-xtra"), as_version=4)
+    params = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+    params.source = "\n".join(line for line in params.source.splitlines() if not line.startswith("db ="))
+    path = tmp_path / "no_db.ipynb"
+    nbformat.write(nb, path)
+    with pytest.raises(UserError, match=r"parameter\(s\) db are not in the notebook's parameters cell"):
+        batch.check_parameters(path, ("project", "neighbourhood", "wave", "db"))
+    batch.check_parameters(paths.project_notebook("working-xtra"), ("project", "neighbourhood", "wave", "db"))
