@@ -286,50 +286,13 @@ def is_current(job: Job) -> bool:
 # --- running one report (in a worker process) ---------------------------------------------------
 
 
-# A worker process keeps the kernel for its next report already started, so that kernel's start-up
-# overlaps the current report instead of adding to it. Every report still runs in a kernel of its own,
-# started fresh and shut down when the report is done: nothing passes from one report to the next.
-_next_kernel = None
+def run_one(job: Job) -> Outcome:
+    """Execute one report notebook, in a kernel of its own, and export it to HTML; never raises for a
+    failing report.
 
-
-def _start_kernel(log: Path):
-    from jupyter_client.manager import KernelManager
-
-    km = KernelManager(kernel_name="python3")
-    with open(log, "ab") as stderr:  # kernels' own noise (e.g. ipykernel's TCP warning) stays out of the console
-        km.start_kernel(cwd=str(paths.ROOT), stderr=stderr)
-    return km
-
-
-def _shutdown_next_kernel() -> None:
-    global _next_kernel
-    if _next_kernel is not None:
-        _next_kernel.shutdown_kernel(now=True)
-        _next_kernel = None
-
-
-def _kernel_for(job: Job, prestart: bool):
-    """A fresh kernel for ``job``: the one started in advance if it is alive, else a new one."""
-    global _next_kernel
-    log = next(p for p in Path(job.executed).parents if p.name == "_executed") / "kernels.log"
-    km = _next_kernel if _next_kernel is not None and _next_kernel.is_alive() else None
-    if km is None:
-        _shutdown_next_kernel()
-        km = _start_kernel(log)
-    _next_kernel = None
-    if prestart:
-        from multiprocessing import util
-
-        _next_kernel = _start_kernel(log)
-        util.Finalize(None, _shutdown_next_kernel, exitpriority=10)  # shut it down when the worker exits
-    return km
-
-
-def run_one(job: Job, prestart: bool = False) -> Outcome:
-    """Execute one report notebook and export it to HTML; never raises for a failing report.
-
-    ``prestart``: also start the kernel for this worker's next report (local process pool only).
-    """
+    papermill starts and owns the kernel. (Handing papermill a kernel started in advance would overlap
+    kernel start-up with the previous report, but nbclient then hangs on a cell timeout instead of
+    failing: tested with papermill 2.7 / nbclient 0.10.)"""
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
@@ -339,10 +302,8 @@ def run_one(job: Job, prestart: bool = False) -> Outcome:
     executed = Path(job.executed)
     executed.parent.mkdir(parents=True, exist_ok=True)
     tmp = atomic_path(executed)
-    km = None
     try:
         for attempt in (1, 2):
-            km = _kernel_for(job, prestart)
             try:
                 papermill.execute_notebook(
                     job.notebook,
@@ -356,14 +317,12 @@ def run_one(job: Job, prestart: bool = False) -> Outcome:
                     # Save at the end only: saving the growing notebook after every cell costs more CPU
                     # than the report's own sections. A failure still writes the notebook (papermill).
                     request_save_on_cell_execute=False,
-                    km=km,
                 )
                 break
             except PapermillExecutionError:
                 raise
             except RuntimeError as exc:  # "Kernel didn't respond": ports raced; retry once with a new kernel
-                km.shutdown_kernel(now=True)
-                if attempt == 2 or "Kernel" not in str(exc):
+                if attempt == 2 or "didn't respond" not in str(exc):
                     raise
         html_text = export_html(tmp)
         write_text_atomic(html_text, Path(job.html))
@@ -380,8 +339,6 @@ def run_one(job: Job, prestart: bool = False) -> Outcome:
         return _failed(job, start, f"{type(exc).__name__}: {exc}")
     finally:
         tmp.unlink(missing_ok=True)
-        if km is not None and km.has_kernel:
-            km.shutdown_kernel(now=True)
 
 
 def _failed(job: Job, start: float, error: str) -> Outcome:
@@ -502,8 +459,21 @@ def run_jobs(todo: list[Job], jobs: int) -> list[Outcome]:
     if not todo:
         return []
     context = get_context("spawn")
-    with ProcessPoolExecutor(min(jobs, len(todo)), mp_context=context) as pool:
-        return _collect(as_completed([pool.submit(run_one, job, prestart=True) for job in todo]), len(todo))
+    log = Path(todo[0].executed)
+    log = next(p for p in log.parents if p.name == "_executed") / "kernels.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with ProcessPoolExecutor(
+        min(jobs, len(todo)), mp_context=context, initializer=_kernel_noise_to, initargs=(str(log),)
+    ) as pool:
+        return _collect(as_completed([pool.submit(run_one, job) for job in todo]), len(todo))
+
+
+def _kernel_noise_to(log: str) -> None:
+    """Worker start-up: its stderr, which the kernels it starts inherit, goes to reports/_executed/kernels.log,
+    so kernels' own warnings (e.g. ipykernel's TCP notice) stay out of the console."""
+    fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    os.dup2(fd, 2)
+    os.close(fd)
 
 
 def _collect(finished, total: int) -> list[Outcome]:

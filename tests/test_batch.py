@@ -189,3 +189,23 @@ def test_a_notebook_without_a_batch_parameter_is_refused_before_any_kernel(tmp_p
     with pytest.raises(UserError, match=r"parameter\(s\) db are not in the notebook's parameters cell"):
         batch.check_parameters(path, ("project", "neighbourhood", "wave", "db"))
     batch.check_parameters(paths.project_notebook("working-xtra"), ("project", "neighbourhood", "wave", "db"))
+
+
+def test_a_report_over_its_time_limit_fails_and_the_batch_goes_on(sample_db, tmp_path, fw):
+    from dataclasses import replace
+
+    import nbformat
+
+    from helpers import batch
+
+    nb = nbformat.read(paths.project_notebook("working-xtra"), as_version=4)
+    nb.cells.insert(3, nbformat.v4.new_code_cell("import time\ntime.sleep(120)"))
+    slow = tmp_path / "slow.ipynb"
+    nbformat.write(nb, slow)
+    jobs, _ = batch.plan(fw, sample_db, tmp_path, projects=["working-xtra"], neighbourhoods=["oakfield"], waves=["12m"])
+    started = time.perf_counter()
+    outcome = batch.run_one(replace(jobs[0], notebook=str(slow), timeout_s=5))
+    assert outcome.status == "failed"
+    assert outcome.error.startswith("CellTimeoutError: A cell timed out while it was being executed, after 5 seconds")
+    assert time.perf_counter() - started < 60
+    assert not Path(jobs[0].html).exists()
