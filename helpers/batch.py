@@ -21,6 +21,8 @@ import json
 import os
 import sys
 import time
+from collections import Counter
+from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from functools import cache
@@ -257,6 +259,24 @@ def plan(
     return selected, every
 
 
+def run_order(todo: list[Job], wave_ids: Sequence[str]) -> list[Job]:
+    """The order reports are handed to the workers: wave by wave, taking the projects in turn, overviews last.
+
+    Each project's shared results (helpers/cache.py) are computed by the first of its reports to run and
+    loaded by the rest; taking the projects in turn means reports running side by side mostly belong to
+    different projects, so no worker waits for another's project-level work."""
+    counted: Counter[str] = Counter()
+    position: dict[tuple[str, str], int] = {}
+    for project, neighbourhood in sorted({(j.project, j.neighbourhood) for j in todo}):
+        position[project, neighbourhood] = counted[project]
+        counted[project] += 1
+    waves = {w: i for i, w in enumerate(wave_ids)}
+    return sorted(
+        todo,
+        key=lambda j: (not j.wave, waves.get(j.wave, -1), position[j.project, j.neighbourhood], j.project),
+    )
+
+
 def _check_selection(fw, areas, counts, projects, neighbourhoods, waves) -> None:
     for p in projects or []:
         if p not in fw.project_ids:
@@ -418,7 +438,9 @@ def run_batch(fw: Framework, args) -> int:
     out = Path(args.out)
     selected, every = plan(fw, db, out, projects=args.project, neighbourhoods=args.neighbourhood, waves=args.wave)
     _clean_temporaries(out)
-    todo = [j for j in selected if args.force or not is_current(j)]
+    todo = run_order([j for j in selected if args.force or not is_current(j)], fw.settings.wave_ids)
+    if todo and getattr(args, "executor", "local") == "local":
+        start_workers_early()
     for notebook, names in sorted({(j.notebook, tuple(j.parameters)) for j in todo}):  # before any kernel starts
         check_parameters(Path(notebook), names)
     jobs = max(1, args.jobs or os.cpu_count() or 1)
@@ -458,7 +480,7 @@ def run_jobs(todo: list[Job], jobs: int) -> list[Outcome]:
     """Run reports in separate processes (os.chdir and kernels are per process), at most ``jobs`` at once."""
     if not todo:
         return []
-    context = get_context("spawn")
+    context = _worker_context()
     log = Path(todo[0].executed)
     log = next(p for p in log.parents if p.name == "_executed") / "kernels.log"
     log.parent.mkdir(parents=True, exist_ok=True)
@@ -466,6 +488,34 @@ def run_jobs(todo: list[Job], jobs: int) -> list[Outcome]:
         min(jobs, len(todo)), mp_context=context, initializer=_kernel_noise_to, initargs=(str(log),)
     ) as pool:
         return _collect(as_completed([pool.submit(run_one, job) for job in todo]), len(todo))
+
+
+# What every worker needs; a fork server imports it once and forks the workers from there.
+WORKER_MODULES = ["helpers.batch", "papermill", "nbconvert"]
+
+
+def _worker_context():
+    """How worker processes start: forked from a fork server that has already imported papermill and
+    nbconvert (about 1.5 s each worker would otherwise spend), or spawned where there is no fork server
+    (Windows). Never a plain fork of this process, which holds DuckDB's threads."""
+    import multiprocessing
+
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return get_context("spawn")
+    context = get_context("forkserver")
+    context.set_forkserver_preload(WORKER_MODULES)
+    return context
+
+
+def start_workers_early() -> None:
+    """Start the fork server now, so it imports the workers' modules while this process plans and checks."""
+    import multiprocessing
+
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        from multiprocessing import forkserver
+
+        _worker_context()
+        forkserver.ensure_running()
 
 
 def _kernel_noise_to(log: str) -> None:

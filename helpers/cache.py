@@ -8,8 +8,10 @@ whether a report is out of date), the helpers code and the framework, so a chang
 or an edited definition can never be served a stale result. Without the variable (JupyterLab, Voila,
 tests) everything is computed in place, as before.
 
-Files are written to a temporary name and renamed, so two kernels computing the same result at once
-each leave a whole file. The cache holds aggregates only (no individual's answers, no unconsented
+One kernel computes a result while the others needing it wait on a lock (``filelock``, released by the
+operating system if the kernel dies), then load it: two reports of one project starting together do the
+project's work once, not twice. Files are written to a temporary name and renamed, so a reader never
+sees half a file. The cache holds aggregates only (no individual's answers, no unconsented
 story); it lives under ``reports/`` and is never committed.
 """
 
@@ -21,6 +23,8 @@ import pickle
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from filelock import FileLock, Timeout
 
 from . import paths
 
@@ -65,29 +69,57 @@ def shared(report: ProjectReport, name: str, compute: Callable[[], Any]) -> Any:
     if not folder:
         return compute()
     path = Path(folder) / f"{report.project_id}-{name}-{_project_key(report)}.pkl"
-    if path.exists():
-        try:
-            with path.open("rb") as handle:
-                return pickle.load(handle)
-        except (OSError, EOFError, pickle.UnpicklingError):
-            pass  # unreadable: compute it again and replace it
-    value = compute()
+    found = _load(path)
+    if found is not _MISSING:
+        return found
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with tmp.open("wb") as handle:
-        pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
-    os.replace(tmp, path)
-    return value
+    try:
+        with FileLock(path.with_name(f".{path.name}.lock"), timeout=LOCK_WAIT_SECONDS):
+            found = _load(path)  # computed by the kernel that held the lock
+            if found is not _MISSING:
+                return found
+            value = compute()
+            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+            with tmp.open("wb") as handle:
+                pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, path)
+            return value
+    except Timeout:  # another kernel is stuck on it: do the work here rather than wait for ever
+        return compute()
+
+
+_MISSING = object()
+# How long a kernel waits for another computing the same result (far longer than any project-level result).
+LOCK_WAIT_SECONDS = 300
+
+
+def _load(path: Path) -> Any:
+    """The saved result, or ``_MISSING`` when there is none (or it is unreadable and will be replaced)."""
+    try:
+        with path.open("rb") as handle:
+            return pickle.load(handle)
+    except (OSError, EOFError, pickle.UnpicklingError):
+        return _MISSING
 
 
 def same_for_every_neighbourhood(section: Callable) -> Callable:
     """For a report section that shows the project as a whole at the report's wave (the same for each of the
-    project's neighbourhoods): drawn once per batch and shared through :func:`shared`."""
+    project's neighbourhoods): drawn once per wave in a batch and shared through :func:`shared`."""
+    return _shared_section(section, by_wave=True)
+
+
+def same_for_every_report(section: Callable) -> Callable:
+    """For a report section that shows the project as a whole over all its waves (the same in every one of
+    the project's reports): drawn once per batch and shared through :func:`shared`."""
+    return _shared_section(section, by_wave=False)
+
+
+def _shared_section(section: Callable, *, by_wave: bool) -> Callable:
     import functools
 
     @functools.wraps(section)
     def wrapper(report: ProjectReport):
-        name = f"section-{section.__module__}.{section.__qualname__}-{report.wave}"
+        name = f"section-{section.__module__}.{section.__qualname__}" + (f"-{report.wave}" if by_wave else "")
         return shared(report, name, lambda: section(report))
 
     return wrapper

@@ -1381,6 +1381,21 @@ def _wave_label(fw: Framework, wave: str) -> str:
     return next(w.label for w in fw.settings.waves if w.id == wave)
 
 
+def _trend_html(report: ProjectReport, ev: ProjectEvidence) -> str:
+    """The local indicators chart for the report's neighbourhood (the same at every wave), as HTML."""
+    series = indicator_series(ev)
+    fig = indicator_trend_chart(series, neighbourhood=report.neighbourhood, baseline=ev.calendar.baseline)
+    alt_parts = []
+    for _, rows in series[series["neighbourhood"] == report.neighbourhood].groupby("indicator", sort=False):
+        first, last = rows.iloc[0], rows.iloc[-1]
+        unit = first["unit"]
+        alt_parts.append(f"{first['label']}: {_fmt_value(first['value'], unit)} to {_fmt_value(last['value'], unit)}")
+    alt = f"Local indicators over time in {report.data.name} (bold) and the project's other areas. " + "; ".join(
+        alt_parts
+    )
+    return charts.figure_html(fig, alt)
+
+
 def local_indicators(report: ProjectReport) -> Section:
     """The project's local indicators: this neighbourhood's change since baseline and the project-level test."""
     ev = for_report(report)
@@ -1394,18 +1409,8 @@ def local_indicators(report: ProjectReport) -> Section:
             "(python -m helpers import indicators FILE).",
             "note",
         )
-    series = indicator_series(ev)
-    fig = indicator_trend_chart(series, neighbourhood=report.neighbourhood, baseline=ev.calendar.baseline)
-    alt_parts = []
-    for _, rows in series[series["neighbourhood"] == report.neighbourhood].groupby("indicator", sort=False):
-        first, last = rows.iloc[0], rows.iloc[-1]
-        unit = first["unit"]
-        alt_parts.append(f"{first['label']}: {_fmt_value(first['value'], unit)} to {_fmt_value(last['value'], unit)}")
-    s.chart(
-        fig,
-        f"Local indicators over time in {report.data.name} (bold) and the project's other areas. "
-        + "; ".join(alt_parts),
-    )
+    # The whole series is shown at every wave, so a neighbourhood's chart is drawn once per batch.
+    s.parts.append(cache.shared(report, f"indicator-trend-{report.neighbourhood}", lambda: _trend_html(report, ev)))
     if report.wave == fw.settings.baseline or ev.calendar.baseline is None:
         return s.text("This is the baseline: changes are measured from here in later waves.", "note")
     changes = indicator_changes(ev, report.wave)
@@ -1457,6 +1462,7 @@ def local_indicators(report: ProjectReport) -> Section:
     )
 
 
+@cache.same_for_every_report
 def predicted_against_actual(report: ProjectReport) -> Section:
     """Where a prediction (the value expected without the project) was given: predicted against actual."""
     ev = for_report(report)

@@ -209,3 +209,36 @@ def test_a_report_over_its_time_limit_fails_and_the_batch_goes_on(sample_db, tmp
     assert outcome.error.startswith("CellTimeoutError: A cell timed out while it was being executed, after 5 seconds")
     assert time.perf_counter() - started < 60
     assert not Path(jobs[0].html).exists()
+
+
+def test_reports_run_wave_by_wave_taking_the_projects_in_turn_overviews_last():
+    """Reports running side by side belong to different projects (no worker waits for another's shared
+    results); the order is written out by hand."""
+    from helpers.batch import Job, run_order
+
+    def job(project, hood, wave):
+        return Job(project, hood, wave, "pilot", hood, 1, "nb", "db", "h", "e", "f", 1.0)
+
+    todo = [
+        job("b", "", ""),
+        job("b", "y", "12m"),
+        job("a", "q", "baseline"),
+        job("a", "p", "12m"),
+        job("b", "x", "baseline"),
+        job("a", "p", "baseline"),
+        job("a", "r", "baseline"),
+        job("a", "", ""),
+        job("b", "y", "baseline"),
+    ]
+    order = [j.label for j in run_order(todo, ["baseline", "6m", "12m"])]
+    assert order == [
+        "a/p/baseline",
+        "b/x/baseline",
+        "a/q/baseline",
+        "b/y/baseline",
+        "a/r/baseline",
+        "a/p/12m",
+        "b/y/12m",
+        "a/overview",
+        "b/overview",
+    ]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import duckdb
 import pytest
 
@@ -64,10 +67,44 @@ def test_shared_sections_equal_the_ones_computed_in_place(sample_db, tmp_path, m
         lambda r: evidence.kpi_tiers(r),
         lambda r: evidence.sentiment(r),
         lambda r: ripple.in_brief(r),
+        lambda r: evidence.local_indicators(r),
+        lambda r: evidence.predicted_against_actual(r),
     )
     monkeypatch.delenv(cache.ENV, raising=False)
     plain = [s(ProjectReport(sample_db, "working-xtra", hood, "12m"))._repr_html_() for s in sections]
     monkeypatch.setenv(cache.ENV, str(tmp_path))
-    ProjectReport(sample_db, "working-xtra", "brookside", "12m").difference_in_differences()  # fill the cache
+    # Fill the cache from other reports: another neighbourhood at this wave, this neighbourhood at another.
+    for other, wave in (("brookside", "12m"), (hood, "6m")):
+        for s in sections:
+            s(ProjectReport(sample_db, "working-xtra", other, wave))
     shared = [s(ProjectReport(sample_db, "working-xtra", hood, "12m"))._repr_html_() for s in sections]
     assert shared == plain
+    # The cache was used, not bypassed: the local indicators chart comes from the 6m report.
+    assert any(p.name.startswith(f"working-xtra-indicator-trend-{hood}-") for p in tmp_path.iterdir())
+
+
+def test_kernels_needing_the_same_result_at_once_compute_it_once(sample_db, tmp_path):
+    """Two processes ask for the same result together: one computes it (slowly), the other waits and loads it."""
+    log = tmp_path / "computed.log"
+    script = f"""
+import os, sys, time
+from helpers import cache
+from helpers.report import ProjectReport
+
+def compute():
+    with open({str(log)!r}, "a") as f:
+        f.write(str(os.getpid()) + "\\n")
+    time.sleep(1.5)
+    return "the result"
+
+report = ProjectReport({str(sample_db)!r}, "working-xtra", sys.argv[1], "12m")
+print(cache.shared(report, "slow", compute))
+"""
+    env = {**__import__("os").environ, cache.ENV: str(tmp_path / "cache")}
+    runs = [
+        subprocess.Popen([sys.executable, "-c", script, hood], stdout=subprocess.PIPE, text=True, env=env)
+        for hood in ("oakfield", "brookside")
+    ]
+    outputs = [run.communicate(timeout=120)[0].strip() for run in runs]
+    assert outputs == ["the result", "the result"]
+    assert len(log.read_text().splitlines()) == 1
