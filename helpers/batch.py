@@ -18,12 +18,14 @@ from __future__ import annotations
 import hashlib
 import html
 import json
+import multiprocessing
 import os
 import sys
 import time
 from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from multiprocessing import get_context
@@ -337,6 +339,10 @@ def run_one(job: Job) -> Outcome:
                     # Save at the end only: saving the growing notebook after every cell costs more CPU
                     # than the report's own sections. A failure still writes the notebook (papermill).
                     request_save_on_cell_execute=False,
+                    # The report is complete once its last cell has run and nothing is written at the
+                    # kernel's exit (shared results are renamed into place inside cells): stop it at once
+                    # rather than wait half a second for a graceful exit.
+                    shutdown_kernel="immediate",
                 )
                 break
             except PapermillExecutionError:
@@ -439,18 +445,19 @@ def run_batch(fw: Framework, args) -> int:
     selected, every = plan(fw, db, out, projects=args.project, neighbourhoods=args.neighbourhood, waves=args.wave)
     _clean_temporaries(out)
     todo = run_order([j for j in selected if args.force or not is_current(j)], fw.settings.wave_ids)
-    if todo and getattr(args, "executor", "local") == "local":
-        start_workers_early()
-    for notebook, names in sorted({(j.notebook, tuple(j.parameters)) for j in todo}):  # before any kernel starts
-        check_parameters(Path(notebook), names)
     jobs = max(1, args.jobs or os.cpu_count() or 1)
     executor = getattr(args, "executor", "local")
     where = f"on Dask ({args.scheduler or 'a local cluster'})" if executor == "dask" else f"{jobs} at a time"
-    print(f"{len(selected)} reports selected; {len(selected) - len(todo)} up to date, running {len(todo)} {where}")
+    announce = f"{len(selected)} reports selected; {len(selected) - len(todo)} up to date, running {len(todo)} {where}"
     if executor == "dask":
+        check_all_parameters(todo)
+        print(announce)
         outcomes = run_jobs_dask(todo, jobs, getattr(args, "scheduler", None))
     else:
-        outcomes = run_jobs(todo, jobs)
+        with local_pool(todo, jobs) as pool:
+            check_all_parameters(todo, pool)  # before any kernel starts
+            print(announce)
+            outcomes = run_jobs(todo, pool)
     write_index(fw, out, every)
     return summarise(outcomes, out)
 
@@ -476,46 +483,53 @@ def _report_line(outcome: Outcome) -> str:
     return f"{outcome.status}: {outcome.job.label} ({outcome.seconds:.1f} s){error}"
 
 
-def run_jobs(todo: list[Job], jobs: int) -> list[Outcome]:
-    """Run reports in separate processes (os.chdir and kernels are per process), at most ``jobs`` at once."""
+def check_all_parameters(todo: list[Job], pool: ProcessPoolExecutor | None = None) -> None:
+    """Each notebook of the batch declares the parameters the batch passes; raises UserError if not.
+
+    Run in a worker when there is a pool (papermill is already imported there), else in this process."""
+    checks = sorted({(j.notebook, tuple(j.parameters)) for j in todo})
+    if pool is None:
+        for notebook, names in checks:
+            check_parameters(Path(notebook), names)
+        return
+    for future in [pool.submit(check_parameters, Path(notebook), names) for notebook, names in checks]:
+        future.result()
+
+
+@contextmanager
+def local_pool(todo: list[Job], jobs: int):
+    """Worker processes for ``todo`` (None when there is nothing to do), at most ``jobs`` of them.
+
+    Separate processes because os.chdir and kernels are per process. Workers are forked from a fork
+    server that has already imported papermill and nbconvert (about 1.5 s each worker would otherwise
+    spend), or spawned where there is no fork server (Windows); never a plain fork of this process,
+    which holds DuckDB's threads."""
     if not todo:
-        return []
-    context = _worker_context()
+        yield None
+        return
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        context = get_context("forkserver")
+        context.set_forkserver_preload(WORKER_MODULES)
+    else:
+        context = get_context("spawn")
     log = Path(todo[0].executed)
     log = next(p for p in log.parents if p.name == "_executed") / "kernels.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     with ProcessPoolExecutor(
         min(jobs, len(todo)), mp_context=context, initializer=_kernel_noise_to, initargs=(str(log),)
     ) as pool:
-        return _collect(as_completed([pool.submit(run_one, job) for job in todo]), len(todo))
+        yield pool
 
 
-# What every worker needs; a fork server imports it once and forks the workers from there.
+# What every worker needs: the fork server imports it once and forks the workers from there.
 WORKER_MODULES = ["helpers.batch", "papermill", "nbconvert"]
 
 
-def _worker_context():
-    """How worker processes start: forked from a fork server that has already imported papermill and
-    nbconvert (about 1.5 s each worker would otherwise spend), or spawned where there is no fork server
-    (Windows). Never a plain fork of this process, which holds DuckDB's threads."""
-    import multiprocessing
-
-    if "forkserver" not in multiprocessing.get_all_start_methods():
-        return get_context("spawn")
-    context = get_context("forkserver")
-    context.set_forkserver_preload(WORKER_MODULES)
-    return context
-
-
-def start_workers_early() -> None:
-    """Start the fork server now, so it imports the workers' modules while this process plans and checks."""
-    import multiprocessing
-
-    if "forkserver" in multiprocessing.get_all_start_methods():
-        from multiprocessing import forkserver
-
-        _worker_context()
-        forkserver.ensure_running()
+def run_jobs(todo: list[Job], pool: ProcessPoolExecutor | None) -> list[Outcome]:
+    """Run the reports on the pool's workers, each report in a kernel of its own."""
+    if not todo:
+        return []
+    return _collect(as_completed([pool.submit(run_one, job) for job in todo]), len(todo))
 
 
 def _kernel_noise_to(log: str) -> None:

@@ -107,7 +107,8 @@ def test_a_failing_report_does_not_stop_the_others(sample_db, tmp_path, fw, caps
         fw, sample_db, tmp_path, projects=["working-xtra"], neighbourhoods=["oakfield"], waves=["6m", "12m"]
     )
     good, bad = jobs[0], replace(jobs[1], notebook=str(_failing_notebook(tmp_path)))
-    outcomes = batch.run_jobs([good, bad], jobs=2)
+    with batch.local_pool([good, bad], 2) as pool:
+        outcomes = batch.run_jobs([good, bad], pool)
     status = {o.job.wave: o.status for o in outcomes}
     assert status == {good.wave: "done", bad.wave: "failed"}
     failure = next(o for o in outcomes if o.status == "failed")
