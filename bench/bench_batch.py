@@ -2,8 +2,8 @@
 
 Target (issue 6): the whole sample batch takes at most 1.5 x (reports x floor / jobs), where the floor
 is a bare ``papermill`` run of an empty notebook on this machine. Also measured: a rerun with nothing
-changed (target under 3 s) and the per-report breakdown (kernel start, helpers import, sections, HTML
-export). Run: ``python bench/bench_batch.py`` -> bench/results/batch.json.
+changed (target under 3 s) and the per-report breakdown (kernel start and stop, helpers import, sections,
+worker and HTML export). Run: ``python bench/bench_batch.py`` -> bench/results/batch.json.
 """
 
 from __future__ import annotations
@@ -51,25 +51,31 @@ def floor_seconds(folder: Path, repeats: int = 3) -> list[float]:
     ]
 
 
-def breakdown(db: Path) -> dict:
-    """Where one report's time goes, measured in fresh processes like a kernel's."""
-    code = (
-        "import time; t = time.perf_counter()\n"
-        "import helpers; from helpers import evidence, ripple, report\n"
-        "t1 = time.perf_counter()\n"
-        f"r = report.ProjectReport({str(db)!r}, 'working-xtra', 'oakfield', '12m')\n"
-        "for f in (lambda: ripple.in_brief(r), r.about, r.ripple_map, lambda: ripple.ripple_section(r), "
-        "r.respondent_profile, r.statement_estimates, r.change_since_baseline, r.difference_in_differences, "
-        "r.wellbeing, lambda: evidence.local_indicators(r), lambda: evidence.predicted_against_actual(r), "
-        "lambda: evidence.kpi_tiers(r), lambda: evidence.high_level_indicators_section(r), "
-        "lambda: evidence.stories(r), lambda: evidence.sentiment(r), lambda: evidence.financial_resilience(r), "
-        "r.method_note): f()._repr_html_()\n"
-        "print(t1 - t, time.perf_counter() - t1)"
-    )
-    runs = [_timed([sys.executable, "-c", code])[1].stdout.split() for _ in range(3)]
-    imports = statistics.median(float(r[0]) for r in runs)
-    sections = statistics.median(float(r[1]) for r in runs)
-    return {"helpers_import_seconds": round(imports, 2), "sections_seconds": round(sections, 2)}
+def breakdown(out: Path, report_seconds: list[float]) -> dict:
+    """Where a report's time went in this batch, from papermill's timings in the executed notebooks
+    (medians over the neighbourhood x wave reports): the kernel's start and stop, the first code cell
+    after the parameters (importing helpers and loading the report's data) and the report's sections;
+    the rest of a report's time is the worker's (papermill, HTML export, writing)."""
+    import nbformat
+
+    kernel, imports, sections, papermill = [], [], [], []
+    for path in sorted((out / "_executed").rglob("*.ipynb")):
+        if path.name == "overview.ipynb":
+            continue
+        nb = nbformat.read(path, as_version=4)
+        cells = [c.metadata["papermill"]["duration"] or 0.0 for c in nb.cells if c.cell_type == "code"]
+        first = next(i for i, c in enumerate(c for c in nb.cells if c.cell_type == "code") if "import" in c.source)
+        total = nb.metadata["papermill"]["duration"]
+        papermill.append(total)
+        kernel.append(total - sum(cells))
+        imports.append(cells[first])
+        sections.append(sum(cells[first + 1 :]))
+    return {
+        "kernel_start_stop_seconds": round(statistics.median(kernel), 2),
+        "helpers_import_seconds": round(statistics.median(imports), 2),
+        "sections_seconds": round(statistics.median(sections), 2),
+        "worker_seconds": round(statistics.median(report_seconds) - statistics.median(papermill), 2),
+    }
 
 
 def run(results_dir: Path, jobs: int | None = None) -> dict:
@@ -94,7 +100,7 @@ def run(results_dir: Path, jobs: int | None = None) -> dict:
         reports = len(per_report)
         rerun_s, rerun = _timed(cmd)
         export = _export_seconds(out)
-        parts = breakdown(db)
+        parts = breakdown(out, per_report)
     allowed = RATIO_TARGET * reports * floor / jobs
     figures = {
         "reports": reports,
