@@ -26,7 +26,6 @@ import argparse
 import json
 import os
 import platform
-import shutil
 import statistics
 import sys
 import tempfile
@@ -45,14 +44,6 @@ TARGET_REDRAW_SECONDS = 1.0
 VISITS = 3
 POOL_REFILL_SECONDS = 8.0  # a visit uses the pre-heated kernel; the next one is ready after this
 NOTEBOOKS = ("project.ipynb", "ripple.ipynb", "self_evaluation.ipynb")
-BROWSER_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 # Selection changes (control label, option label), each new to the page: nothing comes from a cache.
 PROJECT_CHANGES = (
     ("Neighbourhood", "Westwood (pilot)"),
@@ -122,7 +113,7 @@ def run(results_dir: Path, visits: int = VISITS) -> dict:
 
     from helpers.intake import build_database
 
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    chromium = dashboard_server.chromium()
     if chromium is None:
         raise RuntimeError("Chromium is not installed: apt-get install -y chromium")
     results_dir = Path(results_dir)
@@ -134,7 +125,7 @@ def run(results_dir: Path, visits: int = VISITS) -> dict:
             dashboard_server.running(db, log=Path(tmp) / "voila.log") as url,
             sync_playwright() as p,
         ):
-            browser = p.chromium.launch(executable_path=chromium, args=BROWSER_ARGS)
+            browser = p.chromium.launch(executable_path=chromium, args=list(dashboard_server.CHROMIUM_ARGS))
             for notebook in NOTEBOOKS:  # warm up: static files cached, kernels pre-heated
                 page, _ = _open(browser, url, notebook)
                 page.close()

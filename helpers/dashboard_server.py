@@ -34,6 +34,24 @@ TOKEN_ENV = "WORKBOOK_DASHBOARD_TOKEN"
 NOT_PREHEATED = ("self_evaluation",)  # always a fresh kernel: it lists what was saved up to now
 
 
+# How the browser tests and benchmarks start Debian's Chromium headless (as root in CI: no sandbox).
+CHROMIUM_ARGS = (
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+)
+
+
+def chromium() -> str | None:
+    """The Chromium executable on PATH (Debian's ``chromium``), or None."""
+    import shutil
+
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
 def voila_command(port: int, *, token: str = "") -> list[str]:
     """The Voila command line the dashboard server runs (also used by the tests and the benchmark)."""
     denylist = "[" + ", ".join(f"'{name}'" for name in NOT_PREHEATED) + "]"

@@ -1,4 +1,4 @@
-"""Shared fixtures: a database built from the committed sample, once per test session."""
+"""Shared fixtures: a database built from the committed sample, once per test session; a real Chromium."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import paths
+from helpers import dashboard_server, paths
 from helpers.framework import framework as load
 from helpers.intake import build_database
 
@@ -42,6 +42,39 @@ def framework_copy(tmp_path) -> Path:
     target = tmp_path / "framework"
     shutil.copytree(paths.FRAMEWORK, target)
     return target
+
+
+AXE = paths.ROOT / "tests" / "browser" / "node_modules" / "axe-core" / "axe.min.js"
+
+
+@pytest.fixture(scope="session")
+def playwright_browser():
+    """Debian's Chromium driven by Playwright (browser tests)."""
+    chromium = dashboard_server.chromium()
+    if chromium is None:
+        pytest.skip("Chromium is not installed: run `apt-get install -y chromium` (.ci/run does this)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright (in the dev extras)")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=list(dashboard_server.CHROMIUM_ARGS))
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="session")
+def serious_violations():
+    """``check(page)``: axe-core's serious and critical accessibility violations on the page, one line each."""
+    if not AXE.exists():
+        pytest.skip("axe-core is not installed: run `npm ci --prefix tests/browser`")
+
+    def check(page) -> list[str]:
+        page.add_script_tag(path=str(AXE))
+        return page.evaluate(
+            "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
+            ".filter(v => ['serious', 'critical'].includes(v.impact))"
+            ".map(v => `${v.impact} ${v.id}: ${v.help} (${v.nodes.length}) ${v.nodes[0].html.slice(0, 120)}`)"
+        )
+
+    return check
 
 
 def pytest_collection_modifyitems(config, items):

@@ -243,3 +243,40 @@ def test_reports_run_wave_by_wave_taking_the_projects_in_turn_overviews_last():
         "a/overview",
         "b/overview",
     ]
+
+
+@pytest.mark.browser
+def test_the_index_in_a_browser_lists_every_report_and_opens_them(batch, playwright_browser, serious_violations):
+    """The index opened from disk in Chromium: a row per report with the base counted from the sample CSV, a
+    link that opens the report, a contents list whose links land on headings, and no serious axe findings."""
+    _, out = batch
+    survey = pd.read_csv(paths.SAMPLE / "survey.csv", usecols=["neighbourhood", "wave"])
+    base = survey.value_counts().to_dict()
+    names = pd.read_csv(paths.SAMPLE / "areas.csv").drop_duplicates("neighbourhood")
+    names = dict(zip(names["name"], names["neighbourhood"], strict=True))
+    waves = {"Baseline": "baseline", "6 months": "6m", "12 months": "12m"}
+    page = playwright_browser.new_page()
+    try:
+        page.goto((out / "index.html").as_uri())
+        rows = page.eval_on_selector(
+            "table", "t => [...t.querySelectorAll('tr')].map(r => [...r.cells].map(c => c.textContent.trim()))"
+        )
+        table = pd.DataFrame(rows[1:], columns=rows[0])
+        assert list(table.columns) == ["Project", "Neighbourhood", "Role", "Wave", "Status", "Base", "Report"]
+        assert len(table) == len(_expected_reports())
+        assert set(table["Status"]) == {"up to date"}
+        for row in table.itertuples():
+            assert int(row.Base) == base[names[row.Neighbourhood], waves[row.Wave]], row
+        assert serious_violations(page) == []
+
+        page.get_by_role("link", name="Oakfield, 12 months").click()
+        page.wait_for_load_state()
+        assert page.url.endswith("/working-xtra/oakfield/12m.html")
+        targets = page.eval_on_selector_all(
+            "nav[aria-label='Contents'] a", "links => links.map(a => document.getElementById(a.hash.slice(1))?.tagName)"
+        )
+        assert len(targets) >= 8 and set(targets) == {"H2"}
+        assert "Who answered" in page.inner_text("body")
+        assert serious_violations(page) == []
+    finally:
+        page.close()

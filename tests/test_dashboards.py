@@ -30,8 +30,6 @@ from helpers.intake import build_database
 from helpers.report import points
 
 SMALL_HOOD, SMALL_WAVE, SMALL_KEEP = "brookside", "6m", 8
-AXE = paths.ROOT / "tests" / "browser" / "node_modules" / "axe-core" / "axe.min.js"
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 NOTEBOOKS = ("project.ipynb", "ripple.ipynb", "self_evaluation.ipynb")
 
 
@@ -320,26 +318,6 @@ def test_dashboard_verb_refuses_a_missing_database(tmp_path, capsys):
 
 # --- in a real browser ------------------------------------------------------------------------------
 
-BROWSER_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-
-@pytest.fixture(scope="module")
-def playwright_browser():
-    if CHROMIUM is None:
-        pytest.skip("Chromium is not installed: run `apt-get install -y chromium` (.ci/run does this)")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright (in the dev extras)")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
-        yield browser
-        browser.close()
-
 
 @pytest.fixture(scope="module")
 def server(playwright_browser, dash_db, tmp_path_factory):
@@ -564,18 +542,10 @@ def test_self_evaluation_round_trip(server, playwright_browser, dash_db, fw, scr
 
 @pytest.mark.browser
 @pytest.mark.parametrize("notebook", NOTEBOOKS)
-def test_no_serious_accessibility_violations(server, playwright_browser, notebook):
-    if not AXE.exists():
-        pytest.skip("axe-core is not installed: run `npm ci --prefix tests/browser`")
+def test_no_serious_accessibility_violations(server, playwright_browser, notebook, serious_violations):
     page = _open(playwright_browser, server.url, notebook)
     try:
-        page.add_script_tag(path=str(AXE))
-        violations = page.evaluate(
-            "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
-            ".filter(v => ['serious', 'critical'].includes(v.impact))"
-            ".map(v => `${v.impact} ${v.id}: ${v.help} (${v.nodes.length}) ${v.nodes[0].html.slice(0, 120)}`)"
-        )
-        assert violations == []
+        assert serious_violations(page) == []
     finally:
         page.close()
 
