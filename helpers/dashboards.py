@@ -27,13 +27,13 @@ How they work:
 - Downloads are CSV in a ``data:`` link, neutralised against spreadsheet formula injection
   (:func:`helpers.safe_output.neutralise`).
 
-Hooks into the evidence and ripple modules (issue 8); each is used when it exists, else a fallback here::
+Local indicators and sentiment come from :mod:`helpers.evidence` (the same functions as the batch reports)::
 
     helpers.evidence.load_project_evidence(db, fw, project_id) -> ProjectEvidence   (once per project)
     helpers.evidence.indicator_changes(ev, wave) -> DataFrame      indicator, neighbourhood, baseline_period,
-        baseline_value, period, value, change, better_way; fallback: :func:`indicator_summary`
+        baseline_value, period, value, change, better_way
     helpers.evidence.sentiment_shares(ev) -> DataFrame             role, wave, items, positive, neutral,
-        negative, suppressed (aggregates); fallback: item counts per channel only
+        negative, suppressed (aggregates)
 
 The ripple explorer draws :func:`helpers.ripple.project_ripple` with :func:`helpers.ripple.ripple_chart`.
 """
@@ -42,7 +42,6 @@ from __future__ import annotations
 
 import base64
 import html
-import importlib
 import logging
 import re
 import sys
@@ -56,7 +55,7 @@ from pathlib import Path
 import ipywidgets as widgets
 import pandas as pd
 
-from . import analysis, paths, selfeval, store
+from . import analysis, evidence, paths, selfeval, store
 from .errors import UserError
 from .framework import Framework
 from .report import points
@@ -101,17 +100,6 @@ def _points(value: float) -> str:
 
 def _slug(*parts: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", "-".join(parts).lower()).strip("-")
-
-
-def _hook(module: str, name: str) -> Callable | None:
-    """``helpers.<module>.<name>`` if that module and function exist (issue 8 builds them), else None."""
-    try:
-        mod = importlib.import_module(f"{__package__}.{module}")
-    except ModuleNotFoundError as exc:
-        if exc.name == f"{__package__}.{module}":
-            return None
-        raise
-    return getattr(mod, name, None)
 
 
 # --- building blocks: tables, downloads, messages ---------------------------------------------------
@@ -230,7 +218,6 @@ class DashboardData:
             self.areas = analysis.load_areas(con)
             self.population = analysis.load_population(con)
             self.responses = analysis.load_responses(con, fw)
-            self.indicators = store.read_table(con, "indicators", "ORDER BY indicator, neighbourhood, period")
             self.sentiment = sentiment_counts(con)
             self.stories = {p: analysis.consented_stories(con, p) for p in fw.project_ids}
         finally:
@@ -238,21 +225,10 @@ class DashboardData:
         self.weighting_problems: list[str] = []
         self._did: dict[str, pd.DataFrame | str] = {}
         self._sections: dict[tuple, View] = {}
-        self._evidence = {p: self._load_evidence(p) for p in fw.project_ids}
+        self._evidence = {p: evidence.load_project_evidence(self.db, fw, p) for p in fw.project_ids}
 
-    def _load_evidence(self, project_id: str):
-        """helpers.evidence's ProjectEvidence for the project (indicators and scored sentiment), or None."""
-        load = _hook("evidence", "load_project_evidence")
-        if load is None:
-            return None
-        try:
-            return load(self.db, self.fw, project_id)
-        except Exception:  # the evidence module is new: the dashboard falls back to its own tables
-            _LOG.exception("dashboard: helpers.evidence.load_project_evidence failed; using the fallback")
-            return None
-
-    def evidence(self, project_id: str):
-        return self._evidence.get(project_id)
+    def evidence(self, project_id: str) -> evidence.ProjectEvidence:
+        return self._evidence[project_id]
 
     def section(self, key: tuple, make: Callable[[], View]) -> View:
         """A section's view, made once per key (the data never changes after loading)."""
@@ -311,56 +287,6 @@ def sentiment_counts(con) -> pd.DataFrame:
         "SELECT project, neighbourhood, coalesce(channel, 'not given') AS channel, count(*) AS items, "
         "min(date) AS first_date, max(date) AS last_date FROM sentiment GROUP BY ALL ORDER BY ALL"
     ).df()
-
-
-def indicator_summary(indicators: pd.DataFrame, fw: Framework, indicator_ids, neighbourhood: str) -> pd.DataFrame:
-    """First and latest value of each local indicator in the neighbourhood (or borough-wide ``all``).
-
-    The fallback when ``helpers.evidence`` is not available. Columns: Indicator, Better
-    when, First period, First value, Latest period, Latest value, Change, Moved the better way?, Predicted.
-    """
-    columns = [
-        "Indicator",
-        "Better when",
-        "First period",
-        "First value",
-        "Latest period",
-        "Latest value",
-        "Change",
-        "Moved the better way?",
-        "Predicted (latest)",
-    ]
-    rows = []
-    known = fw.indicator_map
-    for ind in indicator_ids:
-        spec = known[ind]
-        series = pd.DataFrame()
-        if not indicators.empty:
-            here = indicators[
-                (indicators["indicator"] == ind) & indicators["neighbourhood"].isin([neighbourhood, "all"])
-            ]
-            series = here.sort_values("period")
-        if series.empty:
-            rows.append((spec.label, spec.better, "", "", "", "", "", "no data yet", ""))
-            continue
-        first, last = series.iloc[0], series.iloc[-1]
-        change = float(last["value"]) - float(first["value"])
-        better = change > 0 if spec.better == "higher" else change < 0
-        predicted = last.get("predicted")
-        rows.append(
-            (
-                spec.label,
-                f"{spec.better} ({spec.unit})",
-                pd.Timestamp(first["period"]).strftime("%Y-%m"),
-                f"{first['value']:g}",
-                pd.Timestamp(last["period"]).strftime("%Y-%m"),
-                f"{last['value']:g}",
-                f"{change:+.3g}",
-                "no change" if change == 0 else ("yes" if better else "no"),
-                "" if predicted is None or pd.isna(predicted) else f"{predicted:g}",
-            )
-        )
-    return pd.DataFrame(rows, columns=columns)
 
 
 # --- survey tables --------------------------------------------------------------------------------
@@ -698,33 +624,22 @@ def _indicator_section(view: View, data: DashboardData, sel: Selection, line, wa
     if line.indicators_text:
         view.text(line.indicators_text)
     table = _evidence_indicators(data, sel, line, wave_label)
-    if table is None:
-        table = indicator_summary(data.indicators, data.fw, line.indicators, sel.neighbourhood)
-        caption = "Local indicators for this outcome: first and latest figure"
-    elif table.empty:
+    if table.empty:
         view.text("This is the baseline: changes in local indicators are measured from here in later waves.", "note")
         return
-    else:
-        caption = f"Local indicators for this outcome: change from the baseline to {wave_label}"
+    caption = f"Local indicators for this outcome: change from the baseline to {wave_label}"
     view.table("indicators", table, caption)
 
 
-def _evidence_indicators(data: DashboardData, sel: Selection, line, wave_label: str) -> pd.DataFrame | None:
-    """Through helpers.evidence (baseline and wave months from its calendar); None if that is not available."""
-    ev = data.evidence(sel.project)
-    changes = _hook("evidence", "indicator_changes")
-    if ev is None or changes is None:
-        return None
+def _evidence_indicators(data: DashboardData, sel: Selection, line, wave_label: str) -> pd.DataFrame:
+    """Change since the baseline through helpers.evidence (baseline and wave months from its calendar); an
+    empty table at the baseline itself."""
     if sel.wave == data.fw.settings.baseline:
         return pd.DataFrame()
-    try:
-        found = changes(ev, sel.wave)
-        found = found[found["neighbourhood"].isin([sel.neighbourhood, "all"])]
-        found = found.sort_values("neighbourhood", key=lambda h: h != sel.neighbourhood, kind="stable")  # own first
-        found = found.set_index("indicator")
-    except Exception:  # the evidence module is new: fall back and log rather than lose the dashboard
-        _LOG.exception("dashboard: helpers.evidence.indicator_changes failed; using the fallback")
-        return None
+    found = evidence.indicator_changes(data.evidence(sel.project), sel.wave)
+    found = found[found["neighbourhood"].isin([sel.neighbourhood, "all"])]
+    found = found.sort_values("neighbourhood", key=lambda h: h != sel.neighbourhood, kind="stable")  # own first
+    found = found.set_index("indicator")
     rows = []
     for ind in line.indicators:
         spec = data.fw.indicator_map[ind]
@@ -771,36 +686,29 @@ def _story_section(view: View, data: DashboardData, sel: Selection, line, place:
 def _sentiment_section(view: View, data: DashboardData, sel: Selection, place: str) -> None:
     view.heading("What people are saying (sentiment)")
     minimum = data.fw.settings.thresholds.minimum_base
-    shares = _hook("evidence", "sentiment_shares")
-    ev = data.evidence(sel.project)
-    if ev is not None and shares is not None:
-        try:
-            found = shares(ev)
-        except Exception:  # the evidence module is new: fall back and log rather than lose the dashboard
-            _LOG.exception("dashboard: helpers.evidence.sentiment_shares failed; using the fallback")
-            found = None
-        if found is not None and not found.empty:
-            waves = {w.id: w.label for w in data.fw.settings.waves}
-            small = f"fewer than {minimum} items"
-            shown = pd.DataFrame(
-                {
-                    "Areas": found["role"],
-                    "Wave": found["wave"].map(waves),
-                    "Items": found["items"].astype(int),
-                    **{
-                        tone.capitalize(): [
-                            small if sup else _pct(v) for v, sup in zip(found[tone], found["suppressed"], strict=True)
-                        ]
-                        for tone in ("positive", "neutral", "negative")
-                    },
-                }
-            )
-            view.table(
-                "sentiment",
-                shown,
-                f"Tone of comments about {data.fw.project(sel.project).name} (social media and tracker), all pilot "
-                "and all comparison areas together",
-            )
+    found = evidence.sentiment_shares(data.evidence(sel.project))
+    if not found.empty:
+        waves = {w.id: w.label for w in data.fw.settings.waves}
+        small = f"fewer than {minimum} items"
+        shown = pd.DataFrame(
+            {
+                "Areas": found["role"],
+                "Wave": found["wave"].map(waves),
+                "Items": found["items"].astype(int),
+                **{
+                    tone.capitalize(): [
+                        small if sup else _pct(v) for v, sup in zip(found[tone], found["suppressed"], strict=True)
+                    ]
+                    for tone in ("positive", "neutral", "negative")
+                },
+            }
+        )
+        view.table(
+            "sentiment",
+            shown,
+            f"Tone of comments about {data.fw.project(sel.project).name} (social media and tracker), all pilot "
+            "and all comparison areas together",
+        )
     s = data.sentiment
     s = s[(s["project"] == sel.project) & (s["neighbourhood"] == sel.neighbourhood)] if not s.empty else s
     if s.empty:
