@@ -33,6 +33,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from . import cache as result_cache
 from . import paths, store
 from .errors import UserError, allowed
 from .framework import Framework
@@ -62,6 +63,7 @@ class Job:
     fingerprint: str
     timeout_s: float
     cache: str = ""  # folder where this batch's kernels share project-level results (helpers/cache.py)
+    data_fingerprint: str = ""  # the project's imported data (part of the report's and the shared results' keys)
 
     @property
     def parameters(self) -> dict[str, str]:
@@ -209,6 +211,7 @@ def plan(
             fingerprint,
             timeout,
             cache=str(out / "_cache"),
+            data_fingerprint=fingerprints[project],
         )
         every.append(job)
         if chosen:
@@ -440,10 +443,12 @@ def _progress(total: int):
 
 
 def run_batch(fw: Framework, args) -> int:
-    db = Path(args.db)
-    out = Path(args.out)
+    # Absolute, so the kernels (which run in the repository root) read and write the same files as this process.
+    db = Path(args.db).resolve()
+    out = Path(args.out).resolve()
     selected, every = plan(fw, db, out, projects=args.project, neighbourhoods=args.neighbourhood, waves=args.wave)
     _clean_temporaries(out)
+    result_cache.prune(out / "_cache", {result_cache.project_key(db, j.data_fingerprint) for j in every})
     todo = run_order([j for j in selected if args.force or not is_current(j)], fw.settings.wave_ids)
     jobs = max(1, args.jobs or os.cpu_count() or 1)
     executor = getattr(args, "executor", "local")

@@ -45,6 +45,11 @@ def _code_digest() -> str:
     return digest.hexdigest()
 
 
+def project_key(db: Path | str, data_fingerprint: str) -> str:
+    """The key of a project's shared results: its database, its imported data, the helpers code, the framework."""
+    return hashlib.sha256(f"{db}|{data_fingerprint}|{_code_digest()}".encode()).hexdigest()[:24]
+
+
 def _project_key(report: ProjectReport) -> str:
     key = report.__dict__.get("_cache_key")
     if key is None:
@@ -58,9 +63,24 @@ def _project_key(report: ProjectReport) -> str:
             data = _data_fingerprint(con, report.project_id, hoods)
         finally:
             con.close()
-        key = hashlib.sha256(f"{report.db}|{data}|{_code_digest()}".encode()).hexdigest()[:24]
+        key = project_key(report.db, data)
         report.__dict__["_cache_key"] = key
     return key
+
+
+def prune(folder: Path, current_keys: set[str]) -> int:
+    """Remove saved results (and their locks) whose key is not among ``current_keys``: results for data,
+    code or a framework that has since changed, which no kernel would load again. Returns how many files
+    went. The folder holds only this module's files (``reports/_cache``)."""
+    removed = 0
+    if not folder.is_dir():
+        return removed
+    for path in folder.iterdir():
+        name = path.name.lstrip(".").removesuffix(".lock")
+        if name.endswith(".pkl") and name.removesuffix(".pkl").rsplit("-", 1)[-1] not in current_keys:
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed
 
 
 def shared(report: ProjectReport, name: str, compute: Callable[[], Any]) -> Any:

@@ -71,6 +71,27 @@ def test_rerun_with_nothing_changed_does_nothing(batch, sample_db, capsys):
     assert elapsed < 10  # generous here; the benchmark records the real figure
 
 
+def test_the_batch_keeps_the_kernels_shared_results_and_prunes_stale_ones(batch, sample_db, fw):
+    """The keys the batch computes for its projects are the ones its kernels saved under (else it would
+    delete live results every run); a result saved under an old key goes at the next run, with its lock."""
+    from helpers import batch as batch_module
+    from helpers import cache
+
+    _, out = batch
+    saved = sorted((out / "_cache").glob("*.pkl"))
+    assert {p.name.split("-")[0] for p in saved} == {"council", "working"}
+    _, every = batch_module.plan(fw, sample_db, out)
+    keys = {cache.project_key(sample_db, j.data_fingerprint) for j in every}
+    assert {p.stem.rsplit("-", 1)[1] for p in saved} <= keys and len(keys) == 2
+    stale = out / "_cache" / "working-xtra-scores-0123456789abcdef01234567.pkl"
+    stale.write_bytes(b"old")
+    lock = out / "_cache" / f".{stale.name}.lock"
+    lock.write_bytes(b"")
+    assert main(["reports", "--db", str(sample_db), "--out", str(out)]) == 0
+    assert not stale.exists() and not lock.exists()
+    assert sorted((out / "_cache").glob("*.pkl")) == saved
+
+
 def test_unknown_selection_refused_before_any_kernel(sample_db, tmp_path, capsys):
     assert main(["reports", "--db", str(sample_db), "--out", str(tmp_path), "--neighbourhood", "atlantis"]) == 2
     err = capsys.readouterr().err
