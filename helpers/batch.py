@@ -20,12 +20,14 @@ import html
 import json
 import multiprocessing
 import os
+import signal
 import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from functools import cache
 from multiprocessing import get_context
@@ -315,6 +317,40 @@ def run_one(job: Job) -> Outcome:
     """Execute one report notebook, in a kernel of its own, and export it to HTML; never raises for a
     failing report.
 
+    In the local pool's workers, Ctrl-C (which reaches them too: they share the terminal's process group)
+    interrupts the running report, whose temporary file is removed, and the worker starts no further report:
+    it answers "interrupted" for any it is still handed, until the pool ends it."""
+    global _RUNNING
+    if not _LOCAL_WORKER:
+        return _run_one(job)
+    if _STOPPING:
+        return Outcome(job, "failed", error=INTERRUPTED)
+    _RUNNING = True
+    try:
+        return _run_one(job)
+    except KeyboardInterrupt:
+        return Outcome(job, "failed", error=INTERRUPTED)
+    finally:
+        _RUNNING = False
+
+
+INTERRUPTED = "interrupted (Ctrl-C) before it finished; run the batch again"
+# State of a local pool's worker (set up by its initializer): whether it runs a report, whether Ctrl-C came.
+_LOCAL_WORKER = _RUNNING = _STOPPING = False
+
+
+def _on_interrupt(signum, frame) -> None:
+    """A local worker's SIGINT: interrupt the report it runs; between reports, only remember to stop (an
+    interrupt while waiting for work would end the process and break the pool under the other workers)."""
+    global _STOPPING
+    _STOPPING = True
+    if _RUNNING:
+        raise KeyboardInterrupt
+
+
+def _run_one(job: Job) -> Outcome:
+    """:func:`run_one`'s work.
+
     papermill starts and owns the kernel. (Handing papermill a kernel started in advance would overlap
     kernel start-up with the previous report, but nbclient then hangs on a cell timeout instead of
     failing: tested with papermill 2.7 / nbclient 0.10.)"""
@@ -520,10 +556,42 @@ def local_pool(todo: list[Job], jobs: int):
     log = Path(todo[0].executed)
     log = next(p for p in log.parents if p.name == "_executed") / "kernels.log"
     log.parent.mkdir(parents=True, exist_ok=True)
-    with ProcessPoolExecutor(
-        min(jobs, len(todo)), mp_context=context, initializer=_kernel_noise_to, initargs=(str(log),)
-    ) as pool:
-        yield pool
+    with (
+        ProcessPoolExecutor(
+            min(jobs, len(todo)), mp_context=context, initializer=_kernel_noise_to, initargs=(str(log),)
+        ) as pool,
+        _terminate_as_interrupt() as terminated,
+    ):
+        try:
+            yield pool
+        except BaseException:  # Ctrl-C, `kill` or an error here: start no further report, and do not wait
+            workers = list((getattr(pool, "_processes", None) or {}).values())
+            pool.shutdown(wait=False, cancel_futures=True)
+            if terminated:  # Ctrl-C reached the workers itself; `kill` did not: pass it on
+                for process in workers:
+                    with suppress(OSError):
+                        os.kill(process.pid, signal.SIGINT)
+            raise
+
+
+@contextmanager
+def _terminate_as_interrupt():
+    """While the pool runs, SIGTERM (a plain `kill`) stops the batch the way Ctrl-C does: no report is left
+    half-written and no worker or kernel is left behind. Yields a list that is non-empty once it happened."""
+    terminated: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield terminated
+        return
+
+    def on_term(signum, frame):
+        terminated.append(signum)
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, on_term)
+    try:
+        yield terminated
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 # What every worker needs: the fork server imports it once and forks the workers from there.
@@ -540,6 +608,9 @@ def run_jobs(todo: list[Job], pool: ProcessPoolExecutor | None) -> list[Outcome]
 def _kernel_noise_to(log: str) -> None:
     """Worker start-up: its stderr, which the kernels it starts inherit, goes to reports/_executed/kernels.log,
     so kernels' own warnings (e.g. ipykernel's TCP notice) stay out of the console."""
+    global _LOCAL_WORKER
+    _LOCAL_WORKER = True
+    signal.signal(signal.SIGINT, _on_interrupt)
     fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     os.dup2(fd, 2)
     os.close(fd)

@@ -173,6 +173,46 @@ def test_an_interrupted_batch_leaves_no_partial_report(sample_db, tmp_path):
     assert not list(out.rglob(".*.tmp*")), "temporary files left behind"
 
 
+@pytest.mark.parametrize("how", ["ctrl-c", "kill"])
+def test_a_stopped_batch_exits_at_once_leaving_no_process_or_partial_file(sample_db, tmp_path, how):
+    """Ctrl-C in a terminal (SIGINT to the whole process group) or a plain `kill` of the batch (SIGTERM to it
+    alone): the batch ends within seconds with status 130, its workers and kernels are gone, no report or
+    temporary file is half-written, and the next run does only what is missing."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    psutil = pytest.importorskip("psutil", reason="psutil comes with ipykernel: pip install -e '.[dev]'")
+    out = tmp_path / "reports"
+    cmd = [sys.executable, "-m", "helpers", "reports", "--db", str(sample_db), "--out", str(out)]
+    cmd += ["--jobs", "2", "--project", "working-xtra"]  # 12 reports and the overview
+    proc = subprocess.Popen(cmd, cwd=paths.ROOT, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.time() + 120
+    while time.time() < deadline and not [p for p in out.glob("*/*/*.html") if not p.name.startswith(".")]:
+        time.sleep(0.2)
+    time.sleep(0.5)  # the next reports' kernels are running
+    family = psutil.Process(proc.pid).children(recursive=True)
+    assert any("ipykernel" in " ".join(p.cmdline()) for p in family if p.is_running())
+    if how == "ctrl-c":
+        os.killpg(proc.pid, signal.SIGINT)
+    else:
+        proc.send_signal(signal.SIGTERM)
+    stopped = time.monotonic()
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and time.monotonic() - stopped < 10
+    assert "interrupted" in err.decode() and "Traceback" not in err.decode()
+    _, alive = psutil.wait_procs(family, timeout=10)
+    assert alive == [], f"left running: {[' '.join(p.cmdline())[:80] for p in alive]}"
+    assert not list(out.rglob(".*.tmp*")), "temporary files left behind"
+    finished = [p for p in out.glob("*/*/*.html") if not p.name.startswith(".")]
+    for page in finished:
+        assert page.read_text().rstrip().endswith("</html>"), f"{page} is half-written"
+    rerun = subprocess.run(cmd, cwd=paths.ROOT, capture_output=True, text=True)
+    assert rerun.returncode == 0, rerun.stderr
+    assert f"{len(finished)} up to date, running {13 - len(finished)}" in rerun.stdout
+
+
 def test_dask_executor_on_a_local_cluster(sample_db, tmp_path):
     out = tmp_path / "reports"
     code = main(
