@@ -558,7 +558,7 @@ def local_pool(todo: list[Job], jobs: int):
     log.parent.mkdir(parents=True, exist_ok=True)
     with (
         ProcessPoolExecutor(
-            min(jobs, len(todo)), mp_context=context, initializer=_kernel_noise_to, initargs=(str(log),)
+            min(jobs, len(todo)), mp_context=context, initializer=_worker_setup, initargs=(str(log),)
         ) as pool,
         _terminate_as_interrupt() as terminated,
     ):
@@ -605,9 +605,10 @@ def run_jobs(todo: list[Job], pool: ProcessPoolExecutor | None) -> list[Outcome]
     return _collect(as_completed([pool.submit(run_one, job) for job in todo]), len(todo))
 
 
-def _kernel_noise_to(log: str) -> None:
-    """Worker start-up: its stderr, which the kernels it starts inherit, goes to reports/_executed/kernels.log,
-    so kernels' own warnings (e.g. ipykernel's TCP notice) stay out of the console."""
+def _worker_setup(log: str) -> None:
+    """A local worker's start-up: Ctrl-C handled by :func:`_on_interrupt`; its stderr, which the kernels it
+    starts inherit, goes to reports/_executed/kernels.log, so kernels' own warnings (e.g. ipykernel's TCP
+    notice) stay out of the console."""
     global _LOCAL_WORKER
     _LOCAL_WORKER = True
     signal.signal(signal.SIGINT, _on_interrupt)
