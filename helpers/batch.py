@@ -382,12 +382,13 @@ def _run_one(job: Job) -> Outcome:
                     # kernel's exit (shared results are renamed into place inside cells): stop it at once
                     # rather than wait half a second for a graceful exit.
                     shutdown_kernel="immediate",
+                    kernel_manager_class=_kernel_manager_class(),
                 )
                 break
             except PapermillExecutionError:
                 raise
-            except RuntimeError as exc:  # "Kernel didn't respond": ports raced; retry once with a new kernel
-                if attempt == 2 or "didn't respond" not in str(exc):
+            except RuntimeError as exc:  # the kernel did not start ("didn't respond", "died before replying")
+                if attempt == 2 or not any(words in str(exc) for words in KERNEL_START_FAILURES):
                     raise
         html_text = export_html(tmp)
         write_text_atomic(html_text, Path(job.html))
@@ -404,6 +405,38 @@ def _run_one(job: Job) -> Outcome:
         return _failed(job, start, f"{type(exc).__name__}: {exc}")
     finally:
         tmp.unlink(missing_ok=True)
+
+
+# How jupyter_client says a kernel failed to start; the batch then tries once more with a new kernel.
+KERNEL_START_FAILURES = ("didn't respond", "died before replying")
+
+
+@cache
+def _kernel_manager_class():
+    """Report kernels talk to their worker over Unix sockets named after a fresh temporary path (on POSIX).
+
+    jupyter_client's default is five TCP ports it finds free and releases before the kernel binds them;
+    two workers starting kernels at once can pick the same port, and a kernel then dies at start-up
+    ("Address already in use": papermill issue #511). Socket files named uniquely cannot collide, and
+    no port is open to other users of the machine. Windows keeps TCP."""
+    import tempfile
+    import uuid
+
+    from jupyter_client import AsyncKernelManager
+    from traitlets import default
+
+    class ReportKernelManager(AsyncKernelManager):
+        @default("transport")
+        def _transport_default(self) -> str:
+            return "ipc" if os.name == "posix" else "tcp"
+
+        @default("ip")
+        def _unique_ip(self) -> str:
+            if self.transport == "ipc":
+                return os.path.join(tempfile.gettempdir(), f"workbook-kernel-{uuid.uuid4().hex[:16]}")
+            return super()._ip_default()
+
+    return ReportKernelManager
 
 
 def _failed(job: Job, start: float, error: str) -> Outcome:
