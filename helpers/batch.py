@@ -355,9 +355,11 @@ def _run_one(job: Job) -> Outcome:
     kernel start-up with the previous report, but nbclient then hangs on a cell timeout instead of
     failing: tested with papermill 2.7 / nbclient 0.10.)"""
     import papermill
+    from nbclient.exceptions import CellTimeoutError
     from papermill.exceptions import PapermillExecutionError
 
     start = time.perf_counter()
+    deadline = time.monotonic() + job.timeout_s
     if job.cache:
         os.environ["WORKBOOK_CACHE"] = job.cache  # inherited by the kernels this worker starts
     executed = Path(job.executed)
@@ -373,7 +375,9 @@ def _run_one(job: Job) -> Outcome:
                     kernel_name="python3",
                     progress_bar=False,
                     cwd=str(paths.ROOT),
-                    execution_timeout=int(job.timeout_s),
+                    # The time limit is the whole report's: each cell may use what the cells before it
+                    # left (nbclient interrupts the kernel and fails the report when a cell runs over).
+                    timeout_func=lambda cell: max(1.0, deadline - time.monotonic()),
                     log_output=False,
                     # Save at the end only: saving the growing notebook after every cell costs more CPU
                     # than the report's own sections. A failure still writes the notebook (papermill).
@@ -383,6 +387,8 @@ def _run_one(job: Job) -> Outcome:
                     # rather than wait half a second for a graceful exit.
                     shutdown_kernel="immediate",
                     kernel_manager_class=_kernel_manager_class(),
+                    engine_name=_engine(),
+                    keep_as=str(tmp),
                 )
                 break
             except PapermillExecutionError:
@@ -399,12 +405,44 @@ def _run_one(job: Job) -> Outcome:
     except PapermillExecutionError as exc:
         os.replace(tmp, executed)
         return _failed(job, start, f"{exc.ename}: {exc.evalue}")
+    except CellTimeoutError:
+        if tmp.exists() and tmp.stat().st_size:
+            os.replace(tmp, executed)
+        limit = f"{job.timeout_s / 60:g} minutes" if job.timeout_s >= 60 else f"{job.timeout_s:g} seconds"
+        return _failed(job, start, f"TimeoutError: the report ran longer than its limit of {limit} ({TIME_LIMIT})")
     except Exception as exc:  # a kernel that dies or times out must not stop the other reports
         if tmp.exists() and tmp.stat().st_size:
             os.replace(tmp, executed)
         return _failed(job, start, f"{type(exc).__name__}: {exc}")
     finally:
         tmp.unlink(missing_ok=True)
+
+
+TIME_LIMIT = "batch.timeout_minutes in data/framework/settings.yaml"
+
+
+@cache
+def _engine() -> str:
+    """papermill's nbclient engine, registered as "workbook", that also writes the notebook as far as it ran
+    to ``keep_as`` when a report fails other than by an error in a cell (its time limit, a dead kernel).
+
+    papermill writes the executed notebook for an error in a cell; for other failures it does so only when
+    saving after every cell, which the batch does not do (it costs more than a report's sections)."""
+    import nbformat
+    from papermill.engines import NBClientEngine, papermill_engines
+
+    class KeepOnFailure(NBClientEngine):
+        @classmethod
+        def execute_notebook(cls, nb, kernel_name, keep_as: str = "", **kwargs):
+            try:
+                return super().execute_notebook(nb, kernel_name, **kwargs)
+            except Exception:
+                if keep_as:  # papermill executes ``nb`` in place: it holds every output up to the failure
+                    nbformat.write(nb, keep_as)
+                raise
+
+    papermill_engines.register("workbook", KeepOnFailure)
+    return "workbook"
 
 
 # How jupyter_client says a kernel failed to start; the batch then tries once more with a new kernel.
