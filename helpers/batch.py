@@ -96,15 +96,43 @@ def _imports_of(module: str) -> set[str]:
     path = paths.ROOT / "helpers" / f"{module}.py"
     if not path.exists():
         return set()
+    return _helpers_imported(ast.parse(path.read_text(encoding="utf-8")))
+
+
+def _helpers_imported(tree) -> set[str]:
+    """The helpers modules an AST imports anywhere in it (``from helpers import evidence``, ``from .report import
+    Section``, ``import helpers.ripple``), keeping only those that exist."""
+    import ast
+
     found = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom):
             base = node.module or ""
-            if node.level == 1 or base.startswith("helpers"):
+            if node.level == 1 or base == "helpers" or base.startswith("helpers."):
                 base = base.removeprefix("helpers").lstrip(".")
                 found |= {base.split(".")[0]} if base else {a.name for a in node.names}
         elif isinstance(node, ast.Import):
             found |= {a.name.split(".")[1] for a in node.names if a.name.startswith("helpers.")}
+    return {m for m in found if (paths.ROOT / "helpers" / f"{m}.py").exists()}
+
+
+def _notebook_modules(notebook: Path) -> set[str]:
+    """The helpers modules a notebook's code uses: imported (``from helpers import evidence, ripple``) or
+    reached through the package (``helpers.report.ProjectReport``)."""
+    import ast
+    import re
+
+    if not notebook.exists():
+        return set()
+    found = set()
+    for cell in json.loads(notebook.read_text(encoding="utf-8")).get("cells", []):
+        if cell.get("cell_type") != "code":
+            continue
+        code = "".join(cell.get("source", ""))
+        found |= set(re.findall(r"\bhelpers\.(\w+)", code))
+        python = "\n".join(line for line in code.splitlines() if not line.lstrip().startswith(("%", "!")))
+        with suppress(SyntaxError):  # a cell that is not plain Python: its helpers.X uses still count
+            found |= _helpers_imported(ast.parse(python))
     return {m for m in found if (paths.ROOT / "helpers" / f"{m}.py").exists()}
 
 
@@ -123,10 +151,7 @@ def _code_fingerprint(notebook: str) -> str:
     """Hash of what a notebook's output depends on besides its parameters and data: the notebook, the
     helpers modules it reaches (followed through their imports), the framework and the report template.
     Editing a module the report never imports (the dashboards, say) does not redo the reports."""
-    import re
-
-    source = Path(notebook).read_text(encoding="utf-8") if Path(notebook).exists() else ""
-    modules = _module_closure(set(re.findall(r"helpers\.(\w+)", source)))
+    modules = _module_closure(_notebook_modules(Path(notebook)))
     tracked = sorted(
         [paths.ROOT / "helpers" / f"{m}.py" for m in modules]
         + [*paths.FRAMEWORK.rglob("*.yaml"), *paths.TEMPLATES.joinpath("report").glob("*"), Path(notebook)]
@@ -134,7 +159,8 @@ def _code_fingerprint(notebook: str) -> str:
     digest = hashlib.sha256()
     for path in tracked:
         if path.exists():
-            digest.update(path.relative_to(paths.ROOT).as_posix().encode())
+            name = path.relative_to(paths.ROOT) if path.is_relative_to(paths.ROOT) else path
+            digest.update(name.as_posix().encode())
             digest.update(path.read_bytes())
     return digest.hexdigest()
 

@@ -237,7 +237,7 @@ def test_dask_executor_on_a_local_cluster(sample_db, tmp_path):
     assert pages == ["ashgrove", "hollins", "kingsmoor", "westwood"]
 
 
-def test_a_notebook_without_a_batch_parameter_is_refused_before_any_kernel(tmp_path):
+def test_a_notebook_without_a_batch_parameter_is_refused_before_any_kernel(tmp_path, sample_db, monkeypatch, capsys):
     import nbformat
 
     from helpers import batch
@@ -251,6 +251,13 @@ def test_a_notebook_without_a_batch_parameter_is_refused_before_any_kernel(tmp_p
     with pytest.raises(UserError, match=r"parameter\(s\) db are not in the notebook's parameters cell"):
         batch.check_parameters(path, ("project", "neighbourhood", "wave", "db"))
     batch.check_parameters(paths.project_notebook("working-xtra"), ("project", "neighbourhood", "wave", "db"))
+    # Through the command (the check runs in a worker there): refused, exit 2, no kernel started, nothing written.
+    real = paths.project_notebook
+    monkeypatch.setattr(paths, "project_notebook", lambda p: path if p == "working-xtra" else real(p))
+    out = tmp_path / "reports"
+    assert main(["reports", "--db", str(sample_db), "--out", str(out)]) == 2
+    assert "parameter(s) db are not in the notebook's parameters cell" in capsys.readouterr().err
+    assert not list(out.rglob("*.html")) and not list(out.rglob("*.ipynb"))
 
 
 def test_a_report_over_its_time_limit_fails_and_the_batch_goes_on(sample_db, tmp_path, fw):
@@ -279,6 +286,51 @@ def test_a_report_over_its_time_limit_fails_and_the_batch_goes_on(sample_db, tmp
     executed = nbformat.read(jobs[0].executed, as_version=4)
     sleeps = [c.execution_count for c in executed.cells if c.source.startswith("import time")]
     assert sleeps[0] is not None and sleeps[-1] is None  # the first ran; the limit came before the last
+
+
+def test_a_report_is_redone_when_what_it_reads_changes_and_only_then(tmp_path, monkeypatch):
+    """The report's code fingerprint, on a copy of the repository edited file by file: it changes with the
+    notebook, a helpers module the notebook imports (directly, as ``from helpers import evidence``, or through
+    another module), the framework and the report template; not with modules reports never import."""
+    import shutil
+
+    from helpers import batch
+
+    root = tmp_path / "repo"
+    shutil.copytree(paths.ROOT / "helpers", root / "helpers", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(paths.ROOT / "notebooks", root / "notebooks")
+    shutil.copytree(paths.FRAMEWORK, root / "data" / "framework")
+    shutil.copytree(paths.TEMPLATES, root / "templates")
+    monkeypatch.setattr(paths, "ROOT", root)
+    monkeypatch.setattr(paths, "FRAMEWORK", root / "data" / "framework")
+    monkeypatch.setattr(paths, "TEMPLATES", root / "templates")
+    notebook = str(root / "notebooks" / "working_xtra.ipynb")
+
+    def fingerprint() -> str:
+        batch._code_fingerprint.cache_clear()
+        return batch._code_fingerprint(notebook)
+
+    before = fingerprint()
+    edits = [
+        ("helpers/dashboards.py", False),  # the dashboards: no report imports them
+        ("helpers/selfeval.py", False),
+        ("helpers/cli.py", False),
+        ("helpers/evidence.py", True),  # from helpers import evidence, ripple
+        ("helpers/ripple.py", True),
+        ("helpers/report.py", True),  # helpers.report.ProjectReport
+        ("helpers/weights.py", True),  # reached through report -> analysis -> weights
+        ("data/framework/settings.yaml", True),
+        ("templates/report/index.html.j2", True),
+        ("notebooks/working_xtra.ipynb", True),
+        ("notebooks/overview.ipynb", False),  # another notebook
+    ]
+    for relative, redone in edits:
+        path = root / relative
+        path.write_text(path.read_text(encoding="utf-8") + ("\n" if path.suffix == ".ipynb" else "\n# edited\n"))
+        now = fingerprint()
+        assert (now != before) is redone, relative
+        before = now
+    batch._code_fingerprint.cache_clear()
 
 
 def test_reports_run_wave_by_wave_taking_the_projects_in_turn_overviews_last():
