@@ -168,6 +168,12 @@ def _code_fingerprint(notebook: str) -> str:
 def _data_fingerprint(con, project: str, hoods: list[str]) -> str:
     """Which imported files (and how many of their rows) feed this project's reports."""
     marks = ", ".join("?" * len(hoods))
+    # The financial-resilience questionnaires have a table only once some have been imported.
+    resilience = (
+        "UNION ALL SELECT 'resilience', batch_id, count(*) FROM resilience WHERE project = ? GROUP BY ALL"
+        if store.has_table(con, "resilience")
+        else ""
+    )
     query = f"""
         WITH used AS (
             SELECT 'survey' AS t, batch_id, count(*) AS n FROM survey WHERE neighbourhood IN ({marks}) GROUP BY ALL
@@ -177,9 +183,11 @@ def _data_fingerprint(con, project: str, hoods: list[str]) -> str:
             UNION ALL SELECT 'indicators', batch_id, count(*) FROM indicators
                       WHERE neighbourhood IN ({marks}) OR neighbourhood = 'all' GROUP BY ALL
             UNION ALL SELECT 'stories', batch_id, count(*) FROM stories WHERE project = ? GROUP BY ALL
-            UNION ALL SELECT 'sentiment', batch_id, count(*) FROM sentiment WHERE project = ? GROUP BY ALL)
+            UNION ALL SELECT 'sentiment', batch_id, count(*) FROM sentiment WHERE project = ? GROUP BY ALL
+            {resilience})
         SELECT t, i.sha256, n FROM used JOIN imports i USING (batch_id) ORDER BY ALL"""
-    rows = con.execute(query, [*hoods, *hoods, *hoods, project, project]).fetchall()
+    params = [*hoods, *hoods, *hoods, project, project] + ([project] if resilience else [])
+    rows = con.execute(query, params).fetchall()
     return hashlib.sha256(json.dumps(rows).encode()).hexdigest()
 
 

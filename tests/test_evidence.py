@@ -293,6 +293,20 @@ def resilience_db(sample_db, tmp_path):
     return db
 
 
+def test_importing_resilience_questionnaires_redoes_that_projects_reports_only(resilience_db, fw, tmp_path):
+    from helpers import batch
+
+    def fingerprints():
+        _, every = batch.plan(fw, resilience_db, tmp_path / "reports")
+        return {(j.project, j.neighbourhood, j.wave): j.fingerprint for j in every}
+
+    before = fingerprints()
+    evidence.import_resilience(_resilience_file(tmp_path / "resilience.csv", fw), fw, resilience_db)
+    after = fingerprints()
+    changed = {key[0] for key in before if before[key] != after[key]}
+    assert changed == {"council-tax-reduction"}
+
+
 def test_resilience_import_pairs_and_analysis(resilience_db, fw, tmp_path):
     file = _resilience_file(tmp_path / "resilience.csv", fw)
     message = evidence.import_resilience(file, fw, resilience_db)
