@@ -147,14 +147,15 @@ def _module_closure(start: set[str]) -> set[str]:
 
 
 @cache
-def _code_fingerprint(notebook: str) -> str:
+def _code_fingerprint(notebook: str, logo: str = "") -> str:
     """Hash of what a notebook's output depends on besides its parameters and data: the notebook, the
-    helpers modules it reaches (followed through their imports), the framework and the report template.
-    Editing a module the report never imports (the dashboards, say) does not redo the reports."""
+    helpers modules it reaches (followed through their imports), the framework, the report template and the
+    council's logo. Editing a module the report never imports (the dashboards, say) does not redo the reports."""
     modules = _module_closure(_notebook_modules(Path(notebook)))
     tracked = sorted(
         [paths.ROOT / "helpers" / f"{m}.py" for m in modules]
         + [*paths.FRAMEWORK.rglob("*.yaml"), *paths.TEMPLATES.joinpath("report").glob("*"), Path(notebook)]
+        + ([paths.ROOT / logo] if logo else [])  # the council's logo, embedded in every page
     )
     digest = hashlib.sha256()
     for path in tracked:
@@ -226,12 +227,13 @@ def plan(
     _check_selection(fw, areas, counts, projects, neighbourhoods, waves)
     n_by = {(r.neighbourhood, r.wave): int(r.n) for r in counts.itertuples()}
     timeout = fw.settings.batch.timeout_minutes * 60
+    logo = fw.settings.council.logo
     every, selected = [], []
 
     def add(project, neighbourhood, wave, role, name, n, notebook, html_path, executed, chosen):
         params = {"project": project, "neighbourhood": neighbourhood, "wave": wave, "db": str(db)}
         fingerprint = hashlib.sha256(
-            json.dumps([_code_fingerprint(str(notebook)), fingerprints[project], params]).encode()
+            json.dumps([_code_fingerprint(str(notebook), logo), fingerprints[project], params]).encode()
         ).hexdigest()
         job = Job(
             project,

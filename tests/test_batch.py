@@ -330,6 +330,12 @@ def test_a_report_is_redone_when_what_it_reads_changes_and_only_then(tmp_path, m
         now = fingerprint()
         assert (now != before) is redone, relative
         before = now
+    logo = root / "logo.png"  # settings.yaml council.logo: embedded in every page
+    logo.write_bytes(b"one")
+    first = batch._code_fingerprint(notebook, "logo.png")
+    logo.write_bytes(b"two")
+    batch._code_fingerprint.cache_clear()
+    assert batch._code_fingerprint(notebook, "logo.png") != first
     batch._code_fingerprint.cache_clear()
 
 
