@@ -18,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import html
 import json
-import multiprocessing
 import os
 import signal
 import sys
@@ -359,10 +358,10 @@ def run_one(job: Job) -> Outcome:
     global _RUNNING
     if not _LOCAL_WORKER:
         return _run_one(job)
-    if _STOPPING:
-        return Outcome(job, "failed", error=INTERRUPTED)
     _RUNNING = True
     try:
+        if _STOPPING:  # checked once running, so an interrupt can never slip in between
+            return Outcome(job, "failed", error=INTERRUPTED)
         return _run_one(job)
     except KeyboardInterrupt:
         return Outcome(job, "failed", error=INTERRUPTED)
@@ -379,8 +378,8 @@ def _on_interrupt(signum, frame) -> None:
     """A local worker's SIGINT: interrupt the report it runs; between reports, only remember to stop (an
     interrupt while waiting for work would end the process and break the pool under the other workers)."""
     global _STOPPING
-    _STOPPING = True
-    if _RUNNING:
+    first, _STOPPING = not _STOPPING, True
+    if _RUNNING and first:  # a second SIGINT (the terminal's and the batch's own) must not cut the clean-up
         raise KeyboardInterrupt
 
 
@@ -435,8 +434,8 @@ def _run_one(job: Job) -> Outcome:
         html_text = export_html(tmp)
         write_text_atomic(html_text, Path(job.html))
         os.replace(tmp, executed)
-        write_text_atomic(job.fingerprint + "\n", Path(job.html + ".inputs"))
         Path(job.html + ".failed").unlink(missing_ok=True)
+        write_text_atomic(job.fingerprint + "\n", Path(job.html + ".inputs"))
         return Outcome(job, "done", time.perf_counter() - start)
     except PapermillExecutionError as exc:
         os.replace(tmp, executed)
@@ -502,19 +501,21 @@ def _kernel_manager_class():
     class ReportKernelManager(AsyncKernelManager):
         @default("transport")
         def _transport_default(self) -> str:
-            return "ipc" if os.name == "posix" else "tcp"
+            # A socket path is limited to about 100 bytes: a long $TMPDIR falls back to TCP.
+            return "ipc" if os.name == "posix" and len(tempfile.gettempdir()) < 60 else "tcp"
 
         @default("ip")
         def _unique_ip(self) -> str:
-            if self.transport == "ipc":
-                return os.path.join(tempfile.gettempdir(), f"workbook-kernel-{uuid.uuid4().hex[:16]}")
-            return super()._ip_default()
+            if self.transport != "ipc":
+                return super()._ip_default()
+            return os.path.join(tempfile.gettempdir(), f"workbook-kernel-{uuid.uuid4().hex[:16]}")
 
     return ReportKernelManager
 
 
 def _failed(job: Job, start: float, error: str) -> Outcome:
     first = (error.strip().splitlines() or [""])[0]
+    Path(job.html + ".inputs").unlink(missing_ok=True)  # never "up to date" while failed: the next run retries
     write_text_atomic(first + "\n", Path(job.html + ".failed"))
     return Outcome(job, "failed", time.perf_counter() - start, first)
 
@@ -591,7 +592,9 @@ def run_batch(fw: Framework, args) -> int:
     out = Path(args.out).resolve()
     selected, every = plan(fw, db, out, projects=args.project, neighbourhoods=args.neighbourhood, waves=args.wave)
     _clean_temporaries(out)
-    result_cache.prune(out / "_cache", {result_cache.project_key(db, j.data_fingerprint) for j in every})
+    # --force recomputes the shared results too; otherwise only those made under an old key go.
+    keep = set() if args.force else {result_cache.project_key(db, j.data_fingerprint) for j in every}
+    result_cache.prune(out / "_cache", keep)
     todo = run_order([j for j in selected if args.force or not is_current(j)], fw.settings.wave_ids)
     jobs = max(1, args.jobs or os.cpu_count() or 1)
     executor = getattr(args, "executor", "local")
@@ -650,12 +653,12 @@ def local_pool(todo: list[Job], jobs: int):
 
     Separate processes because os.chdir and kernels are per process. Workers are forked from a fork
     server that has already imported papermill and nbconvert (about 1.5 s each worker would otherwise
-    spend), or spawned where there is no fork server (Windows); never a plain fork of this process,
+    spend) on Linux, or spawned elsewhere (macOS, Windows); never a plain fork of this process,
     which holds DuckDB's threads."""
     if not todo:
         yield None
         return
-    if "forkserver" in multiprocessing.get_all_start_methods():
+    if sys.platform.startswith("linux"):  # macOS's system libraries are not fork-safe; Windows has no fork
         context = get_context("forkserver")
         context.set_forkserver_preload(WORKER_MODULES)
     else:
@@ -667,14 +670,16 @@ def local_pool(todo: list[Job], jobs: int):
         ProcessPoolExecutor(
             min(jobs, len(todo)), mp_context=context, initializer=_worker_setup, initargs=(str(log),)
         ) as pool,
-        _terminate_as_interrupt() as terminated,
+        _terminate_as_interrupt(),
     ):
         try:
             yield pool
         except BaseException:  # Ctrl-C, `kill` or an error here: start no further report, and do not wait
             workers = list((getattr(pool, "_processes", None) or {}).values())
             pool.shutdown(wait=False, cancel_futures=True)
-            if terminated:  # Ctrl-C reached the workers itself; `kill` did not: pass it on
+            # A terminal's Ctrl-C reaches the workers itself; `kill`, an IDE's stop button or an error here do not:
+            # pass it on (a worker ignores a second one), so no queued report runs on.
+            if workers:
                 for process in workers:
                     with suppress(OSError):
                         os.kill(process.pid, signal.SIGINT)
@@ -684,19 +689,17 @@ def local_pool(todo: list[Job], jobs: int):
 @contextmanager
 def _terminate_as_interrupt():
     """While the pool runs, SIGTERM (a plain `kill`) stops the batch the way Ctrl-C does: no report is left
-    half-written and no worker or kernel is left behind. Yields a list that is non-empty once it happened."""
-    terminated: list[int] = []
+    half-written and no worker or kernel is left behind."""
     if threading.current_thread() is not threading.main_thread():
-        yield terminated
+        yield
         return
 
     def on_term(signum, frame):
-        terminated.append(signum)
         raise KeyboardInterrupt
 
     previous = signal.signal(signal.SIGTERM, on_term)
     try:
-        yield terminated
+        yield
     finally:
         signal.signal(signal.SIGTERM, previous)
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
+from contextlib import suppress
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -38,7 +39,14 @@ ENV = "WORKBOOK_CACHE"
 
 @cache
 def _code_digest() -> str:
-    digest = hashlib.sha256()
+    """The helpers code, the framework, and the Python and library versions that compute and draw results."""
+    import sys
+    from importlib.metadata import PackageNotFoundError, version
+
+    digest = hashlib.sha256(sys.version.encode())
+    for package in ("numpy", "pandas", "scipy", "matplotlib", "duckdb", "vadersentiment"):
+        with suppress(PackageNotFoundError):
+            digest.update(f"{package}={version(package)}".encode())
     for path in sorted([*paths.ROOT.joinpath("helpers").glob("*.py"), *paths.FRAMEWORK.rglob("*.yaml")]):
         digest.update(path.name.encode())
         digest.update(path.read_bytes())
@@ -78,8 +86,9 @@ def prune(folder: Path, current_keys: set[str]) -> int:
     for path in folder.iterdir():
         name = path.name.lstrip(".").removesuffix(".lock")
         if name.endswith(".pkl") and name.removesuffix(".pkl").rsplit("-", 1)[-1] not in current_keys:
-            path.unlink(missing_ok=True)
-            removed += 1
+            with suppress(OSError):  # held open elsewhere (Windows): left for the next batch
+                path.unlink(missing_ok=True)
+                removed += 1
     return removed
 
 

@@ -173,11 +173,11 @@ def test_an_interrupted_batch_leaves_no_partial_report(sample_db, tmp_path):
     assert not list(out.rglob(".*.tmp*")), "temporary files left behind"
 
 
-@pytest.mark.parametrize("how", ["ctrl-c", "kill"])
+@pytest.mark.parametrize("how", ["ctrl-c", "kill", "interrupt-main-only"])
 def test_a_stopped_batch_exits_at_once_leaving_no_process_or_partial_file(sample_db, tmp_path, how):
-    """Ctrl-C in a terminal (SIGINT to the whole process group) or a plain `kill` of the batch (SIGTERM to it
-    alone): the batch ends within seconds with status 130, its workers and kernels are gone, no report or
-    temporary file is half-written, and the next run does only what is missing."""
+    """Ctrl-C in a terminal (SIGINT to the whole process group), a plain `kill` of the batch (SIGTERM to it
+    alone) or SIGINT to it alone: the batch ends within seconds with status 130, its workers and kernels are
+    gone, no report or temporary file is half-written, and the next run does only what is missing."""
     import os
     import signal
     import subprocess
@@ -196,8 +196,8 @@ def test_a_stopped_batch_exits_at_once_leaving_no_process_or_partial_file(sample
     assert any("ipykernel" in " ".join(p.cmdline()) for p in family if p.is_running())
     if how == "ctrl-c":
         os.killpg(proc.pid, signal.SIGINT)
-    else:
-        proc.send_signal(signal.SIGTERM)
+    else:  # to the batch alone (a `kill`, an IDE's stop button): it must pass it on to its workers
+        proc.send_signal(signal.SIGTERM if how == "kill" else signal.SIGINT)
     stopped = time.monotonic()
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130 and time.monotonic() - stopped < 10
@@ -276,6 +276,9 @@ def test_a_report_over_its_time_limit_fails_and_the_batch_goes_on(sample_db, tmp
     slow = tmp_path / "slow.ipynb"
     nbformat.write(nb, slow)
     jobs, _ = batch.plan(fw, sample_db, tmp_path, projects=["working-xtra"], neighbourhoods=["oakfield"], waves=["12m"])
+    stamp = Path(jobs[0].html + ".inputs")  # as if an earlier run had made this report
+    stamp.parent.mkdir(parents=True, exist_ok=True)
+    stamp.write_text(jobs[0].fingerprint + "\n")
     started = time.perf_counter()
     outcome = batch.run_one(replace(jobs[0], notebook=str(slow), timeout_s=10))
     assert outcome.status == "failed"
@@ -283,6 +286,7 @@ def test_a_report_over_its_time_limit_fails_and_the_batch_goes_on(sample_db, tmp
     assert time.perf_counter() - started < 60
     assert not Path(jobs[0].html).exists()
     assert Path(jobs[0].html + ".failed").read_text().startswith("TimeoutError")
+    assert not stamp.exists()  # a failed report is never taken as up to date
     executed = nbformat.read(jobs[0].executed, as_version=4)
     sleeps = [c.execution_count for c in executed.cells if c.source.startswith("import time")]
     assert sleeps[0] is not None and sleeps[-1] is None  # the first ran; the limit came before the last
