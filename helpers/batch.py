@@ -679,10 +679,9 @@ def local_pool(todo: list[Job], jobs: int):
             pool.shutdown(wait=False, cancel_futures=True)
             # A terminal's Ctrl-C reaches the workers itself; `kill`, an IDE's stop button or an error here do not:
             # pass it on (a worker ignores a second one), so no queued report runs on.
-            if workers:
-                for process in workers:
-                    with suppress(OSError):
-                        os.kill(process.pid, signal.SIGINT)
+            for process in workers:
+                with suppress(OSError):
+                    os.kill(process.pid, signal.SIGINT)
             raise
 
 
