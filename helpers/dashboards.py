@@ -58,7 +58,7 @@ import pandas as pd
 from . import analysis, evidence, paths, selfeval, store
 from .errors import UserError
 from .framework import Framework
-from .report import points
+from .report import points, significance_columns
 from .safe_output import neutralise
 
 _LOG = logging.getLogger(__name__)
@@ -580,14 +580,7 @@ def _did_section(data: DashboardData, sel: Selection) -> View:
             "Pilot change": ["" if pd.isna(v) else _points(v) for v in rows["pilot_change"]],
             "Comparison change": ["" if pd.isna(v) else _points(v) for v in rows["comparison_change"]],
             head: [note or _points(d) for note, d in zip(notes, rows["did"], strict=True)],
-            "Interval": [
-                "" if b else f"{points(lo)} to {points(hi)}"
-                for b, lo, hi in zip(blank, rows["ci_low"], rows["ci_high"], strict=True)
-            ],
-            "p-value": ["" if b else f"{p:.3f}" for b, p in zip(blank, rows["p_value"], strict=True)],
-            "Clear change?": [
-                "" if b else ("yes" if s else "no") for b, s in zip(blank, rows["significant"], strict=True)
-            ],
+            **significance_columns(rows, blank),
         }
     )
     csv = pd.DataFrame(

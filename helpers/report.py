@@ -28,6 +28,19 @@ def points(share_difference: float) -> str:
     return f"{value:+d}" if value else "0"
 
 
+def significance_columns(rows: pd.DataFrame, blank) -> dict[str, list[str]]:
+    """The Interval, p-value and "Clear change?" columns of a table of differences (ci_low, ci_high, p_value,
+    significant), blank where ``blank`` is true; shared by the reports and the dashboards."""
+    return {
+        "Interval": [
+            "" if b else f"{points(lo)} to {points(hi)}"
+            for b, lo, hi in zip(blank, rows["ci_low"], rows["ci_high"], strict=True)
+        ],
+        "p-value": ["" if b else f"{p:.3f}" for b, p in zip(blank, rows["p_value"], strict=True)],
+        "Clear change?": ["" if b else ("yes" if s else "no") for b, s in zip(blank, rows["significant"], strict=True)],
+    }
+
+
 @dataclass
 class Section:
     """A block of report content that displays itself as HTML."""
@@ -303,14 +316,7 @@ class ProjectReport:
                     f"fewer than {minimum} responses" if b else f"{points(d)} points"
                     for b, d in zip(blank, rows["difference"], strict=True)
                 ],
-                "Interval": [
-                    "" if b else f"{points(lo)} to {points(hi)}"
-                    for b, lo, hi in zip(blank, rows["ci_low"], rows["ci_high"], strict=True)
-                ],
-                "p-value": ["" if b else f"{p:.3f}" for b, p in zip(blank, rows["p_value"], strict=True)],
-                "Clear change?": [
-                    "" if b else ("yes" if s else "no") for b, s in zip(blank, rows["significant"], strict=True)
-                ],
+                **significance_columns(rows, blank),
             }
         )
 
