@@ -154,6 +154,7 @@ def _code_fingerprint(notebook: str, logo: str = "") -> str:
     tracked = sorted(
         [paths.ROOT / "helpers" / f"{m}.py" for m in modules]
         + [*paths.FRAMEWORK.rglob("*.yaml"), *paths.TEMPLATES.joinpath("report").glob("*"), Path(notebook)]
+        + [paths.ROOT / "helpers" / "batch.py"]  # the HTML export (contents list, footer) shapes every page
         + ([paths.ROOT / logo] if logo else [])  # the council's logo, embedded in every page
     )
     digest = hashlib.sha256()
@@ -163,32 +164,6 @@ def _code_fingerprint(notebook: str, logo: str = "") -> str:
             digest.update(name.as_posix().encode())
             digest.update(path.read_bytes())
     return digest.hexdigest()
-
-
-def _data_fingerprint(con, project: str, hoods: list[str]) -> str:
-    """Which imported files (and how many of their rows) feed this project's reports."""
-    marks = ", ".join("?" * len(hoods))
-    # The financial-resilience questionnaires have a table only once some have been imported.
-    resilience = (
-        "UNION ALL SELECT 'resilience', batch_id, count(*) FROM resilience WHERE project = ? GROUP BY ALL"
-        if store.has_table(con, "resilience")
-        else ""
-    )
-    query = f"""
-        WITH used AS (
-            SELECT 'survey' AS t, batch_id, count(*) AS n FROM survey WHERE neighbourhood IN ({marks}) GROUP BY ALL
-            UNION ALL SELECT 'population', batch_id, count(*) FROM population
-                      WHERE neighbourhood IN ({marks}) GROUP BY ALL
-            UNION ALL SELECT 'areas', batch_id, count(*) FROM areas GROUP BY ALL
-            UNION ALL SELECT 'indicators', batch_id, count(*) FROM indicators
-                      WHERE neighbourhood IN ({marks}) OR neighbourhood = 'all' GROUP BY ALL
-            UNION ALL SELECT 'stories', batch_id, count(*) FROM stories WHERE project = ? GROUP BY ALL
-            UNION ALL SELECT 'sentiment', batch_id, count(*) FROM sentiment WHERE project = ? GROUP BY ALL
-            {resilience})
-        SELECT t, i.sha256, n FROM used JOIN imports i USING (batch_id) ORDER BY ALL"""
-    params = [*hoods, *hoods, *hoods, project, project] + ([project] if resilience else [])
-    rows = con.execute(query, params).fetchall()
-    return hashlib.sha256(json.dumps(rows).encode()).hexdigest()
 
 
 def check_parameters(notebook: Path, names) -> None:
@@ -218,7 +193,7 @@ def plan(
         areas = con.execute("SELECT * EXCLUDE (batch_id) FROM areas ORDER BY project, neighbourhood").df()
         counts = con.execute("SELECT neighbourhood, wave, count(*) AS n FROM survey GROUP BY ALL").df()
         fingerprints = {
-            p: _data_fingerprint(con, p, areas.loc[areas["project"] == p, "neighbourhood"].tolist())
+            p: store.data_fingerprint(con, p, areas.loc[areas["project"] == p, "neighbourhood"].tolist())
             for p in sorted(set(areas["project"]))
         }
     finally:
@@ -440,14 +415,12 @@ def _run_one(job: Job) -> Outcome:
     except PapermillExecutionError as exc:
         os.replace(tmp, executed)
         return _failed(job, start, f"{exc.ename}: {exc.evalue}")
-    except CellTimeoutError:
+    except Exception as exc:  # a kernel that dies or runs over its time must not stop the other reports
         if tmp.exists() and tmp.stat().st_size:
             os.replace(tmp, executed)
-        limit = f"{job.timeout_s / 60:g} minutes" if job.timeout_s >= 60 else f"{job.timeout_s:g} seconds"
-        return _failed(job, start, f"TimeoutError: the report ran longer than its limit of {limit} ({TIME_LIMIT})")
-    except Exception as exc:  # a kernel that dies or times out must not stop the other reports
-        if tmp.exists() and tmp.stat().st_size:
-            os.replace(tmp, executed)
+        if isinstance(exc, CellTimeoutError):
+            limit = f"{job.timeout_s / 60:g} minutes" if job.timeout_s >= 60 else f"{job.timeout_s:g} seconds"
+            return _failed(job, start, f"TimeoutError: the report ran longer than its limit of {limit} ({TIME_LIMIT})")
         return _failed(job, start, f"{type(exc).__name__}: {exc}")
     finally:
         tmp.unlink(missing_ok=True)

@@ -62,13 +62,12 @@ def _project_key(report: ProjectReport) -> str:
     key = report.__dict__.get("_cache_key")
     if key is None:
         from . import store
-        from .batch import _data_fingerprint
 
         areas = report.data.areas
         hoods = areas.loc[areas["project"] == report.project_id, "neighbourhood"].tolist()
         con = store.connect(report.db, read_only=True)
         try:
-            data = _data_fingerprint(con, report.project_id, hoods)
+            data = store.data_fingerprint(con, report.project_id, hoods)
         finally:
             con.close()
         key = project_key(report.db, data)

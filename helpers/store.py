@@ -7,6 +7,8 @@ read-only so that many can read at once; only imports and the self-evaluation fo
 
 from __future__ import annotations
 
+import hashlib
+import json
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -140,3 +142,30 @@ def read_table(con: duckdb.DuckDBPyConnection, kind: str, where: str = "", param
 def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     found = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]).fetchone()
     return bool(found and found[0])
+
+
+def data_fingerprint(con, project: str, hoods: list[str]) -> str:
+    """Which imported files (and how many of their rows) feed this project's reports: part of each report's
+    fingerprint (helpers/batch.py) and of the key of its shared results (helpers/cache.py)."""
+    marks = ", ".join("?" * len(hoods))
+    # The financial-resilience questionnaires have a table only once some have been imported.
+    resilience = (
+        "UNION ALL SELECT 'resilience', batch_id, count(*) FROM resilience WHERE project = ? GROUP BY ALL"
+        if has_table(con, "resilience")
+        else ""
+    )
+    query = f"""
+        WITH used AS (
+            SELECT 'survey' AS t, batch_id, count(*) AS n FROM survey WHERE neighbourhood IN ({marks}) GROUP BY ALL
+            UNION ALL SELECT 'population', batch_id, count(*) FROM population
+                      WHERE neighbourhood IN ({marks}) GROUP BY ALL
+            UNION ALL SELECT 'areas', batch_id, count(*) FROM areas GROUP BY ALL
+            UNION ALL SELECT 'indicators', batch_id, count(*) FROM indicators
+                      WHERE neighbourhood IN ({marks}) OR neighbourhood = 'all' GROUP BY ALL
+            UNION ALL SELECT 'stories', batch_id, count(*) FROM stories WHERE project = ? GROUP BY ALL
+            UNION ALL SELECT 'sentiment', batch_id, count(*) FROM sentiment WHERE project = ? GROUP BY ALL
+            {resilience})
+        SELECT t, i.sha256, n FROM used JOIN imports i USING (batch_id) ORDER BY ALL"""
+    params = [*hoods, *hoods, *hoods, project, project] + ([project] if resilience else [])
+    rows = con.execute(query, params).fetchall()
+    return hashlib.sha256(json.dumps(rows).encode()).hexdigest()
