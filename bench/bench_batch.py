@@ -79,9 +79,9 @@ def breakdown(out: Path, report_seconds: list[float]) -> dict:
 
 
 def run(results_dir: Path, jobs: int | None = None) -> dict:
-    from helpers import paths
-    from helpers.framework import framework
-    from helpers.intake import build_database
+    from helpers.config import paths
+    from helpers.config.framework import framework
+    from helpers.store.intake import build_database
 
     jobs = jobs or os.cpu_count() or 1
     fw = framework()
@@ -128,7 +128,7 @@ def run(results_dir: Path, jobs: int | None = None) -> dict:
 
 
 def _export_seconds(out: Path) -> float:
-    from helpers.batch import export_html
+    from helpers.surfaces.batch import export_html
 
     executed = sorted((out / "_executed").rglob("12m.ipynb"))[0]
     export_html(executed)  # first call loads the template, as each worker does once

@@ -7,7 +7,7 @@ A benchmark, not a test: run it by hand or from ``make bench``::
     python bench/bench_dashboards.py --visits 5   # more visits per dashboard
 
 ``run(results_dir)`` builds a database from the sample in a temporary folder, starts
-``python -m helpers dashboard`` on a free port (:func:`helpers.dashboard_server.running`), opens each dashboard
+``python -m helpers dashboard`` on a free port (:func:`helpers.surfaces.dashboard_server.running`), opens each dashboard
 once to warm the server (static files, the kernel pool) and then measures:
 
 - **first interactive**: for each dashboard, ``visits`` fresh page loads, each after the kernel pool has had
@@ -36,8 +36,9 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from helpers import dashboard_server, paths  # noqa: E402
-from helpers.framework import framework  # noqa: E402
+from helpers.config import paths  # noqa: E402
+from helpers.config.framework import framework  # noqa: E402
+from helpers.surfaces import dashboard_server  # noqa: E402
 
 TARGET_INTERACTIVE_SECONDS = 5.0
 TARGET_REDRAW_SECONDS = 1.0
@@ -111,7 +112,7 @@ def run(results_dir: Path, visits: int = VISITS) -> dict:
     """Measure the dashboards in Chromium against a warm server; write ``results_dir/dashboards.json``."""
     from playwright.sync_api import sync_playwright
 
-    from helpers.intake import build_database
+    from helpers.store.intake import build_database
 
     chromium = dashboard_server.chromium()
     if chromium is None:

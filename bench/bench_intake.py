@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from helpers.framework import Framework, framework  # noqa: E402
+from helpers.config.framework import Framework, framework  # noqa: E402
 
 ROWS = 1_000_000
 TARGET_SECONDS = 20.0
@@ -124,8 +124,8 @@ _CHILD = """
 import json, sys, time
 from pathlib import Path
 sys.path.insert(0, {root!r})
-from helpers.framework import framework
-from helpers.intake import import_file
+from helpers.config.framework import framework
+from helpers.store.intake import import_file
 fw = framework()
 start = time.perf_counter()
 result = import_file("survey", Path({survey!r}), fw, Path({db!r}))
@@ -135,7 +135,7 @@ print(json.dumps({{"seconds": time.perf_counter() - start, "rows": result.rows, 
 
 def run(results_dir: Path, rows: int = ROWS) -> dict:
     """Generate the inputs, time the survey import in a child process, write ``results_dir/intake.json``."""
-    from helpers.intake import import_file
+    from helpers.store.intake import import_file
 
     fw = framework()
     results_dir = Path(results_dir)

@@ -1,7 +1,8 @@
 """The Co-operative Difference Workbook's helpers: everything the notebooks call.
 
-Submodules load on first use (``helpers.report``, ``helpers.charts``, ``helpers.overview``, ...) so a
-report kernel only pays for what it uses.
+Its layers are subpackages (``helpers.config``, ``helpers.store``, ``helpers.methods``, ``helpers.evidence``,
+``helpers.presentation``, ``helpers.surfaces``: docs/architecture.md). Modules load on first use
+(``helpers.presentation.sections``), so a report kernel only pays for what it uses.
 """
 
 from __future__ import annotations
@@ -9,10 +10,21 @@ from __future__ import annotations
 import importlib
 from pathlib import Path
 
-__all__ = sorted(p.stem for p in Path(__file__).parent.glob("*.py") if not p.stem.startswith("_"))
+
+def lazy_submodules(package: str, folder: Path):
+    """A module ``__getattr__`` that imports ``package``'s submodules and subpackages on first use."""
+    names = sorted(
+        p.stem if p.suffix == ".py" else p.name
+        for p in folder.iterdir()
+        if not p.name.startswith("_") and (p.suffix == ".py" or (p / "__init__.py").exists())
+    )
+
+    def __getattr__(name: str):
+        if name in names:
+            return importlib.import_module(f"{package}.{name}")
+        raise AttributeError(f"module {package!r} has no attribute {name!r}")
+
+    return names, __getattr__
 
 
-def __getattr__(name: str):
-    if name in __all__:
-        return importlib.import_module(f".{name}", __name__)
-    raise AttributeError(f"module 'helpers' has no attribute {name!r}")
+__all__, __getattr__ = lazy_submodules(__name__, Path(__file__).parent)

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from helpers import dashboard_server, paths
-from helpers.framework import framework as load
-from helpers.intake import build_database
+from helpers.config import paths
+from helpers.config.framework import framework as load
+from helpers.store.intake import build_database
+from helpers.surfaces import dashboard_server
 
 
 @pytest.fixture(scope="session")

@@ -9,8 +9,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from helpers import paths
-from helpers.cli import main
+from helpers.config import paths
+from helpers.surfaces.cli import main
 
 pytestmark = pytest.mark.slow
 
@@ -74,8 +74,8 @@ def test_rerun_with_nothing_changed_does_nothing(batch, sample_db, capsys):
 def test_the_batch_keeps_the_kernels_shared_results_and_prunes_stale_ones(batch, sample_db, fw):
     """The keys the batch computes for its projects are the ones its kernels saved under (else it would
     delete live results every run); a result saved under an old key goes at the next run, with its lock."""
-    from helpers import batch as batch_module
-    from helpers import cache
+    from helpers.config import cache
+    from helpers.surfaces import batch as batch_module
 
     _, out = batch
     saved = sorted((out / "_cache").glob("*.pkl"))
@@ -122,7 +122,7 @@ def _failing_notebook(tmp_path: Path) -> Path:
 def test_a_failing_report_does_not_stop_the_others(sample_db, tmp_path, fw, capsys):
     from dataclasses import replace
 
-    from helpers import batch
+    from helpers.surfaces import batch
 
     jobs, _ = batch.plan(
         fw, sample_db, tmp_path, projects=["working-xtra"], neighbourhoods=["oakfield"], waves=["6m", "12m"]
@@ -240,8 +240,8 @@ def test_dask_executor_on_a_local_cluster(sample_db, tmp_path):
 def test_a_notebook_without_a_batch_parameter_is_refused_before_any_kernel(tmp_path, sample_db, monkeypatch, capsys):
     import nbformat
 
-    from helpers import batch
-    from helpers.errors import UserError
+    from helpers.config.errors import UserError
+    from helpers.surfaces import batch
 
     nb = nbformat.read(paths.project_notebook("working-xtra"), as_version=4)
     params = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
@@ -268,7 +268,7 @@ def test_a_report_over_its_time_limit_fails_and_the_batch_goes_on(sample_db, tmp
 
     import nbformat
 
-    from helpers import batch
+    from helpers.surfaces import batch
 
     nb = nbformat.read(paths.project_notebook("working-xtra"), as_version=4)
     for _ in range(4):
@@ -298,7 +298,7 @@ def test_a_report_is_redone_when_what_it_reads_changes_and_only_then(tmp_path, m
     another module), the framework and the report template; not with modules reports never import."""
     import shutil
 
-    from helpers import batch
+    from helpers.surfaces import batch
 
     root = tmp_path / "repo"
     shutil.copytree(paths.ROOT / "helpers", root / "helpers", ignore=shutil.ignore_patterns("__pycache__"))
@@ -316,13 +316,13 @@ def test_a_report_is_redone_when_what_it_reads_changes_and_only_then(tmp_path, m
 
     before = fingerprint()
     edits = [
-        ("helpers/dashboards.py", False),  # the dashboards: no report imports them
-        ("helpers/selfeval.py", False),
-        ("helpers/cli.py", False),
-        ("helpers/evidence.py", True),  # from helpers import evidence, ripple
-        ("helpers/ripple.py", True),
-        ("helpers/report.py", True),  # helpers.report.ProjectReport
-        ("helpers/weights.py", True),  # reached through report -> analysis -> weights
+        ("helpers/surfaces/dashboards.py", False),  # the dashboards: no report imports them
+        ("helpers/store/selfeval.py", False),
+        ("helpers/surfaces/cli.py", False),
+        ("helpers/evidence/evidence.py", True),  # from helpers import evidence, ripple
+        ("helpers/evidence/ripple.py", True),
+        ("helpers/presentation/report.py", True),  # helpers.presentation.report.ProjectReport
+        ("helpers/methods/weights.py", True),  # reached through report -> analysis -> weights
         ("data/framework/settings.yaml", True),
         ("templates/report/index.html.j2", True),
         ("notebooks/working_xtra.ipynb", True),
@@ -346,7 +346,7 @@ def test_a_report_is_redone_when_what_it_reads_changes_and_only_then(tmp_path, m
 def test_reports_run_wave_by_wave_taking_the_projects_in_turn_overviews_last():
     """Reports running side by side belong to different projects (no worker waits for another's shared
     results); the order is written out by hand."""
-    from helpers.batch import Job, run_order
+    from helpers.surfaces.batch import Job, run_order
 
     def job(project, hood, wave):
         return Job(project, hood, wave, "pilot", hood, 1, "nb", "db", "h", "e", "f", 1.0)
@@ -416,7 +416,7 @@ def test_the_index_in_a_browser_lists_every_report_and_opens_them(batch, playwri
 @pytest.mark.skipif(__import__("os").name != "posix", reason="Unix sockets are POSIX only; Windows keeps TCP")
 def test_report_kernels_use_unix_sockets_that_cannot_collide():
     """Two kernels starting at once never race for a TCP port: each gets socket files of its own."""
-    from helpers.batch import _kernel_manager_class
+    from helpers.surfaces.batch import _kernel_manager_class
 
     first, second = _kernel_manager_class()(), _kernel_manager_class()()
     assert first.transport == second.transport == "ipc"

@@ -8,9 +8,9 @@ import sys
 import duckdb
 import pytest
 
-from helpers import cache, paths
-from helpers.intake import build_database
-from helpers.report import ProjectReport
+from helpers.config import cache, paths
+from helpers.presentation.report import ProjectReport
+from helpers.store.intake import build_database
 
 
 def _counting(value):
@@ -59,7 +59,7 @@ def test_new_data_gives_a_new_key(fw, tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("hood", ["oakfield", "millbrook"])
 def test_shared_sections_equal_the_ones_computed_in_place(sample_db, tmp_path, monkeypatch, hood):
-    from helpers import evidence, ripple
+    from helpers.evidence import evidence, ripple
 
     sections = (
         lambda r: r.difference_in_differences(),
@@ -88,8 +88,8 @@ def test_kernels_needing_the_same_result_at_once_compute_it_once(sample_db, tmp_
     log = tmp_path / "computed.log"
     script = f"""
 import os, sys, time
-from helpers import cache
-from helpers.report import ProjectReport
+from helpers.config import cache
+from helpers.presentation.report import ProjectReport
 
 def compute():
     with open({str(log)!r}, "a") as f:

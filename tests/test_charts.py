@@ -5,7 +5,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from helpers import charts
+from helpers.presentation import charts
 
 
 def test_palette_is_seaborns_colourblind_palette():

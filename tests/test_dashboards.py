@@ -1,11 +1,11 @@
 """The dashboards: views and widgets without a browser, then the real thing in Chromium through Voila.
 
 The database is the committed sample with one neighbourhood x wave (Brookside at 6 months) cut to 8
-questionnaires, so the small-base rule can be seen. Expected figures come straight from helpers.estimates
+questionnaires, so the small-base rule can be seen. Expected figures come straight from helpers.methods.estimates
 on that database, never from the dashboard code.
 
 Browser tests (``-m browser``) start ``python -m helpers dashboard`` on a free port against that database
-(:func:`helpers.dashboard_server.running`) and drive Debian's Chromium with Playwright; screenshots of each
+(:func:`helpers.surfaces.dashboard_server.running`) and drive Debian's Chromium with Playwright; screenshots of each
 dashboard go to a temporary folder (its path is printed with ``-s``).
 """
 
@@ -24,10 +24,15 @@ from types import SimpleNamespace
 import pandas as pd
 import pytest
 
-from helpers import analysis, dashboard_server, dashboards, estimates, paths, selfeval, store
-from helpers.cli import main
-from helpers.intake import build_database
-from helpers.report import points
+from helpers.config import paths
+from helpers.methods import estimates
+from helpers.presentation.report import points
+from helpers.store import access as analysis
+from helpers.store import database as store
+from helpers.store import selfeval
+from helpers.store.intake import build_database
+from helpers.surfaces import dashboard_server, dashboards
+from helpers.surfaces.cli import main
 
 SMALL_HOOD, SMALL_WAVE, SMALL_KEEP = "brookside", "6m", 8
 NOTEBOOKS = ("project.ipynb", "ripple.ipynb", "self_evaluation.ipynb")
@@ -52,7 +57,7 @@ def dash_db(tmp_path_factory, fw) -> Path:
 
 @pytest.fixture(scope="session")
 def expected(dash_db, fw) -> SimpleNamespace:
-    """The figures helpers.estimates gives for the dashboard database (the known answers)."""
+    """The figures helpers.methods.estimates gives for the dashboard database (the known answers)."""
     con = store.connect(dash_db, read_only=True)
     try:
         responses = analysis.load_responses(con, fw)

@@ -6,9 +6,9 @@ import duckdb
 import pytest
 from openpyxl import load_workbook
 
-from helpers import paths
-from helpers.cli import main
-from helpers.intake import columns_for, import_file
+from helpers.config import paths
+from helpers.store.intake import columns_for, import_file
+from helpers.surfaces.cli import main
 
 
 def _dropdowns(book, sheet: str = "survey") -> dict[str, list[str]]:

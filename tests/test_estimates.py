@@ -14,10 +14,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import estimates
-from helpers.errors import UserError
-from helpers.estimates import change, did, scores, wilson_interval
-from helpers.framework import AgeBand, Weighting, framework
+from helpers.config.errors import UserError
+from helpers.config.framework import AgeBand, Weighting, framework
+from helpers.methods import estimates
+from helpers.methods.estimates import change, did, scores, wilson_interval
 
 FW = framework()
 Z95 = 1.959963984540054
@@ -500,7 +500,7 @@ def test_notes_are_plain_text():
 def test_normal_functions_agree_with_scipy():
     from scipy.stats import norm
 
-    from helpers.estimates import normal_quantile, two_sided_p
+    from helpers.methods.estimates import normal_quantile, two_sided_p
 
     for p in (0.9, 0.95, 0.975, 0.995):
         assert abs(normal_quantile(p) - norm.ppf(p)) < 1e-9

@@ -9,10 +9,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import evidence, paths, ripple
-from helpers.errors import UserError
-from helpers.intake import build_database
-from helpers.report import ProjectReport
+from helpers.config import paths
+from helpers.config.errors import UserError
+from helpers.evidence import evidence, ripple
+from helpers.presentation.report import ProjectReport
+from helpers.store.intake import build_database
 
 SECRET = "Zanzibar-quokka-7731 must never be published"
 SHARED = "Marmalade-heron-2218 shared with consent"
@@ -294,7 +295,7 @@ def resilience_db(sample_db, tmp_path):
 
 
 def test_importing_resilience_questionnaires_redoes_that_projects_reports_only(resilience_db, fw, tmp_path):
-    from helpers import batch
+    from helpers.surfaces import batch
 
     def fingerprints():
         _, every = batch.plan(fw, resilience_db, tmp_path / "reports")
@@ -330,7 +331,7 @@ def test_resilience_import_pairs_and_analysis(resilience_db, fw, tmp_path):
 
 
 def test_cli_imports_resilience_answers(resilience_db, fw, tmp_path, capsys):
-    from helpers.cli import main
+    from helpers.surfaces.cli import main
 
     file = _resilience_file(tmp_path / "cli.csv", fw, n=3)
     assert main(["import", "resilience", str(file), "--db", str(resilience_db)]) == 0
@@ -431,7 +432,7 @@ SECTIONS = (
 
 
 def test_unconsented_story_appears_in_no_section_or_export(consent_db, fw, tmp_path, capsys):
-    from helpers.cli import main
+    from helpers.surfaces.cli import main
 
     report = ProjectReport(consent_db, "working-xtra", "oakfield", "12m", fw)
     pages = "\n".join(section(report)._repr_html_() for section in SECTIONS)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from helpers.errors import FrameworkError
-from helpers.framework import load_framework
+from helpers.config.errors import FrameworkError
+from helpers.config.framework import load_framework
 
 # Typed from seed 000, Appendix 2 (with the leading "I" the text extraction dropped restored).
 SEED_STATEMENTS = {
@@ -103,7 +103,7 @@ def test_invalid_yaml_and_missing_file(framework_copy):
 
 
 def test_cli_framework_summary(capsys):
-    from helpers.cli import main
+    from helpers.surfaces.cli import main
 
     assert main(["framework"]) == 0
     out = capsys.readouterr().out

@@ -14,11 +14,11 @@ import duckdb
 import pandas as pd
 import pytest
 
-from helpers import paths
-from helpers.cli import main
-from helpers.errors import UserError
-from helpers.intake import PAUSE_ENV, Column, build_database, import_file, parse_column, status
-from helpers.safe_output import write_csv_atomic, write_xlsx_atomic
+from helpers.config import paths
+from helpers.config.errors import UserError
+from helpers.config.safe_output import write_csv_atomic, write_xlsx_atomic
+from helpers.store.intake import PAUSE_ENV, Column, build_database, import_file, parse_column, status
+from helpers.surfaces.cli import main
 
 
 def _count(db, sql):

@@ -1,6 +1,6 @@
 """The intake corpus: every awkward or bad file in tests/data/intake/ gives the outcome a user should see.
 
-Each case in tests/data/intake/cases.yaml runs through the command line (``helpers.cli.main``) against a
+Each case in tests/data/intake/cases.yaml runs through the command line (``helpers.surfaces.cli.main``) against a
 fresh copy of a small database, and the test checks the exit status, that the message names the problem,
 that no traceback escapes, that a refused file changes nothing in the database, and that the rejects CSV
 lists exactly the bad rows (as Excel numbers them) and columns.
@@ -19,9 +19,9 @@ import duckdb
 import pytest
 import yaml
 
-from helpers import paths
-from helpers.cli import main
-from helpers.intake import import_file
+from helpers.config import paths
+from helpers.store.intake import import_file
+from helpers.surfaces.cli import main
 
 CORPUS = Path(__file__).parent / "data" / "intake"
 CASES = yaml.safe_load((CORPUS / "cases.yaml").read_text(encoding="utf-8"))

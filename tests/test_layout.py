@@ -10,8 +10,8 @@ import tomllib
 
 import yaml
 
-from helpers import paths
-from helpers.cli import command_reference
+from helpers.config import paths
+from helpers.surfaces.cli import command_reference
 
 ROOT = paths.ROOT
 

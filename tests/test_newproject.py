@@ -17,9 +17,11 @@ import pandas as pd
 import papermill
 import pytest
 
-from helpers import newproject, paths, ripple
-from helpers.errors import UserError
-from helpers.framework import load_framework
+from helpers.config import paths
+from helpers.config.errors import UserError
+from helpers.config.framework import load_framework
+from helpers.evidence import ripple
+from helpers.surfaces import newproject
 
 
 @pytest.fixture

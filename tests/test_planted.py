@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from helpers import analysis, estimates, sample, store
+from helpers.methods import estimates
+from helpers.store import access as analysis
+from helpers.store import database as store
+from helpers.store import sample
 
 
 @pytest.fixture(scope="module")

@@ -5,9 +5,9 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from helpers import paths
-from helpers.intake import build_database
-from helpers.report import ProjectReport
+from helpers.config import paths
+from helpers.presentation.report import ProjectReport
+from helpers.store.intake import build_database
 
 
 @pytest.fixture(scope="module")
@@ -44,13 +44,13 @@ def test_profile_suppresses_small_counts_and_shows_no_individual(sample_db):
 
 
 def test_unknown_selection_is_a_plain_error(sample_db):
-    from helpers.errors import UserError
+    from helpers.config.errors import UserError
 
     with pytest.raises(UserError, match="not mapped to project working-xtra"):
         ProjectReport(sample_db, "working-xtra", "ashgrove", "12m").header()
 
 
 def test_points_are_signed_whole_numbers_without_negative_zero():
-    from helpers.report import points
+    from helpers.presentation.report import points
 
     assert [points(x) for x in (0.123, -0.004, -0.051, 0.0, 0.995)] == ["+12", "0", "-5", "0", "+100"]

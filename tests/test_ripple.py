@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import ripple
-from helpers.cli import main
-from helpers.report import ProjectReport
+from helpers.evidence import ripple
+from helpers.presentation.report import ProjectReport
+from helpers.surfaces.cli import main
 
 
 def test_line_score_rule():
@@ -183,9 +183,9 @@ def test_report_sections_say_where_the_ripple_is_strongest(sample_db, fw):
 def test_summary_says_before_and_after_when_a_project_has_no_comparison_areas(fw, tmp_path):
     import duckdb
 
-    from helpers import paths
-    from helpers.intake import build_database
-    from helpers.report import ProjectReport
+    from helpers.config import paths
+    from helpers.presentation.report import ProjectReport
+    from helpers.store.intake import build_database
 
     db = tmp_path / "pilots-only.duckdb"
     build_database(paths.SAMPLE, fw, db)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from helpers import paths
-from helpers.sample import write_sample
+from helpers.config import paths
+from helpers.store.sample import write_sample
 
 
 def test_regenerated_sample_is_byte_identical(tmp_path, fw):

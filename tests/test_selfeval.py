@@ -14,9 +14,10 @@ from datetime import date
 
 import pytest
 
-from helpers import selfeval, store
-from helpers.errors import UserError
-from helpers.framework import SelfEvaluation
+from helpers.config.errors import UserError
+from helpers.config.framework import SelfEvaluation
+from helpers.store import database as store
+from helpers.store import selfeval
 
 TODAY = date(2025, 6, 30)
 
@@ -272,7 +273,7 @@ def test_the_documented_example(fw):
 def test_comparison_chart_is_drawn_and_closed(tiny):
     import matplotlib.pyplot as plt
 
-    from helpers import charts
+    from helpers.presentation import charts
 
     first = selfeval.Assessment("x", date(2025, 1, 1), {"a": "leading"})
     second = selfeval.Assessment("y", date(2025, 6, 1), {"a": "achieving", "c": "aspiring"})

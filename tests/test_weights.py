@@ -11,9 +11,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers.errors import UserError
-from helpers.framework import AgeBand, Weighting, framework
-from helpers.weights import UNKNOWN, linearised_mean, rake_weights, weighting_summary
+from helpers.config.errors import UserError
+from helpers.config.framework import AgeBand, Weighting, framework
+from helpers.methods.weights import UNKNOWN, linearised_mean, rake_weights, weighting_summary
 
 TWO_BANDS = Weighting(
     age_bands=(AgeBand(id="young", min=16, max=39), AgeBand(id="old", min=40, max=120)),

@@ -10,7 +10,7 @@ from pathlib import Path
 OUT = Path(__file__).resolve().parent
 sys.path.insert(0, str(OUT.parents[2]))
 
-from helpers.framework import framework  # noqa: E402
+from helpers.config.framework import framework  # noqa: E402
 
 fw = framework()
 COLS = list(fw.instrument.survey_columns())

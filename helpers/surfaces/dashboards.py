@@ -19,23 +19,25 @@ How they work:
   to while the notebook runs makes nbclient send widget updates to the kernel mid-cell, and with ipykernel 7
   that intermittently loses the cell's reply, so Voila waits for ever (ipykernel issue #1554). The HTML body
   has no such round trip and is one state update.) The views are testable without a browser.
-- Charts are the batch reports' own (:func:`helpers.charts.estimate_dots`, :func:`helpers.charts.difference_bars`,
-  shown with :func:`helpers.charts.figure_html`, which closes each figure); every chart has a table beside it.
+- Charts are the batch reports' own (:func:`helpers.presentation.charts.estimate_dots`,
+  :func:`helpers.presentation.charts.difference_bars`, shown with :func:`helpers.presentation.charts.figure_html`,
+  which closes each figure); every chart has a table beside it.
 - Privacy: only aggregates. Survey cells with fewer than ``thresholds.minimum_base`` answers say "fewer than 10
   responses" (their response count is not shown either); stories come only through
-  :func:`helpers.analysis.consented_stories`; sentiment only as aggregates (counts, tone shares), never its text.
+  :func:`helpers.store.access.consented_stories`; sentiment only as aggregates (counts, tone shares), never its text.
 - Downloads are CSV in a ``data:`` link, neutralised against spreadsheet formula injection
-  (:func:`helpers.safe_output.neutralise`).
+  (:func:`helpers.config.safe_output.neutralise`).
 
-Local indicators and sentiment come from :mod:`helpers.evidence` (the same functions as the batch reports)::
+Local indicators and sentiment come from :mod:`helpers.evidence.evidence` (the same functions as the batch reports)::
 
-    helpers.evidence.load_project_evidence(db, fw, project_id) -> ProjectEvidence   (once per project)
-    helpers.evidence.indicator_changes(ev, wave) -> DataFrame      indicator, neighbourhood, baseline_period,
+    helpers.evidence.evidence.load_project_evidence(db, fw, project_id) -> ProjectEvidence   (once per project)
+    helpers.evidence.evidence.indicator_changes(ev, wave) -> DataFrame      indicator, neighbourhood, baseline_period,
         baseline_value, period, value, change, better_way
-    helpers.evidence.sentiment_shares(ev) -> DataFrame             role, wave, items, positive, neutral,
+    helpers.evidence.evidence.sentiment_shares(ev) -> DataFrame             role, wave, items, positive, neutral,
         negative, suppressed (aggregates)
 
-The ripple explorer draws :func:`helpers.ripple.project_ripple` with :func:`helpers.ripple.ripple_chart`.
+The ripple explorer draws :func:`helpers.evidence.ripple.project_ripple` with
+:func:`helpers.evidence.ripple.ripple_chart`.
 """
 
 from __future__ import annotations
@@ -55,11 +57,15 @@ from pathlib import Path
 import ipywidgets as widgets
 import pandas as pd
 
-from . import analysis, evidence, paths, selfeval, store
-from .errors import UserError
-from .framework import Framework
-from .report import points, significance_columns
-from .safe_output import neutralise
+from ..config import paths
+from ..config.errors import UserError
+from ..config.framework import Framework
+from ..config.safe_output import neutralise
+from ..evidence import evidence
+from ..presentation.report import points, significance_columns
+from ..store import access as analysis
+from ..store import database as store
+from ..store import selfeval
 
 _LOG = logging.getLogger(__name__)
 if not _LOG.handlers:  # a kernel's sys.stderr goes to the browser; the real stderr reaches the server's log
@@ -81,7 +87,7 @@ VIEW_STYLE = (
 def _framework(fw: Framework | None) -> Framework:
     if fw is not None:
         return fw
-    from .framework import framework
+    from ..config.framework import framework
 
     return framework()
 
@@ -140,7 +146,7 @@ class View:
         return self
 
     def chart(self, fig, alt: str) -> View:
-        from . import charts
+        from ..presentation import charts
 
         return self.add(charts.figure_html(fig, alt))
 
@@ -241,7 +247,7 @@ class DashboardData:
     @cached_property
     def scores(self) -> pd.DataFrame:
         """Every neighbourhood x wave; a neighbourhood x wave that cannot be weighted keeps its unweighted rows."""
-        from . import estimates
+        from ..methods import estimates
 
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -252,7 +258,7 @@ class DashboardData:
     def did(self, project_id: str) -> pd.DataFrame | str:
         """The project's difference-in-differences, or the plain reason it cannot be worked out."""
         if project_id not in self._did:
-            from . import estimates
+            from ..methods import estimates
 
             try:
                 self._did[project_id] = estimates.did(self.scores, self.population, self.areas, project_id, self.fw)
@@ -416,7 +422,7 @@ def project_view(data: DashboardData, sel: Selection) -> View:
     The survey sections are cached on ``data`` by the parts of the selection they depend on, so changing
     only the neighbourhood redraws one chart, and going back to a selection redraws none.
     """
-    from . import estimates
+    from ..methods import estimates
 
     fw = data.fw
     minimum = fw.settings.thresholds.minimum_base
@@ -467,7 +473,7 @@ def _labels(fw: Framework, statements) -> dict[str, str]:
 
 def _waves_section(data: DashboardData, sel: Selection) -> View:
     """This neighbourhood's % agree, wave by wave up to the chosen wave: chart, table, download."""
-    from . import charts
+    from ..presentation import charts
 
     fw = data.fw
     th = fw.settings.thresholds
@@ -499,7 +505,7 @@ def _waves_section(data: DashboardData, sel: Selection) -> View:
 
 def _areas_section(data: DashboardData, sel: Selection) -> View:
     """% agree in each of the project's pilot and comparison areas at the chosen wave."""
-    from . import charts
+    from ..presentation import charts
 
     fw = data.fw
     th = fw.settings.thresholds
@@ -534,7 +540,8 @@ def _areas_section(data: DashboardData, sel: Selection) -> View:
 
 def _did_section(data: DashboardData, sel: Selection) -> View:
     """Pilot change minus comparison change at the chosen wave, with its caveat."""
-    from . import charts, estimates
+    from ..methods import estimates
+    from ..presentation import charts
 
     fw = data.fw
     minimum = fw.settings.thresholds.minimum_base
@@ -625,7 +632,7 @@ def _indicator_section(view: View, data: DashboardData, sel: Selection, line, wa
 
 
 def _evidence_indicators(data: DashboardData, sel: Selection, line, wave_label: str) -> pd.DataFrame:
-    """Change since the baseline through helpers.evidence (baseline and wave months from its calendar); an
+    """Change since the baseline through helpers.evidence.evidence (baseline and wave months from its calendar); an
     empty table at the baseline itself."""
     if sel.wave == data.fw.settings.baseline:
         return pd.DataFrame()
@@ -841,7 +848,7 @@ def planned_reach_chart(reach: pd.DataFrame, *, title: str):
     """Bars: outcomes of each ideal in the project's map, against all the ideal's outcomes (design mode)."""
     import matplotlib.pyplot as plt
 
-    from .charts import PALETTE
+    from ..presentation.charts import PALETTE
 
     fig, ax = plt.subplots(figsize=(7.5, 0.55 * len(reach) + 1.7))
     y = range(len(reach))
@@ -984,9 +991,9 @@ def _reach_section(fw: Framework, project_id: str) -> View:
 
 
 def _strength_section(view: View, data: DashboardData, project_id: str, wave: str, stem: str) -> None:
-    """The ripple chart and the strength and certainty per ideal (helpers.ripple; design mode at the baseline)."""
-    from . import ripple
-    from .errors import UserError
+    """The ripple chart and the strength and certainty per ideal (design mode at the baseline)."""
+    from ..config.errors import UserError
+    from ..evidence import ripple
 
     try:
         result = ripple.project_ripple(data.db, data.fw, project_id, wave)
@@ -1062,7 +1069,8 @@ def _evidence_summary(view: View, fw: Framework, evidence: pd.DataFrame, wave_la
 
 
 def _ideal_section(view, data, project_id, wave, ideal_id, evidence, stem) -> None:
-    from . import charts, estimates
+    from ..methods import estimates
+    from ..presentation import charts
 
     fw = data.fw
     project = fw.project(project_id)

@@ -12,8 +12,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import analysis, charts, estimates, paths, store
-from .framework import Framework
+from ..config import paths
+from ..config.framework import Framework
+from ..methods import estimates
+from ..store import access as analysis
+from ..store import database as store
+from . import charts
 from .report import PCT, ProjectReport, Section, points
 
 
@@ -28,7 +32,7 @@ class ProjectOverview:
     def __post_init__(self) -> None:
         self.db = paths.resolve(self.db)
         if self.fw is None:
-            from .framework import framework
+            from ..config.framework import framework
 
             self.fw = framework()
         self.project = self.fw.project(self.project_id)
@@ -44,7 +48,7 @@ class ProjectOverview:
             con.close()
         hoods = areas.loc[areas["project"] == self.project_id, "neighbourhood"].tolist()
         if not hoods:
-            from .errors import UserError
+            from ..config.errors import UserError
 
             raise UserError(f"no neighbourhoods are mapped to project {self.project_id} in the areas table")
         have = {w for (w,) in waves}

@@ -2,7 +2,7 @@
 
 The areas, levels, criteria and which ideals each area serves come from
 ``data/framework/self_evaluation.yaml``; nothing here re-types them. The form is
-:class:`helpers.dashboards.SelfEvaluationForm`; this module holds the plain functions it calls, so they
+:class:`helpers.surfaces.dashboards.SelfEvaluationForm`; this module holds the plain functions it calls, so they
 are tested without a browser (``tests/test_selfeval.py``).
 
 Storage: the ``self_assessments`` table of the workbook database, one row per area of an assessment::
@@ -45,9 +45,9 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from . import store
-from .errors import UserError, allowed
-from .framework import Framework
+from ..config.errors import UserError, allowed
+from ..config.framework import Framework
+from . import database as store
 
 ALLOW_WRITE_ENV = "WORKBOOK_ALLOW_WRITE"
 TABLE = "self_assessments"
@@ -340,7 +340,7 @@ def comparison_chart(table: pd.DataFrame, *, label: str, fw: Framework, first: s
     """
     import matplotlib.pyplot as plt
 
-    from .charts import GREY, PALETTE
+    from ..presentation.charts import GREY, PALETTE
 
     levels = fw.self_evaluation.levels
     labels = list(table[label])

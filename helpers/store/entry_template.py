@@ -13,7 +13,7 @@ The other kinds (``areas``, ``population``, ``indicators``, ``stories``, ``senti
 treatment: their header, dropdowns where the framework knows the choices, and instructions. When the
 database already holds areas, the neighbourhood column offers their ids too.
 
-Everything is read from :func:`helpers.intake.columns_for`, which derives from the framework, so a
+Everything is read from :func:`helpers.store.intake.columns_for`, which derives from the framework, so a
 template always matches what the import accepts. See templates/README.md.
 """
 
@@ -21,11 +21,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import store
-from .errors import UserError
-from .framework import Framework
+from ..config.errors import UserError
+from ..config.framework import Framework
+from ..config.safe_output import neutralise_cell, save_workbook_atomic
+from . import database as store
 from .intake import Column, column_letter, columns_for
-from .safe_output import neutralise_cell, save_workbook_atomic
 
 ENTRY_ROWS = 5000  # rows that carry the dropdowns and number checks (more can be added by copying a row)
 TEMPLATES = {

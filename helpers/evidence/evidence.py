@@ -5,9 +5,9 @@ studies ("co-operative stories") and sentiment from social media or a reputation
 reads that evidence for one project, in tidy frames, and draws the report sections that show it.
 docs/ripple.md explains every rule in plain English.
 
-Privacy, enforced here and in :mod:`helpers.analysis` rather than in notebooks:
+Privacy, enforced here and in :mod:`helpers.store.access` rather than in notebooks:
 
-- stories are read only through :func:`helpers.analysis.consented_stories` (``consent = 'yes'`` in the
+- stories are read only through :func:`helpers.store.access.consented_stories` (``consent = 'yes'`` in the
   SQL), so a story without consent never leaves the data-access layer;
 - sentiment items are scored inside :func:`load_sentiment` and their text is dropped there: only the
   score, tone, channel, date and neighbourhood leave it, and sections show aggregates only;
@@ -33,7 +33,7 @@ Public functions (all frames tidy, sorted, deterministic):
 ``rank_biserial(differences)``, ``mcnemar_paired(before, after, confidence)``,
 ``newcombe_paired_interval(both, only_before, only_after, neither, confidence)``, ``resilience_results(pairs, fw)``
 
-Report sections (each takes a :class:`helpers.report.ProjectReport`, returns a ``Section``):
+Report sections (each takes a :class:`helpers.presentation.report.ProjectReport`, returns a ``Section``):
 ``local_indicators``, ``predicted_against_actual``, ``kpi_tiers``, ``high_level_indicators_section``,
 ``stories``, ``sentiment``, ``financial_resilience``.
 """
@@ -52,17 +52,20 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from . import analysis, cache, charts, store
-from .errors import UserError, allowed
-from .estimates import normal_quantile, two_sided_p
-from .framework import Framework, Project
-from .report import Section
+from ..config import cache
+from ..config.errors import UserError, allowed
+from ..config.framework import Framework, Project
+from ..methods.estimates import normal_quantile, two_sided_p
+from ..presentation import charts
+from ..presentation.report import Section
+from ..store import access as analysis
+from ..store import database as store
 
 if TYPE_CHECKING:
     import duckdb
     import matplotlib.pyplot as plt
 
-    from .report import ProjectReport
+    from ..presentation.report import ProjectReport
 
 # vaderSentiment's documented thresholds on the compound score (README, "About the scoring").
 POSITIVE_FROM = 0.05
@@ -742,7 +745,7 @@ RESILIENCE_COLUMNS = ("respondent_id", "project", "neighbourhood", "stage")
 
 def _read_cells(path: Path, sheet: str | None, known: list[str]) -> tuple[pd.DataFrame, str]:
     """Text cells of a CSV/XLSX file (spreadsheet row numbers as index) and the file's sha256, via intake."""
-    from . import intake
+    from ..store import intake
 
     if hasattr(intake, "read_file"):
         raw = intake.read_file(path, sheet=sheet, known=known)
@@ -1174,7 +1177,7 @@ def resilience_results(pairs: pd.DataFrame, fw: Framework) -> pd.DataFrame:
 
 def styled(draw):
     """Run a chart function inside the workbook's chart style (seaborn's whitegrid and colour-blind palette,
-    as data in :data:`helpers.charts.STYLE`), without changing matplotlib's global settings."""
+    as data in :data:`helpers.presentation.charts.STYLE`), without changing matplotlib's global settings."""
 
     @functools.wraps(draw)
     def wrapper(*args, **kwargs):

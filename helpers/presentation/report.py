@@ -16,8 +16,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import analysis, cache, charts, estimates, paths
-from .framework import Framework
+from ..config import cache, paths
+from ..config.framework import Framework
+from ..methods import estimates
+from ..store import access as analysis
+from . import charts
 
 PCT = "{:.0%}"
 
@@ -78,7 +81,7 @@ class ProjectReport:
     def __post_init__(self) -> None:
         self.db = paths.resolve(self.db)
         if self.fw is None:
-            from .framework import framework
+            from ..config.framework import framework
 
             self.fw = framework()
 
@@ -117,7 +120,7 @@ class ProjectReport:
 
     @cached_property
     def weighting(self) -> pd.DataFrame:
-        from . import weights
+        from ..methods import weights
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the same problems are recorded by `scores`

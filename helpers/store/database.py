@@ -15,9 +15,9 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from . import paths
-from .errors import UserError
-from .framework import Framework
+from ..config import paths
+from ..config.errors import UserError
+from ..config.framework import Framework
 
 KINDS = ("areas", "population", "survey", "indicators", "stories", "sentiment")
 

@@ -26,10 +26,10 @@ import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import paths
-from .errors import UserError
-from .framework import Framework, load_framework
-from .safe_output import write_text_atomic
+from ..config import paths
+from ..config.errors import UserError
+from ..config.framework import Framework, load_framework
+from ..config.safe_output import write_text_atomic
 
 ID_PATTERN = r"^[a-z0-9]+(-[a-z0-9]+)*$"
 YAML_TEMPLATE = "project.yaml"
@@ -60,7 +60,7 @@ def project_id_for(name: str) -> str:
 
 
 def notebook_path(project_id: str, notebooks_dir: Path) -> Path:
-    """The notebook the batch runs for a project (the rule of :func:`helpers.paths.project_notebook`)."""
+    """The notebook the batch runs for a project (the rule of :func:`helpers.config.paths.project_notebook`)."""
     return Path(notebooks_dir) / paths.project_notebook(project_id).name
 
 

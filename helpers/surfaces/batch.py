@@ -34,11 +34,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import cache as result_cache
-from . import paths, store
-from .errors import UserError, allowed
-from .framework import Framework
-from .safe_output import atomic_path, write_text_atomic
+from ..config import cache as result_cache
+from ..config import paths
+from ..config.errors import UserError, allowed
+from ..config.framework import Framework
+from ..config.safe_output import atomic_path, write_text_atomic
+from ..store import database as store
 
 FOOTER = (
     "Made with the Co-operative Difference Workbook. All figures are aggregates of survey answers "
@@ -88,36 +89,63 @@ class Outcome:
 # --- planning -----------------------------------------------------------------------------------
 
 
+def _module_file(module: str) -> Path | None:
+    """The source file of helpers module ``module`` (dotted, without ``helpers.``; ``""`` is the package)."""
+    base = paths.ROOT.joinpath("helpers", *module.split(".")) if module else paths.ROOT / "helpers"
+    for path in (base.with_suffix(".py"), base / "__init__.py"):
+        if path.exists():
+            return path
+    return None
+
+
+def _longest_module(dotted: str) -> str | None:
+    """The longest leading part of ``dotted`` (``presentation.report.ProjectReport``) that is a helpers module."""
+    parts = dotted.split(".")
+    for end in range(len(parts), 0, -1):
+        if _module_file(".".join(parts[:end])):
+            return ".".join(parts[:end])
+    return None
+
+
 def _imports_of(module: str) -> set[str]:
-    """The helpers modules that ``helpers/<module>.py`` imports (relative or absolute), read from its source."""
+    """The helpers modules that helpers module ``module`` imports (relative or absolute), read from its source."""
     import ast
 
-    path = paths.ROOT / "helpers" / f"{module}.py"
-    if not path.exists():
+    path = _module_file(module)
+    if path is None:
         return set()
-    return _helpers_imported(ast.parse(path.read_text(encoding="utf-8")))
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    return _helpers_imported(ast.parse(path.read_text(encoding="utf-8")), package)
 
 
-def _helpers_imported(tree) -> set[str]:
-    """The helpers modules an AST imports anywhere in it (``from helpers import evidence``, ``from .report import
-    Section``, ``import helpers.ripple``), keeping only those that exist."""
+def _helpers_imported(tree, package: str = "") -> set[str]:
+    """The helpers modules an AST imports anywhere in it (``from helpers.evidence import ripple``, ``from
+    ..store import access``, ``import helpers.evidence.ripple``), ``package`` being where the code lives."""
     import ast
 
     found = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level == 1 or base == "helpers" or base.startswith("helpers."):
-                base = base.removeprefix("helpers").lstrip(".")
-                found |= {base.split(".")[0]} if base else {a.name for a in node.names}
+            name = node.module or ""
+            if node.level:
+                parts = package.split(".") if package else []
+                base = ".".join(parts[: len(parts) - (node.level - 1)] + ([name] if name else []))
+            elif name == "helpers" or name.startswith("helpers."):
+                base = name.removeprefix("helpers").lstrip(".")
+            else:
+                continue
+            for alias in node.names:
+                found.add(_longest_module(f"{base}.{alias.name}" if base else alias.name) or base)
         elif isinstance(node, ast.Import):
-            found |= {a.name.split(".")[1] for a in node.names if a.name.startswith("helpers.")}
-    return {m for m in found if (paths.ROOT / "helpers" / f"{m}.py").exists()}
+            found |= {
+                _longest_module(a.name.removeprefix("helpers.")) for a in node.names if a.name.startswith("helpers.")
+            }
+    return {m for m in found if m and _module_file(m)}
 
 
 def _notebook_modules(notebook: Path) -> set[str]:
-    """The helpers modules a notebook's code uses: imported (``from helpers import evidence, ripple``) or
-    reached through the package (``helpers.report.ProjectReport``)."""
+    """The helpers modules a notebook's code uses: imported (``from helpers.presentation import sections``) or
+    reached through the package (``helpers.presentation.report.ProjectReport``)."""
     import ast
     import re
 
@@ -128,20 +156,21 @@ def _notebook_modules(notebook: Path) -> set[str]:
         if cell.get("cell_type") != "code":
             continue
         code = "".join(cell.get("source", ""))
-        found |= set(re.findall(r"\bhelpers\.(\w+)", code))
+        found |= {_longest_module(m) for m in re.findall(r"\bhelpers\.([\w.]+)", code)}
         python = "\n".join(line for line in code.splitlines() if not line.lstrip().startswith(("%", "!")))
         with suppress(SyntaxError):  # a cell that is not plain Python: its helpers.X uses still count
             found |= _helpers_imported(ast.parse(python))
-    return {m for m in found if (paths.ROOT / "helpers" / f"{m}.py").exists()}
+    return {m for m in found if m}
 
 
 def _module_closure(start: set[str]) -> set[str]:
-    seen, todo = set(), set(start) | {"__init__"}
+    """The modules in ``start`` and all they import, with the packages that hold them (their ``__init__``)."""
+    seen, todo = set(), set(start) | {""}
     while todo:
         module = todo.pop()
         if module not in seen:
             seen.add(module)
-            todo |= _imports_of(module)
+            todo |= _imports_of(module) | {module.rpartition(".")[0]}
     return seen
 
 
@@ -152,9 +181,9 @@ def _code_fingerprint(notebook: str, logo: str = "") -> str:
     council's logo. Editing a module the report never imports (the dashboards, say) does not redo the reports."""
     modules = _module_closure(_notebook_modules(Path(notebook)))
     tracked = sorted(
-        [paths.ROOT / "helpers" / f"{m}.py" for m in modules]
+        [_module_file(m) for m in modules]
         + [*paths.FRAMEWORK.rglob("*.yaml"), *paths.TEMPLATES.joinpath("report").glob("*"), Path(notebook)]
-        + [paths.ROOT / "helpers" / "batch.py"]  # the HTML export (contents list, footer) shapes every page
+        + [Path(__file__)]  # the HTML export (contents list, footer) shapes every page
         + ([paths.ROOT / logo] if logo else [])  # the council's logo, embedded in every page
     )
     digest = hashlib.sha256()
@@ -497,7 +526,7 @@ def export_html(notebook: Path | str, title: str | None = None) -> str:
     """The executed notebook as the workbook's report page: no code cells, a contents list."""
     import nbformat
 
-    from .framework import framework
+    from ..config.framework import framework
 
     fw = framework()
     nb = nbformat.read(str(notebook), as_version=4)
@@ -677,7 +706,7 @@ def _terminate_as_interrupt():
 
 
 # What every worker needs: the fork server imports it once and forks the workers from there.
-WORKER_MODULES = ["helpers.batch", "papermill", "nbconvert"]
+WORKER_MODULES = ["helpers.surfaces.batch", "papermill", "nbconvert"]
 
 
 def run_jobs(todo: list[Job], pool: ProcessPoolExecutor | None) -> list[Outcome]:

@@ -35,8 +35,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .errors import UserError, allowed
-from .framework import Settings, Weighting
+from ..config.errors import UserError, allowed
+from ..config.framework import Settings, Weighting
 
 UNKNOWN = "unknown"
 """The raking category of respondents whose age or gender cannot be placed on a margin."""

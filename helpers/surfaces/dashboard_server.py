@@ -27,8 +27,8 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
-from . import paths
-from .errors import UserError
+from ..config import paths
+from ..config.errors import UserError
 
 TOKEN_ENV = "WORKBOOK_DASHBOARD_TOKEN"
 NOT_PREHEATED = ("self_evaluation",)  # always a fresh kernel: it lists what was saved up to now

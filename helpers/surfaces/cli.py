@@ -10,8 +10,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from . import paths
-from .errors import UserError
+from ..config import paths
+from ..config.errors import UserError
 
 EXIT_USER_ERROR = 2
 
@@ -162,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int | None:
-    from .framework import framework
+    from ..config.framework import framework
 
     fw = framework()
     verb = args.verb
@@ -170,23 +170,23 @@ def _run(args: argparse.Namespace) -> int | None:
         if args.json:
             print(fw.model_dump_json(indent=2))
         else:
-            from .framework import summary
+            from ..config.framework import summary
 
             print(summary(fw))
         return 0
     if verb == "sample":
-        from .sample import DEFAULT_SEED, write_sample
+        from ..store.sample import DEFAULT_SEED, write_sample
 
         written = write_sample(fw, args.out, args.seed if args.seed is not None else DEFAULT_SEED)
         print(f"wrote {len(written)} synthetic sample files to {args.out}")
         return 0
     if verb == "import" and args.kind == "resilience":
-        from .evidence import import_resilience
+        from ..evidence.evidence import import_resilience
 
         print(import_resilience(args.file, fw, args.db, sheet=args.sheet, replace=args.replace))
         return 0
     if verb == "ripple":
-        from .ripple import cli_ripple
+        from ..evidence.ripple import cli_ripple
 
         return cli_ripple(fw, args)
     if verb == "new-project":
@@ -194,7 +194,7 @@ def _run(args: argparse.Namespace) -> int | None:
 
         return cli_new_project(args)
     if verb == "import":
-        from .intake import import_file
+        from ..store.intake import import_file
 
         result = import_file(
             args.kind,
@@ -209,7 +209,7 @@ def _run(args: argparse.Namespace) -> int | None:
         print(result.message)
         return 0
     if verb == "build-db":
-        from .intake import build_database
+        from ..store.intake import build_database
 
         if args.if_missing and args.db.exists():
             print(f"database {args.db} already exists; kept as it is (use build-db --force to rebuild)")
@@ -217,23 +217,23 @@ def _run(args: argparse.Namespace) -> int | None:
         print(build_database(args.source, fw, args.db, force=args.force))
         return 0
     if verb == "status":
-        from .intake import status
+        from ..store.intake import status
 
         for title, table in status(args.db).items():
             print(f"\n{title}:")
             print(table.to_string(index=False) if not table.empty else "  (none)")
         return 0
     if verb == "template":
-        from .entry_template import write_template
+        from ..store.entry_template import write_template
 
         print(write_template(args.name, fw, args.out, force=args.force, db=args.db)[1])
         return 0
     if verb in ("scores", "change", "did"):
-        from . import analysis
+        from ..store import access as analysis
 
         table = analysis.table_for(verb, fw, args)
         if args.csv:
-            from .safe_output import write_csv_atomic
+            from ..config.safe_output import write_csv_atomic
 
             write_csv_atomic(table, args.csv)
             print(f"wrote {len(table)} rows to {args.csv}")

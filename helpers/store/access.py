@@ -14,9 +14,9 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from . import store
-from .errors import UserError, allowed
-from .framework import Framework
+from ..config.errors import UserError, allowed
+from ..config.framework import Framework
+from . import database as store
 
 
 def _int_columns(fw: Framework) -> list[str]:
@@ -123,7 +123,7 @@ def report_data(db: Path | str, fw: Framework, project: str, neighbourhood: str,
 
 def table_for(verb: str, fw: Framework, args: Namespace) -> pd.DataFrame:
     """The CLI's scores / change / did tables."""
-    from . import estimates
+    from ..methods import estimates
 
     con = store.connect(args.db, read_only=True)
     try:

@@ -58,10 +58,11 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from . import paths, store
-from .errors import FrameworkError, UserError, allowed
-from .framework import Framework
-from .safe_output import write_csv_atomic
+from ..config import paths
+from ..config.errors import FrameworkError, UserError, allowed
+from ..config.framework import Framework
+from ..config.safe_output import write_csv_atomic
+from . import database as store
 
 PAUSE_ENV = "WORKBOOK_TEST_PAUSE_IN_TRANSACTION"
 ID_PATTERN = r"^[A-Za-z0-9_-]+$"
@@ -1495,7 +1496,7 @@ def loaded_counts(db: Path | str | None = None, fw: Framework | None = None) -> 
 
     Sorted by kind (in the order of DESIGN.md), neighbourhood, then wave in the framework's order.
     """
-    from .framework import framework
+    from ..config.framework import framework
 
     fw = fw or framework()
     con = store.connect(db, read_only=True)
@@ -1530,7 +1531,7 @@ def status(db: Path | str | None = None, fw: Framework | None = None) -> dict[st
     In the second table the waves are columns in the framework's order (baseline first); kinds without
     waves (areas, population, indicators, sentiment) fill only the total.
     """
-    from .framework import framework
+    from ..config.framework import framework
 
     fw = fw or framework()
     counts = loaded_counts(db, fw)

@@ -32,7 +32,7 @@ from . import paths
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from .report import ProjectReport
+    from ..presentation.report import ProjectReport
 
 ENV = "WORKBOOK_CACHE"
 
@@ -61,7 +61,7 @@ def project_key(db: Path | str, data_fingerprint: str) -> str:
 def _project_key(report: ProjectReport) -> str:
     key = report.__dict__.get("_cache_key")
     if key is None:
-        from . import store
+        from ..store import database as store
 
         areas = report.data.areas
         hoods = areas.loc[areas["project"] == report.project_id, "neighbourhood"].tolist()

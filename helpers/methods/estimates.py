@@ -56,9 +56,9 @@ from statistics import NormalDist
 import numpy as np
 import pandas as pd
 
+from ..config.errors import UserError, allowed
+from ..config.framework import Framework, Instrument
 from . import weights
-from .errors import UserError, allowed
-from .framework import Framework, Instrument
 
 SCORE_COLUMNS = (
     "neighbourhood",
@@ -299,8 +299,8 @@ def scores(
     and ``s / sqrt(n)`` for means; ``effective_n = base_n``.
 
     Weighted rows: respondents raked to the neighbourhood's population by age band and gender
-    (:func:`helpers.weights.rake_weights`); the standard error is linearised and allows for the
-    raking (:func:`helpers.weights.linearised_estimates`); non-answerers of an item stay in the
+    (:func:`helpers.methods.weights.rake_weights`); the standard error is linearised and allows for the
+    raking (:func:`helpers.methods.weights.linearised_estimates`); non-answerers of an item stay in the
     design (R's ``svymean(..., na.rm = TRUE)``). ``effective_n`` for shares is ``p(1-p)/se^2``
     (the Kish effective n of those who answered when ``p`` is 0 or 1 or ``se`` is 0); for means
     it is the Kish effective n of those who answered.

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .framework import Framework
+from ..config.framework import Framework
 
 # The first seed from 20170601 at which both headline planted effects (Working Xtra s05, Council Tax
 # Reduction s17) come out of the difference-in-differences with a 95% interval above zero and a point

@@ -13,11 +13,11 @@ effect". This module makes that aggregation a transparent rule (docs/ripple.md, 
      statements of the outcome at the framework's confidence level;
    - local indicators: each indicator's improvement (in the direction that counts as better) in pilots
      against comparisons, tested against the indicator's own ups and downs before the baseline
-     (:func:`helpers.evidence.indicator_tests`), Holm-corrected within the outcome;
+     (:func:`helpers.evidence.evidence.indicator_tests`), Holm-corrected within the outcome;
    - stories: +1 when at least one story shared with consent is linked to the outcome (stories show how a
      change happened, never how often, so they cannot score below zero and carry the least weight);
    - sentiment: +1 / -1 when net tone (positive minus negative) changed clearly in pilots against
-     comparisons (:func:`helpers.evidence.sentiment_change`), else 0.
+     comparisons (:func:`helpers.evidence.evidence.sentiment_change`), else 0.
 
 2. Strength of an outcome = the weighted mean of the scores of its lines that have data (weights in
    :class:`RollupRule`: survey difference-in-differences 4, survey before-and-after 3, indicators 2, stories 1,
@@ -44,15 +44,20 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from . import analysis, cache, charts, estimates, evidence, store
-from .errors import UserError, allowed
-from .framework import IDEAL_IDS, Framework
-from .report import Section
+from ..config import cache
+from ..config.errors import UserError, allowed
+from ..config.framework import IDEAL_IDS, Framework
+from ..methods import estimates
+from ..presentation import charts
+from ..presentation.report import Section
+from ..store import access as analysis
+from ..store import database as store
+from . import evidence
 
 if TYPE_CHECKING:
     import matplotlib.pyplot as plt
 
-    from .report import ProjectReport
+    from ..presentation.report import ProjectReport
 
 LINES = ("survey", "indicators", "stories", "sentiment")
 LINE_NAMES = {"survey": "Survey", "indicators": "Local indicators", "stories": "Stories", "sentiment": "Sentiment"}
@@ -178,7 +183,7 @@ def evidence_lines(
     """One row per outcome of the map x evidence line, with its score, weight and a plain-words detail.
 
     ``wave`` None (or the baseline) is design mode: every line is planned, none has data. ``did`` is
-    :func:`helpers.estimates.did` for the project; ``ev`` the project's other evidence. See the module
+    :func:`helpers.methods.estimates.did` for the project; ``ev`` the project's other evidence. See the module
     docstring for the scores and LINE_COLUMNS for the columns.
     """
     project = fw.project(project_id)
@@ -851,7 +856,7 @@ def cli_ripple(fw: Framework, args) -> int:
         r = result.ideals.set_index("ideal").loc[top]
         top_text = f"; strongest: {top} ({r['strength']:+.2f}, certainty {r['certainty_words']})"
     if args.csv:
-        from .safe_output import write_csv_atomic
+        from ..config.safe_output import write_csv_atomic
 
         write_csv_atomic(table, args.csv)
         print(
