@@ -1,18 +1,16 @@
-"""Project-level results shared between the report kernels of one batch (opt-in).
+"""The one cache: results keyed by a value, kept in memory and, when a folder is given, shared between processes.
 
-Every report of a project computes the same project-level results: the survey scores of all its
-neighbourhoods, the difference-in-differences, the evidence and the ripple. When the batch sets
-``$WORKBOOK_CACHE`` (it uses ``reports/_cache``), the first kernel to need a result computes it and
-saves it; the others load it. The key is the project's imported data (the same fingerprint that decides
-whether a report is out of date), the helpers code and the framework, so a changed file, a new import
-or an edited definition can never be served a stale result. Without the variable (JupyterLab, Voila,
-tests) everything is computed in place, as before.
+A key is a string made by the caller from what the result depends on (for a project's results:
+:func:`project_key`, which digests the database, the project's imported data, the helpers code, the
+framework and the Python and library versions), so a changed file, a new import or an edited definition can
+never be served a stale result. The cache knows nothing of reports, sections or dashboards.
 
-One kernel computes a result while the others needing it wait on a lock (``filelock``, released by the
-operating system if the kernel dies), then load it: two reports of one project starting together do the
-project's work once, not twice. Files are written to a temporary name and renamed, so a reader never
-sees half a file. The cache holds aggregates only (no individual's answers, no unconsented
-story); it lives under ``reports/`` and is never committed.
+The batch sets ``$WORKBOOK_CACHE`` (``reports/_cache``): the first report kernel to need a result computes it
+and saves it; the others load it. One kernel computes a result while the others needing it wait on a lock
+(``filelock``, released by the operating system if the kernel dies). Files are written to a temporary name
+and renamed, so a reader never sees half a file. Without the variable (JupyterLab, Voila, tests) results
+are kept in memory only, for the life of the object that holds the cache. The cache holds aggregates only
+(no individual's answers, no unconsented story) and is never committed.
 """
 
 from __future__ import annotations
@@ -47,8 +45,9 @@ def _code_digest() -> str:
     for package in ("numpy", "pandas", "scipy", "matplotlib", "duckdb", "vadersentiment"):
         with suppress(PackageNotFoundError):
             digest.update(f"{package}={version(package)}".encode())
-    for path in sorted([*paths.ROOT.joinpath("helpers").glob("*.py"), *paths.FRAMEWORK.rglob("*.yaml")]):
-        digest.update(path.name.encode())
+    helpers = paths.ROOT / "helpers"
+    for path in sorted([*helpers.rglob("*.py"), *paths.FRAMEWORK.rglob("*.yaml")]):
+        digest.update(path.relative_to(paths.ROOT).as_posix().encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()
 
@@ -56,6 +55,55 @@ def _code_digest() -> str:
 def project_key(db: Path | str, data_fingerprint: str) -> str:
     """The key of a project's shared results: its database, its imported data, the helpers code, the framework."""
     return hashlib.sha256(f"{db}|{data_fingerprint}|{_code_digest()}".encode()).hexdigest()[:24]
+
+
+class ResultCache:
+    """Results by key: in memory, and in ``folder`` (shared with other processes) when one is given."""
+
+    def __init__(self, folder: Path | str | None = None):
+        self.folder = Path(folder) if folder else None
+        self._memory: dict[str, Any] = {}
+
+    @classmethod
+    def from_environment(cls) -> ResultCache:
+        """A cache in ``$WORKBOOK_CACHE`` when the batch set it, else in memory only."""
+        return cls(os.environ.get(ENV) or None)
+
+    def get(self, key: str, compute: Callable[[], Any]) -> Any:
+        """The result saved under ``key``, or ``compute()`` saved under it (once, even across processes)."""
+        if key not in self._memory:
+            self._memory[key] = compute() if self.folder is None else _shared_file(self.folder / f"{key}.pkl", compute)
+        return self._memory[key]
+
+    def local(self, key: str, compute: Callable[[], Any]) -> Any:
+        """Like :meth:`get`, but kept in this process only (for results no other process would ask for)."""
+        if key not in self._memory:
+            self._memory[key] = compute()
+        return self._memory[key]
+
+
+def _shared_file(path: Path, compute: Callable[[], Any]) -> Any:
+    """The result pickled at ``path``, or ``compute()`` pickled there under a lock (one process computes it)."""
+    found = _load(path)
+    if found is not _MISSING:
+        return found
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with FileLock(path.with_name(f".{path.name}.lock"), timeout=LOCK_WAIT_SECONDS):
+            found = _load(path)  # computed by the process that held the lock
+            if found is not _MISSING:
+                return found
+            value = compute()
+            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+            with tmp.open("wb") as handle:
+                pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, path)
+            return value
+    except Timeout:  # another process is stuck on it: do the work here rather than wait for ever
+        return compute()
+
+
+# --- transitional: the report-object API, removed once every section uses ProjectData -------------
 
 
 def _project_key(report: ProjectReport) -> str:
@@ -96,24 +144,7 @@ def shared(report: ProjectReport, name: str, compute: Callable[[], Any]) -> Any:
     folder = os.environ.get(ENV)
     if not folder:
         return compute()
-    path = Path(folder) / f"{report.project_id}-{name}-{_project_key(report)}.pkl"
-    found = _load(path)
-    if found is not _MISSING:
-        return found
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        with FileLock(path.with_name(f".{path.name}.lock"), timeout=LOCK_WAIT_SECONDS):
-            found = _load(path)  # computed by the kernel that held the lock
-            if found is not _MISSING:
-                return found
-            value = compute()
-            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-            with tmp.open("wb") as handle:
-                pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(tmp, path)
-            return value
-    except Timeout:  # another kernel is stuck on it: do the work here rather than wait for ever
-        return compute()
+    return _shared_file(Path(folder) / f"{report.project_id}-{name}-{_project_key(report)}.pkl", compute)
 
 
 _MISSING = object()

@@ -338,6 +338,10 @@ class Settings(Model):
     def baseline(self) -> str:
         return self.waves[0].id
 
+    def wave_label(self, wave: str) -> str:
+        """The reader's name for a wave id ('12m' -> '12 months'); an unknown id is shown as it is."""
+        return next((w.label for w in self.waves if w.id == wave), wave)
+
 
 # --- the whole framework ------------------------------------------------------------------------
 

@@ -316,18 +316,43 @@ def scores(
 
     See the module docstring for the columns and their order.
     """
+    table, problems = scores_and_weighting_problems(responses, population, framework, require_weights=require_weights)
+    if len(problems):
+        warnings.warn(
+            "weighted rows left out (unweighted rows only) for: " + "; ".join(problems["reason"]),
+            stacklevel=2,
+        )
+    return table
+
+
+def scores_and_weighting_problems(
+    responses: pd.DataFrame, population: pd.DataFrame | None, framework: Framework, *, require_weights: bool = False
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`scores`, and the neighbourhood x waves that could not be weighted with why (columns
+    neighbourhood, wave, reason), as data rather than a warning."""
+    problems = pd.DataFrame(columns=["neighbourhood", "wave", "reason"])
     if responses.empty:
-        return _empty_scores()
-    ins = framework.instrument
-    th = framework.settings.thresholds
-    specs = measures(ins)
+        return _empty_scores(), problems
+    specs = measures(framework.instrument)
     weights._require_columns(responses, [m.id for m in specs] + ["neighbourhood", "wave"], "survey responses")
     design = weights.build_design(responses, population, framework.settings, strict=require_weights)
     if design.problems:
-        warnings.warn(
-            "weighted rows left out (unweighted rows only) for: " + "; ".join(design.problems),
-            stacklevel=2,
+        groups = design.groups.iloc[list(design.problem_groups)]
+        problems = pd.DataFrame(
+            {
+                "neighbourhood": groups["neighbourhood"].to_numpy(),
+                "wave": groups["wave"].to_numpy(),
+                "reason": list(design.problems),
+            }
         )
+    return _scores_of_design(responses, design, framework), problems
+
+
+def _scores_of_design(responses: pd.DataFrame, design: weights.CellDesign, framework: Framework) -> pd.DataFrame:
+    """The estimates of :func:`scores` for a design already built."""
+    ins = framework.instrument
+    th = framework.settings.thresholds
+    specs = measures(ins)
 
     n_groups = len(design.groups)
     n_age, n_gender = len(design.age_labels), len(design.gender_labels)

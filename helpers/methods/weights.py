@@ -89,6 +89,7 @@ class CellDesign:
     converged: np.ndarray  # per group
     iterations: np.ndarray  # per group (0 when raking was not attempted)
     problems: tuple[str, ...]  # why groups could not be weighted
+    problem_groups: tuple[int, ...] = ()  # the group index of each problem, in the same order
 
     @property
     def cell_key(self) -> np.ndarray:
@@ -401,6 +402,7 @@ def build_design(
         converged=converged,
         iterations=iterations,
         problems=ordered,
+        problem_groups=tuple(sorted(problems)),
     )
 
 

@@ -1,0 +1,116 @@
+"""What a section is: a value, made once, that every surface renders.
+
+A section function (``helpers.presentation.sections``) takes the data context and a selection and returns a
+:class:`Section`: its title, a one-sentence headline, and an ordered list of blocks: paragraphs, tables (a
+caption, the display frame a reader sees and the tidy frame a CSV download gives), charts (an image with its
+text alternative) and consented stories. The batch renders it as static HTML, the dashboards as a widget
+(``helpers.presentation.render``); neither adds numbers or words of its own.
+
+A section holds no figure objects: a chart is drawn to an image when it is added, and the figure is closed,
+so sections are small, picklable (the batch shares them between kernels) and never leak memory.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    text: str
+    kind: str = ""  # "" (body), "lead", "note" (a caveat or method note) or "message" (nothing to show)
+
+
+@dataclass(frozen=True)
+class Table:
+    key: str  # short name: the download's file name and the table's id
+    caption: str
+    display: pd.DataFrame  # what the reader sees: formatted strings, named columns
+    tidy: pd.DataFrame | None = None  # what a download gives: numbers, one row per thing
+
+
+@dataclass(frozen=True)
+class Chart:
+    png: str  # base64 PNG
+    alt: str  # the text alternative: every figure the chart shows, in words
+
+
+@dataclass(frozen=True)
+class Story:
+    title: str
+    text: str  # shown only when its teller consented (the data layer never returns another)
+
+
+Block = Paragraph | Table | Chart | Story
+
+
+def draw(fig, alt: str, dpi: int = 100) -> Chart:
+    """A matplotlib figure as a :class:`Chart`; the figure is closed."""
+    import matplotlib.pyplot as plt
+
+    buffer = io.BytesIO()
+    if fig.get_layout_engine() is None:
+        fig.set_layout_engine("tight")  # cheaper than savefig(bbox_inches="tight"), which draws twice
+    fig.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None})
+    plt.close(fig)
+    return Chart(base64.b64encode(buffer.getvalue()).decode("ascii"), alt)
+
+
+@dataclass
+class Section:
+    """One reader-facing section: built with the methods below, rendered by ``helpers.presentation.render``."""
+
+    title: str = ""
+    headline: str = ""
+    blocks: list[Block] = field(default_factory=list)
+
+    def text(self, words: str, kind: str = "") -> Section:
+        self.blocks.append(Paragraph(words, kind))
+        return self
+
+    def note(self, words: str) -> Section:
+        return self.text(words, "note")
+
+    def message(self, words: str) -> Section:
+        return self.text(words, "message")
+
+    def table(self, key: str, display: pd.DataFrame, caption: str, tidy: pd.DataFrame | None = None) -> Section:
+        self.blocks.append(Table(key, caption, display.reset_index(drop=True), tidy))
+        return self
+
+    def chart(self, fig, alt: str) -> Section:
+        self.blocks.append(draw(fig, alt))
+        return self
+
+    def story(self, title: str, text: str) -> Section:
+        self.blocks.append(Story(title, text))
+        return self
+
+    def extend(self, other: Section) -> Section:
+        self.blocks.extend(other.blocks)
+        return self
+
+    @property
+    def tables(self) -> list[Table]:
+        return [b for b in self.blocks if isinstance(b, Table)]
+
+    @property
+    def charts(self) -> list[Chart]:
+        return [b for b in self.blocks if isinstance(b, Chart)]
+
+    @property
+    def notes(self) -> list[str]:
+        return [b.text for b in self.blocks if isinstance(b, Paragraph) and b.kind == "note"]
+
+    @property
+    def paragraphs(self) -> list[str]:
+        return [b.text for b in self.blocks if isinstance(b, Paragraph)]
+
+    def _repr_html_(self) -> str:  # JupyterLab, nbconvert and Voila show a section through this
+        from .render import to_html
+
+        return to_html(self)

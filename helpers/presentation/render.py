@@ -1,0 +1,93 @@
+"""The two renderers of a :class:`~helpers.presentation.model.Section`: static HTML for the batch reports and
+JupyterLab, and a widget for the Voila dashboards. Both write the same blocks in the same order with the same
+words; the dashboard adds the section's heading (a report's notebook has it as Markdown) and a download link
+for each table that has a tidy frame. Every piece of text is escaped here, once.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import re
+
+import pandas as pd
+
+from ..config.safe_output import neutralise
+from .model import Chart, Paragraph, Section, Story, Table
+
+CLASSES = {"": "", "lead": "lead", "note": "note", "message": "wb-message"}
+
+
+def _e(text: object) -> str:
+    return html.escape(str(text))
+
+
+def table_html(table: Table) -> str:
+    """An escaped HTML table with its caption."""
+    body = table.display.to_html(index=False, escape=True, na_rep="", border=0, classes="data")
+    body = body.replace("<table", f'<table data-table="{_e(table.key)}"', 1)
+    return body.replace(">", f"><caption>{_e(table.caption)}</caption>", 1)
+
+
+def chart_html(chart: Chart) -> str:
+    return (
+        f'<figure class="chart"><img src="data:image/png;base64,{chart.png}" alt="{_e(chart.alt)}" '
+        f'style="max-width:100%"><figcaption>{_e(chart.alt)}</figcaption></figure>'
+    )
+
+
+def download_link(frame: pd.DataFrame, filename: str, what: str) -> str:
+    """A link that downloads ``frame`` as CSV (UTF-8), with spreadsheet formulas neutralised."""
+    text = neutralise(frame).to_csv(index=False, lineterminator="\n")
+    data = base64.b64encode(text.encode("utf-8")).decode("ascii")
+    return (
+        f'<p><a class="wb-download" download="{_e(filename)}" href="data:text/csv;charset=utf-8;base64,{data}" '
+        'style="display:inline-block;padding:3px 10px;border:1px solid #0b5394;border-radius:3px;'
+        f'color:#0b5394;text-decoration:none">Download this table (CSV): {_e(what)}</a></p>'
+    )
+
+
+def slug(*parts: object) -> str:
+    """A file-name-safe name from parts: ('working-xtra', '12m', 'did') -> 'working-xtra-12m-did'."""
+    return re.sub(r"[^a-z0-9]+", "-", "-".join(str(p) for p in parts if p).lower()).strip("-")
+
+
+def _block_html(block, downloads: str | None) -> str:
+    if isinstance(block, Paragraph):
+        css = CLASSES.get(block.kind, block.kind)
+        role = ' role="status"' if block.kind == "message" else ""
+        return f'<p class="{css}"{role}>{_e(block.text)}</p>' if css else f"<p>{_e(block.text)}</p>"
+    if isinstance(block, Table):
+        out = table_html(block)
+        if downloads is not None and block.tidy is not None:
+            out += download_link(block.tidy, slug(downloads, block.key) + ".csv", block.caption)
+        return out
+    if isinstance(block, Chart):
+        return chart_html(block)
+    if isinstance(block, Story):
+        return f'<article class="wb-story"><h3>{_e(block.title)}</h3><p>{_e(block.text)}</p></article>'
+    raise TypeError(f"not a section block: {block!r}")
+
+
+def to_html(section: Section, *, heading: int | None = None, downloads: str | None = None) -> str:
+    """The section as HTML. ``heading``: the level of its title's heading (none in a report, whose notebook
+    gives it); ``downloads``: a file-name stem, to add a CSV download link under each table with a tidy frame."""
+    parts = [f"<h{heading}>{_e(section.title)}</h{heading}>"] if heading and section.title else []
+    parts += [_block_html(b, downloads) for b in section.blocks]
+    return "\n".join(parts)
+
+
+def to_widget(sections: list[Section], *, selection: tuple = (), style: str = "", downloads: str = ""):
+    """The sections as one dashboard view: an ``ipywidgets.HTML`` whose value is replaced in one update.
+
+    ``selection`` is written to ``data-selection`` (the browser tests and the benchmark wait on it)."""
+    import ipywidgets as widgets
+
+    return widgets.HTML(view_html(sections, selection=selection, style=style, downloads=downloads))
+
+
+def view_html(sections: list[Section], *, selection: tuple = (), style: str = "", downloads: str = "") -> str:
+    """The HTML of :func:`to_widget` (a dashboard replaces its body's value with this)."""
+    key = "|".join(str(s) for s in selection)
+    body = "\n".join(to_html(s, heading=2, downloads=downloads) for s in sections)
+    return f'<div class="wb-view" data-selection="{_e(key)}">{style}{body}</div>'

@@ -1,0 +1,104 @@
+"""Every reader-facing section, defined once, and the :class:`Report` a project notebook shows them through.
+
+A section is a function ``(data: ProjectData, sel: Selection) -> Section`` registered with :func:`section`
+under its name and title. The batch reports (through a project notebook), the overview and the dashboards
+all call the same functions; the dashboards only choose the selection. To add a section: write the function
+in the module of its kind (``survey``, ``evidence``, ``ripple``), decorate it with ``@section(title)``, add
+a cell ``report.<name>()`` under a Markdown heading to ``templates/project.ipynb`` and to the project
+notebooks (a test checks they are in step), and list it in a dashboard view if stakeholders should see it
+there (``helpers.surfaces.dashboards``).
+
+``same_for``: a section that shows the project as a whole is the same for every neighbourhood (``"wave"``:
+the same at one wave; ``"project"``: the same at every wave); the batch draws it once and shares it between
+its kernels through the one cache.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from ...evidence.context import ProjectData, Selection
+from ..model import Section
+
+
+@dataclass(frozen=True)
+class SectionSpec:
+    name: str
+    title: str
+    function: Callable[[ProjectData, Selection], Section]
+    same_for: str | None = None  # None (depends on the neighbourhood), "wave" or "project"
+
+    def key(self, sel: Selection) -> str:
+        """What the section's content depends on, as a cache key."""
+        if self.same_for == "project":
+            parts = (self.name, sel.outcome, sel.ideal)
+        elif self.same_for == "wave":
+            parts = (self.name, sel.wave, sel.outcome, sel.ideal)
+        else:
+            parts = (self.name, sel.neighbourhood, sel.wave, sel.outcome, sel.ideal)
+        return "section-" + "-".join(str(p) for p in parts if p is not None)
+
+
+SECTIONS: dict[str, SectionSpec] = {}
+MODULES = ("survey", "evidence", "ripple")  # the modules that register sections, in the order they load
+
+
+def section(title: str, *, same_for: str | None = None):
+    """Register a section function under its name, with the title the dashboards show as its heading."""
+
+    def register(function):
+        SECTIONS[function.__name__] = SectionSpec(function.__name__, title, function, same_for)
+        return function
+
+    return register
+
+
+def load_all() -> dict[str, SectionSpec]:
+    """Every registered section (importing the modules that define them)."""
+    for module in MODULES:
+        if (Path(__file__).parent / f"{module}.py").exists():
+            importlib.import_module(f"{__name__}.{module}")
+    return SECTIONS
+
+
+def build(data: ProjectData, name: str, sel: Selection) -> Section:
+    """The section ``name`` for ``sel``, computed once per data, code and selection (shared in a batch when
+    the section is the same for every neighbourhood)."""
+    spec = load_all()[name]
+
+    def compute() -> Section:
+        made = spec.function(data, sel)
+        made.title = made.title or spec.title
+        return made
+
+    return data.result(spec.key(sel), compute) if spec.same_for else data.results.local(spec.key(sel), compute)
+
+
+class Report:
+    """One project x neighbourhood x wave, as a project notebook shows it: ``report.<section>()`` per cell.
+
+    ``Report(db, project, neighbourhood, wave)`` loads the project's data once (read-only) and refuses a
+    neighbourhood or wave the data does not have, naming the valid values."""
+
+    def __init__(self, db, project: str, neighbourhood: str, wave: str, fw=None, outcome: str | None = None):
+        self.data = ProjectData(db, project, fw)
+        self.selection = Selection(project, neighbourhood, wave, outcome)
+        self.data.check(self.selection)
+
+    @property
+    def fw(self):
+        return self.data.fw
+
+    def show(self, name: str) -> Section:
+        return build(self.data, name, self.selection)
+
+    def __getattr__(self, name: str):
+        if name.startswith("_") or name not in load_all():
+            raise AttributeError(f"no section {name!r}; sections: {', '.join(sorted(load_all()))}")
+        return lambda: self.show(name)
+
+    def __dir__(self):
+        return sorted({*super().__dir__(), *load_all()})

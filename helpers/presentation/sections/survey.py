@@ -1,0 +1,398 @@
+"""The Your Voice survey sections: who answered, % agreeing, change, difference-in-differences, well-being.
+
+Every figure comes from :class:`~helpers.evidence.context.ProjectData` (weights, estimates, change, DiD);
+these functions choose the rows of a selection and word them. Counts and shares below the minimum base are
+never shown; nothing here returns an individual's answers or demographics.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from ...evidence.context import ProjectData, Selection
+from ...methods import estimates
+from .. import charts
+from .. import formatting as fmt
+from ..model import Section
+from ..tables import STATUS_OK, agree_rows, agree_shown, agree_tidy, dots_alt, in_order
+from . import section
+
+
+def _weighting_word(data: ProjectData, sel: Selection) -> str:
+    if data.weighted(sel.neighbourhood, sel.wave):
+        return "weighted"
+    return "UNWEIGHTED: the answers could not be weighted"
+
+
+def _rows_here(data: ProjectData, frame: pd.DataFrame, sel: Selection) -> pd.DataFrame:
+    """This neighbourhood x wave's rows, weighted when it could be weighted."""
+    here = (frame["neighbourhood"] == sel.neighbourhood) & (frame["wave"] == sel.wave)
+    return frame[here & (frame["weighted"] == data.weighted(sel.neighbourhood, sel.wave))]
+
+
+def _labels(data: ProjectData) -> dict[str, str]:
+    return {s: fmt.statement_label(data.fw, s) for s in data.fw.instrument.statement_ids}
+
+
+@section("The project and this neighbourhood")
+def header(data: ProjectData, sel: Selection) -> Section:
+    n = len(data.responses_here(sel.neighbourhood, sel.wave))
+    minimum = data.fw.settings.thresholds.minimum_base
+    answered = "none yet" if n == 0 else fmt.count_or_fewer(n, minimum)
+    words = (
+        f"{data.project.name} in {data.name_of(sel.neighbourhood)} ({data.role_of(sel.neighbourhood)} area), "
+        f"survey wave {fmt.wave_label(data.fw, sel.wave)}. Responses this wave: {answered}."
+    )
+    s = Section().text(words, "lead")
+    if sel.outcome:
+        outcome = data.fw.outcomes[sel.outcome]
+        s.text(f"Outcome: {outcome.label} ({data.fw.ideal_of(sel.outcome).name}): {outcome.wording}")
+    return s
+
+
+@section("About the project", same_for="project")
+def about(data: ProjectData, sel: Selection) -> Section:
+    p = data.project
+    return (
+        Section()
+        .text(f"The issue. {p.issue}")
+        .text(f"The co-operative solution. {p.solution}")
+        .text("Key indicators: " + "; ".join(p.key_indicators))
+    )
+
+
+@section("Analysing the ripple", same_for="project")
+def ripple_map(data: ProjectData, sel: Selection) -> Section:
+    """The project's "analysing the ripple" table: outcome -> how it is measured."""
+    fw, labels = data.fw, _labels(data)
+    rows = []
+    for line in data.project.ripple:
+        methods = []
+        if line.survey:
+            methods.append("Your Voice: " + "; ".join(labels[s] for s in line.survey))
+        methods += [text for text in (line.indicators_text, line.stories, line.sentiment, line.other) if text]
+        rows.append((fw.ideal_of(line.outcome).name, fw.outcomes[line.outcome].wording, " | ".join(methods)))
+    table = pd.DataFrame(rows, columns=["Ideal", "Outcome", "How it is measured"])
+    return Section().table("ripple-map", table, f"{data.project.name}: analysing the ripple (framework, seed 000)")
+
+
+def _profile_rows(data: ProjectData, sel: Selection) -> pd.DataFrame:
+    fw = data.fw
+    here = data.responses_here(sel.neighbourhood, sel.wave)
+    bands = fw.settings.weighting.age_bands
+    age = pd.cut(
+        here[fw.instrument.age.id].astype("Float64"),
+        [b.min - 0.5 for b in bands] + [bands[-1].max + 0.5],
+        labels=[b.id for b in bands],
+    )
+    gender = {c.code: c.label for c in fw.instrument.gender.categories}
+    modes = {c.code: c.label for c in fw.instrument.modes}
+    parts = [
+        ("Age band", age.astype(object).where(age.notna(), "not given")),
+        ("Gender", here[fw.instrument.gender.id].map(gender).fillna("not given")),
+        ("How returned", here["mode"].map(modes).fillna("not given")),
+    ]
+    rows = [(q, category, int(n)) for q, values in parts for category, n in values.value_counts().items()]
+    return pd.DataFrame(rows, columns=["question", "answer", "respondents"])
+
+
+@section("Who answered")
+def respondent_profile(data: ProjectData, sel: Selection) -> Section:
+    """Who answered this wave: counts by age band, gender and mode, small cells suppressed."""
+    minimum = data.fw.settings.thresholds.minimum_base
+    counts = _profile_rows(data, sel)
+    total = len(data.responses_here(sel.neighbourhood, sel.wave))
+    small = counts["respondents"] < minimum
+    table = pd.DataFrame(
+        {
+            "Question": counts["question"],
+            "Answer": counts["answer"],
+            "Respondents": [fmt.count_or_fewer(n, minimum) for n in counts["respondents"]],
+            "Share": ["" if s else fmt.percent(n / total) for s, n in zip(small, counts["respondents"], strict=True)],
+        }
+    )
+    name = data.name_of(sel.neighbourhood)
+    s = Section().table("who-answered", table, f"Who answered in {name}, {sel.wave} ({total} questionnaires)")
+    if not data.weighted(sel.neighbourhood, sel.wave):
+        return s.note(
+            "These answers could not be weighted to the population, so this report shows unweighted "
+            "figures: " + "; ".join(data.problems_of(sel.neighbourhood, sel.wave))
+        )
+    summary = data.weighting
+    row = summary[(summary["neighbourhood"] == sel.neighbourhood) & (summary["wave"] == sel.wave)]
+    if not row.empty:
+        r = row.iloc[0]
+        s.text(
+            f"Weighting: answers are weighted to the neighbourhood's adult population by age band and "
+            f"gender. Weights range from {r['weight_min']:.2f} to {r['weight_max']:.2f}; the design effect "
+            f"is {r['design_effect']:.2f}, so the {int(r['respondents'])} questionnaires carry the "
+            f"information of about {r['effective_n']:.0f} independent responses (Kish effective sample size)."
+            + ("" if r["converged"] else " Warning: the weighting did not converge.")
+        )
+    return s
+
+
+def _estimate_table(rows: pd.DataFrame, minimum: int) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "Statement": rows["label"],
+            "Responses": rows["base_n"].astype(int),
+            "% agree": [
+                fmt.fewer_than(minimum) if s else fmt.percent(e)
+                for s, e in zip(rows["suppressed"], rows["estimate"], strict=True)
+            ],
+            "Interval": [
+                "" if s else fmt.interval(lo, hi)
+                for s, lo, hi in zip(rows["suppressed"], rows["ci_low"], rows["ci_high"], strict=True)
+            ],
+            "Low base": [
+                "yes" if b and not s else "" for b, s in zip(rows["low_base"], rows["suppressed"], strict=True)
+            ],
+        }
+    )
+
+
+@section("How residents feel")
+def statement_estimates(data: ProjectData, sel: Selection) -> Section:
+    """Weighted % agreeing with each statement in the ripple map (or the outcome's), with intervals."""
+    th = data.fw.settings.thresholds
+    statements = data.statements(sel.outcome)
+    rows = _rows_here(data, data.scores, sel)
+    rows = rows[rows["measure"].isin(statements) & (rows["statistic"] == "agree")].copy()
+    rows = in_order(rows, measure=statements)
+    rows["label"] = rows["measure"].map(_labels(data))
+    weighted = data.weighted(sel.neighbourhood, sel.wave)
+    word = "weighted" if weighted else "unweighted"
+    name, level = data.name_of(sel.neighbourhood), fmt.level(data.fw)
+    fig = charts.estimate_dots(
+        rows, title=f"% agreeing, {name}, {sel.wave} ({word}, {level} interval)", minimum_base=th.minimum_base
+    )
+    alt = "; ".join(
+        f"{r.label}: "
+        + (
+            fmt.fewer_than(th.minimum_base)
+            if r.suppressed
+            else f"{fmt.percent(r.estimate)} ({fmt.interval(r.ci_low, r.ci_high)})"
+        )
+        for r in rows.itertuples()
+    )
+    s = Section().chart(fig, f"Share agreeing ({word}) with interval. " + alt)
+    tidy = rows[["measure", "label", "base_n", "estimate", "ci_low", "ci_high", "suppressed", "low_base"]]
+    tidy = tidy.assign(weighted=weighted).rename(columns={"measure": "statement", "label": "statement_text"})
+    tidy.loc[tidy["suppressed"], ["base_n", "estimate", "ci_low", "ci_high"]] = None
+    s.table(
+        "agree",
+        _estimate_table(rows, th.minimum_base),
+        f"% agree (4 or 5) per statement, {word}, {level} Wilson interval",
+        tidy=tidy,
+    )
+    if not weighted:
+        s.note(
+            f"These figures are {_weighting_word(data, sel)}: "
+            + "; ".join(data.problems_of(sel.neighbourhood, sel.wave))
+        )
+    if rows["low_base"].any():
+        s.note(f"Grey points: fewer than {th.low_base} responses (low base): read with care.")
+    return s
+
+
+@section("How residents answered, wave by wave")
+def statements_by_wave(data: ProjectData, sel: Selection) -> Section:
+    """This neighbourhood's % agree, wave by wave up to the chosen wave."""
+    fw, minimum = data.fw, data.fw.settings.thresholds.minimum_base
+    statements, waves = data.statements(sel.outcome), fmt.wave_labels(fw)
+    name = data.name_of(sel.neighbourhood)
+    upto = list(waves)[: list(waves).index(sel.wave) + 1]
+    rows = agree_rows(data.scores, [sel.neighbourhood], upto, statements)
+    rows["label"] = rows["measure"].map(_labels(data))
+    rows["name"] = name
+    rows["wave_label"] = rows["wave"].map(waves)
+    rows = in_order(rows, measure=statements, wave=list(waves))
+    s = Section()
+    drawn = rows[rows["status"].isin([STATUS_OK, "suppressed"])].assign(group=lambda f: f["wave_label"])
+    if not drawn.empty:
+        fig = charts.estimate_dots(
+            drawn, title=f"% agreeing, {name}, by wave (weighted, {fmt.level(fw)} interval)", minimum_base=minimum
+        )
+        s.chart(fig, f"Share agreeing (weighted) in {name} by wave. " + dots_alt(rows, "wave_label", minimum))
+    return s.table(
+        "by-wave",
+        agree_shown(rows, minimum, ("Wave", "wave_label")),
+        f"% agree (4 or 5) in {name}, wave by wave, weighted, {fmt.level(fw)} Wilson interval",
+        tidy=agree_tidy(rows, minimum),
+    )
+
+
+@section("Pilot and comparison areas", same_for="wave")
+def areas_side_by_side(data: ProjectData, sel: Selection) -> Section:
+    """% agree in each of the project's pilot and comparison areas at the chosen wave."""
+    fw, minimum = data.fw, data.fw.settings.thresholds.minimum_base
+    statements, wave_label = data.statements(sel.outcome), fmt.wave_label(fw, sel.wave)
+    shown_as = {r.neighbourhood: f"{r.name} ({r.role})" for r in data.areas.itertuples()}
+    rows = agree_rows(data.scores, data.neighbourhoods, [sel.wave], statements)
+    rows["label"] = rows["measure"].map(_labels(data))
+    rows["name"] = rows["neighbourhood"].map(shown_as)
+    rows["wave_label"] = wave_label
+    rows = in_order(rows, measure=statements)
+    s = Section()
+    drawn = rows[rows["status"].isin([STATUS_OK, "suppressed"])].assign(group=lambda f: f["name"])
+    if not drawn.empty:
+        fig = charts.estimate_dots(
+            drawn,
+            title=f"% agreeing at {wave_label}: pilot and comparison areas ({fmt.level(fw)} interval)",
+            minimum_base=minimum,
+        )
+        s.chart(fig, f"Share agreeing (weighted) at {wave_label} by area. " + dots_alt(rows, "name", minimum))
+    return s.table(
+        "areas",
+        agree_shown(rows, minimum, ("Area", "name")),
+        f"% agree (4 or 5) at {wave_label} in each {data.project.name} area, weighted, {fmt.level(fw)} Wilson interval",
+        tidy=agree_tidy(rows, minimum),
+    )
+
+
+def _difference_rows(data: ProjectData, frame: pd.DataFrame, value: str, sel: Selection) -> pd.DataFrame:
+    statements = data.statements(sel.outcome)
+    rows = frame[frame["measure"].isin(statements) & (frame["statistic"] == "agree")].copy()
+    rows = in_order(rows, measure=statements)
+    rows["label"] = rows["measure"].map(_labels(data))
+    return rows.rename(columns={value: "difference"})
+
+
+def _difference_table(rows: pd.DataFrame, head: str, minimum: int, notes: list[str] | None = None) -> pd.DataFrame:
+    blank = rows["difference"].isna()
+    notes = notes or [fmt.fewer_than(minimum)] * len(rows)
+    return pd.DataFrame(
+        {
+            "Statement": rows["label"],
+            head: [
+                n if b else f"{fmt.points(d)} points" for b, d, n in zip(blank, rows["difference"], notes, strict=True)
+            ],
+            **fmt.significance_columns(rows, blank),
+        }
+    )
+
+
+def _difference_tidy(rows: pd.DataFrame, value: str) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "statement": rows["measure"],
+            "statement_text": rows["label"],
+            f"{value}_points": (100 * rows["difference"]).round(1),
+            "interval_low": (100 * rows["ci_low"]).round(1),
+            "interval_high": (100 * rows["ci_high"]).round(1),
+            "p_value": rows["p_value"].round(4),
+            "clear_change": rows["significant"],
+        }
+    )
+
+
+@section("Change since the baseline")
+def change_since_baseline(data: ProjectData, sel: Selection) -> Section:
+    """Change in % agreeing since the baseline, in this neighbourhood, with intervals and tests."""
+    s = Section()
+    if sel.wave == data.fw.settings.baseline:
+        return s.note("This is the baseline wave: later waves are compared with it.")
+    rows = _difference_rows(data, _rows_here(data, data.change, sel), "difference", sel)
+    name, level = data.name_of(sel.neighbourhood), fmt.level(data.fw)
+    fig = charts.difference_bars(
+        rows, title=f"Change in % agreeing since baseline, {name} ({level} interval)", xlabel="percentage points"
+    )
+    alt = "; ".join(
+        f"{r.label}: " + ("not shown (small base)" if pd.isna(r.difference) else f"{fmt.points(r.difference)} points")
+        for r in rows.itertuples()
+    )
+    s.chart(fig, "Change since baseline. " + alt)
+    word = "weighted" if data.weighted(sel.neighbourhood, sel.wave) else "unweighted"
+    s.table(
+        "change",
+        _difference_table(rows, "Change", data.fw.settings.thresholds.minimum_base),
+        f"Change in % agree, {sel.wave} against baseline ({word})",
+        tidy=_difference_tidy(rows, "change"),
+    )
+    return s.note(
+        "A change is 'clear' when its interval excludes zero (p-value below "
+        f"{1 - data.fw.settings.thresholds.confidence_level:.2f}). The two waves are independent samples."
+    )
+
+
+def _did_notes(data: ProjectData, rows: pd.DataFrame, sel: Selection) -> list[str]:
+    """Why a DiD is blank: a small base in some area, or no data for the wave."""
+    minimum = data.fw.settings.thresholds.minimum_base
+    small = agree_rows(data.scores, data.neighbourhoods, [data.fw.settings.baseline, sel.wave], list(rows["measure"]))
+    small = set(small.loc[small["status"] == "suppressed", "measure"])
+    return [
+        ""
+        if pd.notna(d)
+        else (f"fewer than {minimum} responses in at least one area" if m in small else "not available for this wave")
+        for m, d in zip(rows["measure"], rows["difference"], strict=True)
+    ]
+
+
+@section("Pilot against comparison areas", same_for="wave")
+def difference_in_differences(data: ProjectData, sel: Selection) -> Section:
+    """Pilot change minus comparison change for the project, with the assumption in words."""
+    s = Section()
+    if sel.wave == data.fw.settings.baseline:
+        return s.note("Difference-in-differences needs a later wave; this is the baseline.")
+    did = data.did
+    rows = _difference_rows(data, did[did["wave"] == sel.wave], "did", sel)
+    before_after = data.before_and_after()
+    head = "Pilot change (before and after only)" if before_after else "Difference-in-differences"
+    notes = _did_notes(data, rows, sel)
+    if rows["difference"].notna().any():
+        fig = charts.difference_bars(
+            rows, title=f"{data.project.name}: {head.lower()}, {sel.wave}", xlabel="percentage points"
+        )
+        alt = "; ".join(
+            f"{r.label}: " + (n or "not shown" if pd.isna(r.difference) else f"{fmt.points(r.difference)} points")
+            for r, n in zip(rows.itertuples(), notes, strict=True)
+        )
+        s.chart(fig, f"{head} by statement. " + alt)
+    table = _difference_table(rows, head, data.fw.settings.thresholds.minimum_base, notes)
+    table.insert(1, "Pilot change", [fmt.maybe(v, fmt.points) for v in rows["pilot_change"]])
+    table.insert(2, "Comparison change", [fmt.maybe(v, fmt.points) for v in rows["comparison_change"]])
+    tidy = _difference_tidy(rows, "did").assign(
+        wave=fmt.wave_label(data.fw, sel.wave),
+        design=rows["design"].to_numpy(),
+        pilot_change_points=(100 * rows["pilot_change"]).round(1).to_numpy(),
+        comparison_change_points=(100 * rows["comparison_change"]).round(1).to_numpy(),
+        note=notes,
+    )
+    s.table("did", table, f"{head}: all {data.project.name} pilot areas pooled", tidy=tidy)
+    return s.note(estimates.BEFORE_AFTER_NOTE if before_after else estimates.PARALLEL_TRENDS_NOTE)
+
+
+@section("Health and happiness")
+def wellbeing(data: ProjectData, sel: Selection) -> Section:
+    """General health and happiness yesterday (ONS thresholds), weighted, for this neighbourhood and wave."""
+    ins, minimum = data.fw.instrument, data.fw.settings.thresholds.minimum_base
+    rows = _rows_here(data, data.scores, sel)
+    rows = rows[rows["measure"].isin([ins.general_health.id, ins.happiness.id])]
+    names = {
+        (ins.general_health.id, "good"): "Health very good or good (%)",
+        (ins.happiness.id, "mean"): "Happiness yesterday, average (0-10)",
+        (ins.happiness.id, "low"): "Happiness yesterday low, 0-4 (%)",
+        (ins.happiness.id, "very_high"): "Happiness yesterday very high, 9-10 (%)",
+    }
+    out = []
+    for r in rows.itertuples():
+        shown = fmt.percent if r.statistic != "mean" else (lambda v: f"{v:.1f}")
+        value = fmt.fewer_than(minimum) if r.suppressed else shown(r.estimate)
+        interval = "" if r.suppressed else fmt.interval(r.ci_low, r.ci_high, shown)
+        out.append((names[(r.measure, r.statistic)], int(r.base_n), value, interval))
+    table = pd.DataFrame(out, columns=["Measure", "Responses", "Estimate", "Interval"])
+    caption = f"Health and happiness, {data.name_of(sel.neighbourhood)}, {sel.wave} ({_weighting_word(data, sel)})"
+    return Section().table("wellbeing", table, caption)
+
+
+@section("How the figures were made", same_for="project")
+def method_note(data: ProjectData, sel: Selection) -> Section:
+    th = data.fw.settings.thresholds
+    return Section().note(
+        f"Method. Shares agreeing count answers 4 or 5 on the 1-5 scale among those who answered the "
+        f"statement (blank answers are left out of that statement's base). Estimates are weighted to the "
+        f"neighbourhood's population by age band and gender (raking). {estimates.INTERVAL_NOTE} Fewer "
+        f"than {th.minimum_base} responses: the figure is not shown. Fewer than {th.low_base}: shown but "
+        f"flagged as a low base. All figures in this report are aggregates; no individual's answers are shown."
+    )
