@@ -26,7 +26,8 @@ import pytest
 
 from helpers.config import paths
 from helpers.methods import estimates
-from helpers.presentation.report import points
+from helpers.presentation import render, tables
+from helpers.presentation.formatting import points
 from helpers.store import access as analysis
 from helpers.store import database as store
 from helpers.store import selfeval
@@ -92,6 +93,15 @@ def data(dash_db, fw) -> dashboards.DashboardData:
     return dashboards.DashboardData(dash_db, fw)
 
 
+@pytest.fixture(scope="session")
+def projects(dash_db, fw) -> dashboards.ProjectsData:
+    return dashboards.ProjectsData(dash_db, fw)
+
+
+def _view(projects, sel):
+    return dashboards.project_view(projects(sel.project), sel)
+
+
 def _sel(fw, outcome="place-agency", hood="oakfield", wave="12m", project="working-xtra"):
     return dashboards.Selection(project, hood, wave, outcome)
 
@@ -128,15 +138,15 @@ def test_agree_rows_statuses():
             row("c", False, 0.5, 50, False),  # answers, but no weighted row
         ]
     )
-    out = dashboards.agree_rows(scores, ["a", "b", "c", "d"], ["12m"], ["s01"]).set_index("neighbourhood")
+    out = tables.agree_rows(scores, ["a", "b", "c", "d"], ["12m"], ["s01"]).set_index("neighbourhood")
     assert list(out["status"]) == ["ok", "suppressed", "not weighted", "no responses"]
     assert out.loc["a", "estimate"] == 0.4
     assert list(out["suppressed"]) == [False, True, False, False]
 
 
-def test_project_view_shows_the_figures_helpers_computes(data, fw, expected):
+def test_project_view_shows_the_figures_helpers_computes(projects, fw, expected):
     sel = _sel(fw)
-    view = dashboards.project_view(data, sel)
+    view = _view(projects, sel)
     statements = _statements(fw, "working-xtra", "place-agency")
     waves = view.tables["waves"]
     assert list(waves["statement"].unique()) == statements
@@ -154,11 +164,11 @@ def test_project_view_shows_the_figures_helpers_computes(data, fw, expected):
     assert estimates.PARALLEL_TRENDS_NOTE.split(".")[0] in view.html
 
 
-def test_small_base_says_fewer_than_ten(data, fw, expected):
+def test_small_base_says_fewer_than_ten(projects, fw, expected):
     minimum = fw.settings.thresholds.minimum_base
     assert expected.agree(SMALL_HOOD, SMALL_WAVE, "s05") is None  # could not be weighted: 8 answers
-    view = dashboards.project_view(data, _sel(fw, hood=SMALL_HOOD, wave=SMALL_WAVE))
-    assert f"Questionnaires returned this wave: fewer than {minimum}." in view.html
+    view = _view(projects, _sel(fw, hood=SMALL_HOOD, wave=SMALL_WAVE))
+    assert f"Responses this wave: fewer than {minimum}." in view.html
     waves = view.tables["waves"]
     small = waves[waves["wave"] == "6 months"]
     assert set(small["note"]) == {f"fewer than {minimum} responses"}
@@ -168,30 +178,30 @@ def test_small_base_says_fewer_than_ten(data, fw, expected):
     assert set(view.tables["did"]["note"]) == {f"fewer than {minimum} responses in at least one area"}
 
 
-def test_outcome_without_survey_statements(data, fw):
-    view = dashboards.project_view(data, _sel(fw, outcome="services-learning"))
+def test_outcome_without_survey_statements(projects, fw):
+    view = _view(projects, _sel(fw, outcome="services-learning"))
     assert "No Your Voice statements measure this outcome" in view.html
     assert "waves" not in view.tables
 
 
-def test_only_consented_stories_and_no_sentiment_text(data, fw):
+def test_only_consented_stories_and_no_sentiment_text(projects, fw):
     sample = pd.read_csv(paths.SAMPLE / "stories.csv")
-    for frame in data.stories.values():
-        assert set(frame["consent"]) <= {"yes"}
-    assert "text" not in data.sentiment.columns
-    view = dashboards.project_view(data, _sel(fw, outcome="people-involvement", wave="6m"))
+    ev = projects("working-xtra").evidence
+    assert set(ev.stories["story_id"]) <= set(sample.loc[sample["consent"] == "yes", "story_id"])
+    assert "text" not in ev.sentiment.columns
+    view = _view(projects, _sel(fw, outcome="people-involvement", wave="6m"))
     shown = sample[(sample["consent"] == "yes") & (sample["neighbourhood"] == "oakfield") & (sample["wave"] == "6m")]
     shown = shown[shown["outcomes"].str.contains("people-involvement")]
-    assert len(shown) and all(dashboards._e(t) in view.html for t in shown["text"])
+    assert len(shown) and all(html.escape(t) in view.html for t in shown["text"])
     for text in sample.loc[sample["consent"] == "no", "text"]:
-        assert dashboards._e(text) not in view.html
+        assert html.escape(text) not in view.html
     for text in pd.read_csv(paths.SAMPLE / "sentiment.csv")["text"]:
-        assert dashboards._e(text) not in view.html
+        assert html.escape(text) not in view.html
 
 
 def test_download_link_is_csv_with_formulas_neutralised():
     frame = pd.DataFrame({"label": ['=HYPERLINK("http://x")', "@SUM(A1)", "plain"], "value": [-1.5, 2.0, 3.0]})
-    link = dashboards.download_link(frame, "t.csv", "test")
+    link = render.download_link(frame, "t.csv", "test")
     assert 'download="t.csv"' in link and "Download this table (CSV): test" in link
     text = base64.b64decode(re.search(r"base64,([A-Za-z0-9+/=]+)", link).group(1)).decode("utf-8")
     assert text.splitlines() == ["label,value", '"\'=HYPERLINK(""http://x"")",-1.5', "'@SUM(A1),2.0", "plain,3.0"]
@@ -207,7 +217,7 @@ def test_ripple_design_mode_from_the_framework_alone(data, fw):
     assert reach.loc["public-services", "sentiment"] == 1 and reach.loc["public-services", "other"] == 1
     assert "ideal" not in view.tables  # no survey evidence in design mode
     for outcome in next(i for i in fw.ideals if i.id == "people").outcomes:
-        assert f"<h3>{dashboards._e(outcome.label)}</h3>" in view.html
+        assert f"<h3>{html.escape(outcome.label)}</h3>" in view.html
     assert "Not in this project&#x27;s ripple map." in view.html  # people-empowered
 
 

@@ -57,12 +57,16 @@ from pathlib import Path
 import ipywidgets as widgets
 import pandas as pd
 
-from ..config import paths
+from ..config import cache, paths
 from ..config.errors import UserError
 from ..config.framework import Framework
 from ..config.safe_output import neutralise
 from ..evidence import evidence
-from ..presentation.report import points, significance_columns
+from ..evidence.context import ProjectData, Selection
+from ..methods import estimates
+from ..presentation import render, sections
+from ..presentation.formatting import points
+from ..presentation.model import Section
 from ..store import access as analysis
 from ..store import database as store
 from ..store import selfeval
@@ -119,6 +123,7 @@ class View:
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     parts: list[str] = field(default_factory=list)
 
+    # transitional: the ripple explorer's builders, until it shows registered sections too
     def add(self, fragment: str) -> View:
         self.parts.append(fragment)
         return self
@@ -133,7 +138,6 @@ class View:
     def table(
         self, key: str, shown: pd.DataFrame, caption: str, *, csv: pd.DataFrame | None = None, filename=""
     ) -> View:
-        """A captioned HTML table; with ``csv``, a download link for it (kept in ``tables[key]``)."""
         self.add(html_table(shown, caption, key))
         if csv is not None:
             self.tables[key] = csv
@@ -151,7 +155,6 @@ class View:
         return self.add(charts.figure_html(fig, alt))
 
     def done(self, *selection: object) -> View:
-        """Join the parts; ``selection`` is written to ``data-selection`` (tests and the benchmark wait on it)."""
         key = "|".join(str(s) for s in selection)
         self.html = f'<div class="wb-view" data-selection="{_e(key)}">{VIEW_STYLE}' + "\n".join(self.parts) + "</div>"
         return self
@@ -295,435 +298,61 @@ def sentiment_counts(con) -> pd.DataFrame:
     ).df()
 
 
-# --- survey tables --------------------------------------------------------------------------------
+# --- the project dashboard -------------------------------------------------------------------------
 
-STATUS_OK, STATUS_SUPPRESSED, STATUS_UNWEIGHTED, STATUS_NONE = "ok", "suppressed", "not weighted", "no responses"
-
-
-def agree_rows(
-    scores: pd.DataFrame, neighbourhoods: list[str], waves: list[str], statements: list[str]
-) -> pd.DataFrame:
-    """Weighted % agree for every neighbourhood x wave x statement asked for, with a ``status``.
-
-    ``status`` is ``ok``, ``suppressed`` (fewer answers than the minimum base), ``not weighted`` (answers
-    exist but the neighbourhood x wave could not be weighted) or ``no responses``. Columns: neighbourhood,
-    wave, measure, base_n, estimate, ci_low, ci_high, low_base, suppressed, status.
-    """
-    grid = pd.MultiIndex.from_product([neighbourhoods, waves, statements], names=["neighbourhood", "wave", "measure"])
-    out = pd.DataFrame(index=grid).reset_index()
-    keep = ["neighbourhood", "wave", "measure", "base_n", "estimate", "ci_low", "ci_high", "low_base", "suppressed"]
-    agree = scores[scores["statistic"] == "agree"] if not scores.empty else pd.DataFrame(columns=keep + ["weighted"])
-    weighted = agree[agree["weighted"].astype(bool)][keep]
-    unweighted = agree[~agree["weighted"].astype(bool)][["neighbourhood", "wave", "measure", "base_n", "suppressed"]]
-    out = out.merge(weighted, on=["neighbourhood", "wave", "measure"], how="left")
-    out = out.merge(unweighted, on=["neighbourhood", "wave", "measure"], how="left", suffixes=("", "_u"))
-    has_w = out["estimate"].notna() | out["suppressed"].fillna(False).astype(bool)
-    has_u = out["base_n_u"].notna()
-    small = out["suppressed_u"].fillna(False).astype(bool)
-    out["status"] = STATUS_NONE
-    out.loc[has_u & ~small, "status"] = STATUS_UNWEIGHTED
-    out.loc[has_u & small, "status"] = STATUS_SUPPRESSED
-    out.loc[has_w, "status"] = STATUS_OK
-    out.loc[has_w & out["suppressed"].fillna(False).astype(bool), "status"] = STATUS_SUPPRESSED
-    out["base_n"] = out["base_n"].fillna(out["base_n_u"]).fillna(0).astype(int)
-    out["suppressed"] = out["status"] == STATUS_SUPPRESSED
-    out["low_base"] = out["low_base"].fillna(False).astype(bool)
-    return out.drop(columns=["base_n_u", "suppressed_u"])
+# The sections the project dashboard shows for a selection (project, neighbourhood, wave, outcome), in order:
+# the same functions the batch reports show (helpers.presentation.sections), narrowed to the chosen outcome.
+SURVEY_VIEW = ("statements_by_wave", "areas_side_by_side", "difference_in_differences")
+EVIDENCE_VIEW = ("local_indicators", "stories", "sentiment")
 
 
-def _in_order(frame: pd.DataFrame, **orders: list[str]) -> pd.DataFrame:
-    """Rows sorted by each named column in the given order of its values (stable)."""
-    ranks = {f"_{c}": frame[c].map({v: i for i, v in enumerate(order)}) for c, order in orders.items()}
-    return (
-        frame.assign(**ranks).sort_values(list(ranks), kind="stable").drop(columns=list(ranks)).reset_index(drop=True)
-    )
+class ProjectsData:
+    """Each project's :class:`ProjectData`, loaded on first use and kept (the data never changes while served)."""
+
+    def __init__(self, db: Path | str, fw: Framework):
+        self.db, self.fw = Path(db), fw
+        if not self.db.exists():
+            raise UserError(
+                f"no workbook database at {self.db}: build it first (make run, or python -m helpers build-db)"
+            )
+        self._projects: dict[str, ProjectData] = {}
+
+    def __call__(self, project_id: str) -> ProjectData:
+        if project_id not in self._projects:
+            self._projects[project_id] = ProjectData(self.db, project_id, self.fw, cache.ResultCache())
+        return self._projects[project_id]
 
 
-def _cell(row, minimum: int) -> str:
-    if row.status == STATUS_SUPPRESSED:
-        return f"fewer than {minimum} responses"
-    if row.status == STATUS_UNWEIGHTED:
-        return "not shown: could not be weighted"
-    if row.status == STATUS_NONE:
-        return "no responses yet"
-    return _pct(row.estimate)
-
-
-def _responses(row, minimum: int) -> str:
-    if row.status == STATUS_SUPPRESSED:
-        return f"fewer than {minimum}"
-    return "" if row.status == STATUS_NONE else str(int(row.base_n))
-
-
-def _agree_csv(rows: pd.DataFrame, minimum: int) -> pd.DataFrame:
-    ok = rows["status"] == STATUS_OK
-    return pd.DataFrame(
-        {
-            "statement": rows["measure"],
-            "statement_text": rows["label"],
-            "neighbourhood": rows["name"],
-            "wave": rows["wave_label"],
-            "responses": [
-                int(b) if s == STATUS_OK else None for b, s in zip(rows["base_n"], rows["status"], strict=True)
-            ],
-            "percent_agree": (100 * rows["estimate"]).round(1).where(ok),
-            "interval_low": (100 * rows["ci_low"]).round(1).where(ok),
-            "interval_high": (100 * rows["ci_high"]).round(1).where(ok),
-            "low_base": rows["low_base"] & ok,
-            "note": [
-                "" if s == STATUS_OK else _cell(r, minimum)
-                for s, r in zip(rows["status"], rows.itertuples(), strict=True)
-            ],
-        }
-    )
-
-
-def _agree_shown(rows: pd.DataFrame, minimum: int, first: tuple[str, str]) -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "Statement": rows["label"],
-            first[0]: rows[first[1]],
-            "Responses": [_responses(r, minimum) for r in rows.itertuples()],
-            "% agree": [_cell(r, minimum) for r in rows.itertuples()],
-            "Interval": [
-                f"{_pct(r.ci_low)} to {_pct(r.ci_high)}" if r.status == STATUS_OK else "" for r in rows.itertuples()
-            ],
-            "Low base": ["yes" if r.low_base and r.status == STATUS_OK else "" for r in rows.itertuples()],
-        }
-    )
-
-
-def _dots_alt(rows: pd.DataFrame, group: str, minimum: int) -> str:
-    return "; ".join(
-        f"{r.label}, {getattr(r, group)}: "
-        + (
-            f"{_pct(r.estimate)} ({_pct(r.ci_low)} to {_pct(r.ci_high)})"
-            if r.status == STATUS_OK
-            else _cell(r, minimum)
-        )
-        for r in rows.itertuples()
-    )
-
-
-# --- the project dashboard ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Selection:
-    project: str
-    neighbourhood: str | None
-    wave: str
-    outcome: str | None
-
-
-def project_view(data: DashboardData, sel: Selection) -> View:
-    """Everything the project dashboard shows for one selection (see the module docstring).
-
-    The survey sections are cached on ``data`` by the parts of the selection they depend on, so changing
-    only the neighbourhood redraws one chart, and going back to a selection redraws none.
-    """
-    from ..methods import estimates
-
-    fw = data.fw
-    minimum = fw.settings.thresholds.minimum_base
-    project = fw.project(sel.project)
-    view = View()
-    hoods = data.neighbourhoods(sel.project)
-    if sel.neighbourhood is None or hoods.empty:
-        view.text(
-            f"No neighbourhoods are mapped to {project.name} in the areas table yet. Import an areas file to "
-            "see survey results; the ripple explorer shows the project's planned ripple meanwhile.",
-            "wb-message",
-        )
-        return view.done(*astuple(sel))
-    here = hoods[hoods["neighbourhood"] == sel.neighbourhood].iloc[0]
-    wave_label = next(w.label for w in fw.settings.waves if w.id == sel.wave)
-    n = data.responses_count(sel.neighbourhood, sel.wave)
-    answered = "none yet" if n == 0 else (f"fewer than {minimum}" if n < minimum else str(n))
-    line = next((ln for ln in project.ripple if ln.outcome == sel.outcome), project.ripple[0])
-    outcome = fw.outcomes[line.outcome]
-    view.add(
-        f'<p class="lead"><strong>{_e(project.name)}</strong> in <strong>{_e(here["name"])}</strong> '
-        f"({_e(here['role'])} area), survey wave <strong>{_e(wave_label)}</strong>. Questionnaires returned this "
-        f"wave: {_e(answered)}.</p>"
-        f"<p>Outcome: <strong>{_e(outcome.label)}</strong> ({_e(fw.ideal_of(line.outcome).name)}): "
-        f"{_e(outcome.wording)}</p>"
-    )
-    sel = Selection(sel.project, sel.neighbourhood, sel.wave, line.outcome)
-    if not line.survey:
-        view.heading("How residents answered")
-        view.text(
-            "No Your Voice statements measure this outcome in the project's ripple map; see the other evidence below.",
-            "note",
-        )
+def project_sections(data: ProjectData, sel: Selection) -> list[Section]:
+    """What the project dashboard shows for one selection: registered sections, nothing of its own."""
+    if sel.neighbourhood is None:
+        return [
+            Section(title=data.project.name).message(
+                f"No neighbourhoods are mapped to {data.project.name} in the areas table yet. Import an areas file "
+                "to see survey results; the ripple explorer shows the project's planned ripple meanwhile."
+            )
+        ]
+    shown = [sections.build(data, "header", sel)]
+    if data.statements(sel.outcome):
+        shown += [sections.build(data, name, sel) for name in SURVEY_VIEW]
+        shown.append(Section().note(estimates.interval_note(data.fw)))
     else:
-        view.extend(data.section(("waves", *astuple(sel)), lambda: _waves_section(data, sel)))
-        view.extend(data.section(("areas", sel.project, sel.wave, sel.outcome), lambda: _areas_section(data, sel)))
-        view.extend(data.section(("did", sel.project, sel.wave, sel.outcome), lambda: _did_section(data, sel)))
-        view.text(estimates.interval_note(fw), "note")
-    _indicator_section(view, data, sel, line, wave_label)
-    _story_section(view, data, sel, line, here["name"], wave_label)
-    _sentiment_section(view, data, sel, here["name"])
-    return view.done(*astuple(sel))
-
-
-def _labels(fw: Framework, statements) -> dict[str, str]:
-    return {s: f"{s}: {fw.instrument.statement(s).short}" for s in statements}
-
-
-def _waves_section(data: DashboardData, sel: Selection) -> View:
-    """This neighbourhood's % agree, wave by wave up to the chosen wave: chart, table, download."""
-    from ..presentation import charts
-
-    fw = data.fw
-    th = fw.settings.thresholds
-    minimum, level = th.minimum_base, f"{th.confidence_level:.0%}"
-    statements = list(fw.project(sel.project).ripple[fw.project(sel.project).outcome_ids.index(sel.outcome)].survey)
-    waves = {w.id: w.label for w in fw.settings.waves}
-    name = data.neighbourhoods(sel.project).set_index("neighbourhood").loc[sel.neighbourhood, "name"]
-    upto = list(waves)[: list(waves).index(sel.wave) + 1]
-    rows = agree_rows(data.scores, [sel.neighbourhood], upto, statements)
-    rows["label"] = rows["measure"].map(_labels(fw, statements))
-    rows["name"] = name
-    rows["wave_label"] = rows["wave"].map(waves)
-    rows = _in_order(rows, measure=statements, wave=list(waves))
-    view = View().heading("How residents answered, wave by wave")
-    drawn = rows[rows["status"].isin([STATUS_OK, STATUS_SUPPRESSED])].assign(group=lambda f: f["wave_label"])
-    if not drawn.empty:
-        fig = charts.estimate_dots(
-            drawn, title=f"% agreeing, {name}, by wave (weighted, {level} interval)", minimum_base=minimum
-        )
-        view.chart(fig, f"Share agreeing (weighted) in {name} by wave. " + _dots_alt(rows, "wave_label", minimum))
-    return view.table(
-        "waves",
-        _agree_shown(rows, minimum, ("Wave", "wave_label")),
-        f"% agree (4 or 5) in {name}, wave by wave, weighted, {level} Wilson interval",
-        csv=_agree_csv(rows, minimum),
-        filename=_slug(*astuple(sel), "by-wave") + ".csv",
-    )
-
-
-def _areas_section(data: DashboardData, sel: Selection) -> View:
-    """% agree in each of the project's pilot and comparison areas at the chosen wave."""
-    from ..presentation import charts
-
-    fw = data.fw
-    th = fw.settings.thresholds
-    minimum, level = th.minimum_base, f"{th.confidence_level:.0%}"
-    project = fw.project(sel.project)
-    statements = list(project.ripple[project.outcome_ids.index(sel.outcome)].survey)
-    wave_label = next(w.label for w in fw.settings.waves if w.id == sel.wave)
-    hoods = data.neighbourhoods(sel.project)
-    shown_as = {r.neighbourhood: f"{r.name} ({r.role})" for r in hoods.itertuples()}
-    rows = agree_rows(data.scores, list(hoods["neighbourhood"]), [sel.wave], statements)
-    rows["label"] = rows["measure"].map(_labels(fw, statements))
-    rows["name"] = rows["neighbourhood"].map(shown_as)
-    rows["wave_label"] = wave_label
-    rows = _in_order(rows, measure=statements)
-    view = View().heading(f"Pilot and comparison areas at {wave_label}")
-    drawn = rows[rows["status"].isin([STATUS_OK, STATUS_SUPPRESSED])].assign(group=lambda f: f["name"])
-    if not drawn.empty:
-        fig = charts.estimate_dots(
-            drawn,
-            title=f"% agreeing at {wave_label}: pilot and comparison areas ({level} interval)",
-            minimum_base=minimum,
-        )
-        view.chart(fig, f"Share agreeing (weighted) at {wave_label} by area. " + _dots_alt(rows, "name", minimum))
-    return view.table(
-        "areas",
-        _agree_shown(rows, minimum, ("Area", "name")),
-        f"% agree (4 or 5) at {wave_label} in each {project.name} area, weighted, {level} Wilson interval",
-        csv=_agree_csv(rows, minimum),
-        filename=_slug(sel.project, sel.wave, sel.outcome, "areas") + ".csv",
-    )
-
-
-def _did_section(data: DashboardData, sel: Selection) -> View:
-    """Pilot change minus comparison change at the chosen wave, with its caveat."""
-    from ..methods import estimates
-    from ..presentation import charts
-
-    fw = data.fw
-    minimum = fw.settings.thresholds.minimum_base
-    project = fw.project(sel.project)
-    statements = list(project.ripple[project.outcome_ids.index(sel.outcome)].survey)
-    label_of = _labels(fw, statements)
-    hoods = data.neighbourhoods(sel.project)
-    wave_label = next(w.label for w in fw.settings.waves if w.id == sel.wave)
-    view = View()
-    view.heading("The difference the project made")
-    if sel.wave == fw.settings.baseline:
-        return view.text("Difference-in-differences needs a later wave; this is the baseline.", "note")
-    did = data.did(sel.project)
-    if isinstance(did, str):
-        return view.text(f"Difference-in-differences cannot be worked out: {did}", "wb-message")
-    rows = did[(did["wave"] == sel.wave) & did["measure"].isin(statements) & (did["statistic"] == "agree")].copy()
-    rows = _in_order(rows, measure=statements)
-    rows["label"] = rows["measure"].map(label_of)
-    before_after = (rows["design"] == estimates.BEFORE_AND_AFTER).any() or not (hoods["role"] == "comparison").any()
-    head = "Pilot change (before and after only)" if before_after else "Difference-in-differences"
-    small = agree_rows(data.scores, list(hoods["neighbourhood"]), [fw.settings.baseline, sel.wave], statements)
-    small = set(small.loc[small["status"] == STATUS_SUPPRESSED, "measure"])
-    notes = [
-        ""
-        if pd.notna(d)
-        else (f"fewer than {minimum} responses in at least one area" if m in small else "not available for this wave")
-        for m, d in zip(rows["measure"], rows["did"], strict=True)
-    ]
-    shown_rows = rows.rename(columns={"did": "difference"})
-    if shown_rows["difference"].notna().any():
-        fig = charts.difference_bars(
-            shown_rows, title=f"{project.name}: {head.lower()}, {wave_label}", xlabel="percentage points"
-        )
-        alt = "; ".join(
-            f"{r.label}: " + (_points(r.difference) if pd.notna(r.difference) else note)
-            for r, note in zip(shown_rows.itertuples(), notes, strict=True)
-        )
-        view.chart(fig, f"{head} by statement, {wave_label}. " + alt)
-    blank = rows["did"].isna()
-    shown = pd.DataFrame(
-        {
-            "Statement": rows["label"],
-            "Pilot change": ["" if pd.isna(v) else _points(v) for v in rows["pilot_change"]],
-            "Comparison change": ["" if pd.isna(v) else _points(v) for v in rows["comparison_change"]],
-            head: [note or _points(d) for note, d in zip(notes, rows["did"], strict=True)],
-            **significance_columns(rows, blank),
-        }
-    )
-    csv = pd.DataFrame(
-        {
-            "statement": rows["measure"],
-            "statement_text": rows["label"],
-            "wave": wave_label,
-            "design": rows["design"],
-            "pilot_change_points": (100 * rows["pilot_change"]).round(1),
-            "comparison_change_points": (100 * rows["comparison_change"]).round(1),
-            "did_points": (100 * rows["did"]).round(1),
-            "interval_low": (100 * rows["ci_low"]).round(1),
-            "interval_high": (100 * rows["ci_high"]).round(1),
-            "p_value": rows["p_value"].round(4),
-            "clear_change": rows["significant"],
-            "note": notes,
-        }
-    )
-    view.table(
-        "did",
-        shown,
-        f"{head} in % agree at {wave_label}: all {project.name} pilot areas pooled (weighted)",
-        csv=csv,
-        filename=_slug(sel.project, sel.wave, sel.outcome, "did") + ".csv",
-    )
-    return view.text(estimates.BEFORE_AFTER_NOTE if before_after else estimates.PARALLEL_TRENDS_NOTE, "note")
-
-
-def _indicator_section(view: View, data: DashboardData, sel: Selection, line, wave_label: str) -> None:
-    view.heading("Local indicators")
-    if not line.indicators:
-        view.text(line.indicators_text or "The ripple map names no local indicators for this outcome.", "note")
-        return
-    if line.indicators_text:
-        view.text(line.indicators_text)
-    table = _evidence_indicators(data, sel, line, wave_label)
-    if table.empty:
-        view.text("This is the baseline: changes in local indicators are measured from here in later waves.", "note")
-        return
-    caption = f"Local indicators for this outcome: change from the baseline to {wave_label}"
-    view.table("indicators", table, caption)
-
-
-def _evidence_indicators(data: DashboardData, sel: Selection, line, wave_label: str) -> pd.DataFrame:
-    """Change since the baseline through helpers.evidence.evidence (baseline and wave months from its calendar); an
-    empty table at the baseline itself."""
-    if sel.wave == data.fw.settings.baseline:
-        return pd.DataFrame()
-    found = evidence.indicator_changes(data.evidence(sel.project), sel.wave)
-    found = found[found["neighbourhood"].isin([sel.neighbourhood, "all"])]
-    found = found.sort_values("neighbourhood", key=lambda h: h != sel.neighbourhood, kind="stable")  # own first
-    found = found.set_index("indicator")
-    rows = []
-    for ind in line.indicators:
-        spec = data.fw.indicator_map[ind]
-        if ind not in found.index:
-            rows.append((spec.label, spec.better, "", "", "", "no data yet"))
-            continue
-        r = found.loc[ind]
-        r = r.iloc[0] if isinstance(r, pd.DataFrame) else r
-        rows.append(
-            (
-                spec.label,
-                f"{spec.better} ({spec.unit})",
-                f"{r['baseline_value']:g} ({pd.Timestamp(r['baseline_period']):%b %Y})",
-                f"{r['value']:g} ({pd.Timestamp(r['period']):%b %Y})",
-                f"{r['change']:+.3g}",
-                r["better_way"],
+        shown.append(
+            Section(title="How residents answered").note(
+                "No Your Voice statements measure this outcome in the project's ripple map; see the other evidence "
+                "below."
             )
         )
-    columns = ["Indicator", "Better when", "Baseline", wave_label, "Change", "Moved"]
-    return pd.DataFrame(rows, columns=columns)
+    registered = sections.load_all()
+    return shown + [sections.build(data, name, sel) for name in EVIDENCE_VIEW if name in registered]
 
 
-def _story_section(view: View, data: DashboardData, sel: Selection, line, place: str, wave_label: str) -> None:
-    view.heading("Co-operative stories")
-    stories = data.stories.get(sel.project, pd.DataFrame())
-    if not stories.empty:
-        stories = stories[
-            (stories["neighbourhood"] == sel.neighbourhood)
-            & (stories["wave"] == sel.wave)
-            & stories["outcomes"].fillna("").str.split(";").map(lambda ids: line.outcome in [i.strip() for i in ids])
-        ]
-    if stories.empty:
-        view.text(
-            f"No stories told with consent for this outcome in {place} at {wave_label}."
-            + (f" The ripple map plans: {line.stories}" if line.stories else ""),
-            "note",
-        )
-        return
-    view.text(f"Told with consent ({len(stories)}); only stories whose teller agreed to publication are shown.", "note")
-    for story in stories.itertuples():
-        view.add(f'<article class="wb-story"><h3>{_e(story.title)}</h3><p>{_e(story.text)}</p></article>')
-
-
-def _sentiment_section(view: View, data: DashboardData, sel: Selection, place: str) -> None:
-    view.heading("What people are saying (sentiment)")
-    minimum = data.fw.settings.thresholds.minimum_base
-    found = evidence.sentiment_shares(data.evidence(sel.project))
-    if not found.empty:
-        waves = {w.id: w.label for w in data.fw.settings.waves}
-        small = f"fewer than {minimum} items"
-        shown = pd.DataFrame(
-            {
-                "Areas": found["role"],
-                "Wave": found["wave"].map(waves),
-                "Items": found["items"].astype(int),
-                **{
-                    tone.capitalize(): [
-                        small if sup else _pct(v) for v, sup in zip(found[tone], found["suppressed"], strict=True)
-                    ]
-                    for tone in ("positive", "neutral", "negative")
-                },
-            }
-        )
-        view.table(
-            "sentiment",
-            shown,
-            f"Tone of comments about {data.fw.project(sel.project).name} (social media and tracker), all pilot "
-            "and all comparison areas together",
-        )
-    s = data.sentiment
-    s = s[(s["project"] == sel.project) & (s["neighbourhood"] == sel.neighbourhood)] if not s.empty else s
-    if s.empty:
-        view.text(f"No social media or tracker items collected for {place} yet.", "note")
-        return
-    shown = pd.DataFrame(
-        {
-            "Channel": s["channel"],
-            "Items": s["items"].astype(int),
-            "From": pd.to_datetime(s["first_date"]).dt.strftime("%Y-%m-%d"),
-            "To": pd.to_datetime(s["last_date"]).dt.strftime("%Y-%m-%d"),
-        }
-    )
-    view.table("channels", shown, f"Items collected about the project in {place}, by channel (counts only)")
-    view.text("Aggregates only: the wording of posts and comments is never shown here.", "note")
+def project_view(data: ProjectData, sel: Selection) -> View:
+    """The project dashboard's view of one selection: its HTML and the tables its download links give."""
+    made = project_sections(data, sel)
+    stem = render.slug(sel.project, sel.neighbourhood, sel.wave, sel.outcome)
+    tables = {t.key: t.tidy for s in made for t in s.tables if t.tidy is not None}
+    return View(render.view_html(made, selection=astuple(sel)[:4], style=VIEW_STYLE, downloads=stem), tables)
 
 
 class ProjectDashboard(widgets.VBox):
@@ -737,7 +366,7 @@ class ProjectDashboard(widgets.VBox):
         self.db = paths.resolve(db or "")
         self.view = View()
         try:
-            self.data = DashboardData(self.db, self.fw)
+            self.projects = ProjectsData(self.db, self.fw)
         except UserError as exc:
             self.children = [_message(str(exc))]
             return
@@ -771,7 +400,7 @@ class ProjectDashboard(widgets.VBox):
 
     def _project_options(self) -> None:
         fw, project = self.fw, self.fw.project(self.project.value)
-        hoods = self.data.neighbourhoods(project.id)
+        hoods = self.projects(project.id).areas
         kept = self.neighbourhood.value
         self.neighbourhood.options = [(f"{r.name} ({r.role})", r.neighbourhood) for r in hoods.itertuples()]
         ids = list(hoods["neighbourhood"])
@@ -796,7 +425,7 @@ class ProjectDashboard(widgets.VBox):
 
     def redraw(self) -> None:
         def draw() -> str:
-            self.view = project_view(self.data, self.selection)
+            self.view = project_view(self.projects(self.project.value), self.selection)
             return self.view.html
 
         _show(self.body, _safely(draw))

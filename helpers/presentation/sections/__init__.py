@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from ...config.errors import UserError
 from ...evidence.context import ProjectData, Selection
 from ..model import Section
 
@@ -83,10 +84,20 @@ class Report:
     ``Report(db, project, neighbourhood, wave)`` loads the project's data once (read-only) and refuses a
     neighbourhood or wave the data does not have, naming the valid values."""
 
-    def __init__(self, db, project: str, neighbourhood: str, wave: str, fw=None, outcome: str | None = None):
+    def __init__(self, db, project: str, neighbourhood: str | None, wave: str | None, fw=None, outcome=None):
         self.data = ProjectData(db, project, fw)
         self.selection = Selection(project, neighbourhood, wave, outcome)
         self.data.check(self.selection)
+
+    @classmethod
+    def overview(cls, db, project: str, fw=None) -> Report:
+        """The project as a whole (every neighbourhood) at its latest wave with survey data."""
+        report = cls(db, project, None, None, fw)
+        if not report.data.neighbourhoods:
+            raise UserError(f"no neighbourhoods are mapped to project {project} in the areas table")
+        waves = report.data.survey_waves
+        report.selection = report.selection.but(wave=waves[-1] if waves else report.fw.settings.baseline)
+        return report
 
     @property
     def fw(self):

@@ -216,7 +216,7 @@ def statements_by_wave(data: ProjectData, sel: Selection) -> Section:
         )
         s.chart(fig, f"Share agreeing (weighted) in {name} by wave. " + dots_alt(rows, "wave_label", minimum))
     return s.table(
-        "by-wave",
+        "waves",
         agree_shown(rows, minimum, ("Wave", "wave_label")),
         f"% agree (4 or 5) in {name}, wave by wave, weighted, {fmt.level(fw)} Wilson interval",
         tidy=agree_tidy(rows, minimum),
@@ -396,3 +396,30 @@ def method_note(data: ProjectData, sel: Selection) -> Section:
         f"than {th.minimum_base} responses: the figure is not shown. Fewer than {th.low_base}: shown but "
         f"flagged as a low base. All figures in this report are aggregates; no individual's answers are shown."
     )
+
+
+@section("Neighbourhoods and questionnaires", same_for="project")
+def project_neighbourhoods(data: ProjectData, sel: Selection) -> Section:
+    """Which neighbourhoods are pilots and which are comparisons, with questionnaires per wave."""
+    counts = data.responses.groupby(["neighbourhood", "wave"]).size().unstack(fill_value=0)
+    waves = [w for w in data.fw.settings.wave_ids if w in counts.columns]
+    table = data.areas.merge(counts[waves].reset_index(), on="neighbourhood", how="left").fillna(0)
+    labels = {w: f"Questionnaires, {fmt.wave_label(data.fw, w)}" for w in waves}
+    table = table.rename(columns={"name": "Neighbourhood", "role": "Role", **labels}).drop(columns="neighbourhood")
+    return Section().table(
+        "neighbourhoods", table, f"{data.project.name}: neighbourhoods and questionnaires returned", tidy=table
+    )
+
+
+@section("The difference the project made, wave by wave", same_for="project")
+def did_every_wave(data: ProjectData, sel: Selection) -> Section:
+    """The project's difference-in-differences at every wave after the baseline that has survey data."""
+    s = Section()
+    later = [w for w in data.survey_waves if w != data.fw.settings.baseline]
+    if not later:
+        return s.note("Difference-in-differences needs a later wave; only the baseline has survey data so far.")
+    for wave in later:
+        s.text(f"At {fmt.wave_label(data.fw, wave)}:", "lead").extend(
+            difference_in_differences(data, sel.but(wave=wave))
+        )
+    return s
