@@ -1,8 +1,8 @@
 """The embedded store: one DuckDB file (default ``data/workbook.duckdb``, git-ignored).
 
-Tables mirror the input kinds of DESIGN.md, each with the ``batch_id`` of the import that
-brought the row, plus ``imports`` (one row per file loaded). Report kernels open the file
-read-only so that many can read at once; only imports and the self-evaluation form write.
+Tables mirror the input kinds (defined once, in :mod:`helpers.store.kinds`), each with the ``batch_id``
+of the import that brought the row, plus ``imports`` (one row per file loaded). Report kernels open the
+file read-only so that many can read at once; only imports and the self-evaluation form write.
 """
 
 from __future__ import annotations
@@ -18,59 +18,9 @@ import pandas as pd
 from ..config import paths
 from ..config.errors import UserError
 from ..config.framework import Framework
+from .kinds import CORE_KINDS, kinds
 
-KINDS = ("areas", "population", "survey", "indicators", "stories", "sentiment")
-
-
-def table_columns(kind: str, fw: Framework) -> dict[str, str]:
-    """Column name -> DuckDB type for one kind's table (without ``batch_id``)."""
-    if kind == "areas":
-        return {"neighbourhood": "VARCHAR", "name": "VARCHAR", "project": "VARCHAR", "role": "VARCHAR"}
-    if kind == "population":
-        return {
-            "neighbourhood": "VARCHAR",
-            "dimension": "VARCHAR",
-            "category": "VARCHAR",
-            "population": "BIGINT",
-        }
-    if kind == "survey":
-        ins = fw.instrument
-        cols = {"respondent_id": "VARCHAR", "neighbourhood": "VARCHAR", "wave": "VARCHAR", "mode": "VARCHAR"}
-        cols |= {s: "TINYINT" for s in ins.statement_ids}
-        cols |= {ins.general_health.id: "TINYINT", ins.happiness.id: "TINYINT"}
-        cols |= {i.id: "VARCHAR" for i in ins.years.items}
-        cols |= {i.id: "TINYINT" for i in ins.household.items}
-        cols |= {ins.ethnicity.id: "VARCHAR", ins.gender.id: "VARCHAR", ins.age.id: "SMALLINT"}
-        return cols
-    if kind == "indicators":
-        return {
-            "indicator": "VARCHAR",
-            "neighbourhood": "VARCHAR",
-            "period": "DATE",
-            "value": "DOUBLE",
-            "predicted": "DOUBLE",
-        }
-    if kind == "stories":
-        return {
-            "story_id": "VARCHAR",
-            "project": "VARCHAR",
-            "neighbourhood": "VARCHAR",
-            "wave": "VARCHAR",
-            "outcomes": "VARCHAR",
-            "title": "VARCHAR",
-            "text": "VARCHAR",
-            "consent": "VARCHAR",
-        }
-    if kind == "sentiment":
-        return {
-            "item_id": "VARCHAR",
-            "project": "VARCHAR",
-            "neighbourhood": "VARCHAR",
-            "date": "DATE",
-            "channel": "VARCHAR",
-            "text": "VARCHAR",
-        }
-    raise UserError(f"unknown kind '{kind}'; known: {', '.join(KINDS)}")
+KINDS = CORE_KINDS  # every database has these tables; the framework may define more (kinds.known_kinds)
 
 
 def _ddl(fw: Framework) -> list[str]:
@@ -83,9 +33,9 @@ def _ddl(fw: Framework) -> list[str]:
             name VARCHAR NOT NULL, assessed_on DATE NOT NULL, area VARCHAR NOT NULL,
             level VARCHAR, evidence VARCHAR, PRIMARY KEY (name, assessed_on, area))""",
     ]
-    for kind in KINDS:
-        cols = ", ".join(f'"{c}" {t}' for c, t in table_columns(kind, fw).items())
-        statements.append(f"CREATE TABLE IF NOT EXISTS {kind} ({cols}, batch_id INTEGER NOT NULL)")
+    for kind in kinds(fw):
+        cols = ", ".join(f'"{c}" {t}' for c, t in kind.table_columns.items())
+        statements.append(f"CREATE TABLE IF NOT EXISTS {kind.table} ({cols}, batch_id INTEGER NOT NULL)")
     return statements
 
 
@@ -148,7 +98,8 @@ def data_fingerprint(con, project: str, hoods: list[str]) -> str:
     """Which imported files (and how many of their rows) feed this project's reports: part of each report's
     fingerprint (helpers/batch.py) and of the key of its shared results (helpers/cache.py)."""
     marks = ", ".join("?" * len(hoods))
-    # The financial-resilience questionnaires have a table only once some have been imported.
+    # The financial-resilience questionnaires' table exists only where the framework defines them (and, in a
+    # database built before it did, once some have been imported).
     resilience = (
         "UNION ALL SELECT 'resilience', batch_id, count(*) FROM resilience WHERE project = ? GROUP BY ALL"
         if has_table(con, "resilience")

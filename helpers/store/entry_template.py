@@ -25,7 +25,8 @@ from ..config.errors import UserError
 from ..config.framework import Framework
 from ..config.safe_output import neutralise_cell, save_workbook_atomic
 from . import database as store
-from .intake import Column, column_letter, columns_for
+from .kinds import Column, columns_for
+from .reading import column_letter
 
 ENTRY_ROWS = 5000  # rows that carry the dropdowns and number checks (more can be added by copying a row)
 TEMPLATES = {
