@@ -39,8 +39,9 @@ dashboard: $(STAMP) ## serve the Voila dashboards on 127.0.0.1 (PORT=8866; WRITE
 bench: $(STAMP) ## run the benchmarks; results in bench/results/
 	$(BIN)/python -m bench
 
-lint: $(STAMP) ## ruff (lint and format check) and the notebook-output check
+lint: $(STAMP) ## ruff (lint and format check), the layers' import contract and the notebook-output check
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	$(BIN)/ruff format --check helpers tests bench
 	$(BIN)/nbstripout --verify notebooks/*.ipynb notebooks/dashboards/*.ipynb templates/*.ipynb
 

@@ -107,6 +107,40 @@ def test_ruff_is_clean():
     assert result.returncode == 0, result.stdout
 
 
+def test_the_layers_keep_their_contract():
+    """import-linter's contracts in pyproject.toml: each layer imports only the ones below it; methods are pure;
+    nothing below presentation draws."""
+    result = subprocess.run(
+        [sys.executable, "-c", "from importlinter.cli import lint_imports_command; lint_imports_command()"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_no_import_cycles():
+    """No helpers module reaches itself through its imports (at any depth, lazy imports included)."""
+    import grimp
+
+    graph = grimp.build_graph("helpers")
+    imports = {
+        m: {d for d in graph.find_modules_directly_imported_by(m) if d.startswith("helpers.")} for m in graph.modules
+    }
+    cycles = []
+    for start in sorted(imports):
+        seen, todo = set(), list(imports[start])
+        while todo:
+            module = todo.pop()
+            if module == start:
+                cycles.append(start)
+                break
+            if module not in seen:
+                seen.add(module)
+                todo += imports.get(module, ())
+    assert cycles == []
+
+
 def test_no_project_file_reads_the_shared_folder():
     shared = "/".join(["..", "shared"])  # spelt out so this file does not match itself
     for path in [*ROOT.joinpath("helpers").rglob("*.py"), *ROOT.joinpath("tests").rglob("*.py"), ROOT / "Makefile"]:

@@ -16,6 +16,7 @@ import pytest
 
 from helpers.config.errors import UserError
 from helpers.config.framework import SelfEvaluation
+from helpers.presentation import self_evaluation
 from helpers.store import database as store
 from helpers.store import selfeval
 
@@ -278,7 +279,7 @@ def test_comparison_chart_is_drawn_and_closed(tiny):
     first = selfeval.Assessment("x", date(2025, 1, 1), {"a": "leading"})
     second = selfeval.Assessment("y", date(2025, 6, 1), {"a": "achieving", "c": "aspiring"})
     table = selfeval.compare_areas(tiny, first, second)
-    fig = selfeval.comparison_chart(
+    fig = self_evaluation.comparison_chart(
         table, label="area_name", fw=tiny, first=first.label, second=second.label, title="t"
     )
     html = charts.figure_html(fig, "alt")

@@ -1,4 +1,4 @@
-"""The two renderers of a :class:`~helpers.presentation.model.Section`: static HTML for the batch reports and
+"""The two renderers of a section (:class:`helpers.presentation.model.Section`): static HTML for the batch reports and
 JupyterLab, and a widget for the Voila dashboards. Both write the same blocks in the same order with the same
 words; the dashboard adds the section's heading (a report's notebook has it as Markdown) and a download link
 for each table that has a tidy frame. Every piece of text is escaped here, once.
@@ -13,7 +13,6 @@ import re
 import pandas as pd
 
 from ..config.safe_output import neutralise
-from .model import Chart, Paragraph, Section, Story, Table
 
 CLASSES = {"": "", "lead": "lead", "note": "note", "message": "wb-message"}
 
@@ -22,14 +21,14 @@ def _e(text: object) -> str:
     return html.escape(str(text))
 
 
-def table_html(table: Table) -> str:
+def table_html(table) -> str:
     """An escaped HTML table with its caption."""
     body = table.display.to_html(index=False, escape=True, na_rep="", border=0, classes="data")
     body = body.replace("<table", f'<table data-table="{_e(table.key)}"', 1)
     return body.replace(">", f"><caption>{_e(table.caption)}</caption>", 1)
 
 
-def chart_html(chart: Chart) -> str:
+def chart_html(chart) -> str:
     return (
         f'<figure class="chart"><img src="data:image/png;base64,{chart.png}" alt="{_e(chart.alt)}" '
         f'style="max-width:100%"><figcaption>{_e(chart.alt)}</figcaption></figure>'
@@ -52,32 +51,42 @@ def slug(*parts: object) -> str:
     return re.sub(r"[^a-z0-9]+", "-", "-".join(str(p) for p in parts if p).lower()).strip("-")
 
 
-def _block_html(block, downloads: str | None) -> str:
-    if isinstance(block, Paragraph):
-        css = CLASSES.get(block.kind, block.kind)
-        role = ' role="status"' if block.kind == "message" else ""
-        return f'<p class="{css}"{role}>{_e(block.text)}</p>' if css else f"<p>{_e(block.text)}</p>"
-    if isinstance(block, Table):
-        out = table_html(block)
-        if downloads is not None and block.tidy is not None:
-            out += download_link(block.tidy, slug(downloads, block.key) + ".csv", block.caption)
-        return out
-    if isinstance(block, Chart):
-        return chart_html(block)
-    if isinstance(block, Story):
-        return f'<article class="wb-story"><h3>{_e(block.title)}</h3><p>{_e(block.text)}</p></article>'
-    raise TypeError(f"not a section block: {block!r}")
+def _paragraph_html(block, downloads: str | None) -> str:
+    css = CLASSES.get(block.kind, block.kind)
+    role = ' role="status"' if block.kind == "message" else ""
+    return f'<p class="{css}"{role}>{_e(block.text)}</p>' if css else f"<p>{_e(block.text)}</p>"
 
 
-def to_html(section: Section, *, heading: int | None = None, downloads: str | None = None) -> str:
+def _table_html(block, downloads: str | None) -> str:
+    out = table_html(block)
+    if downloads is not None and block.tidy is not None:
+        out += download_link(block.tidy, slug(downloads, block.key) + ".csv", block.caption)
+    return out
+
+
+def _story_html(block, downloads: str | None) -> str:
+    return f'<article class="wb-story"><h3>{_e(block.title)}</h3><p>{_e(block.text)}</p></article>'
+
+
+# How each kind of block (helpers.presentation.model) is written; by class name, so that the model can show
+# itself in a notebook through this module without the two importing each other.
+BLOCKS = {
+    "Paragraph": _paragraph_html,
+    "Table": _table_html,
+    "Chart": lambda block, downloads: chart_html(block),
+    "Story": _story_html,
+}
+
+
+def to_html(section, *, heading: int | None = None, downloads: str | None = None) -> str:
     """The section as HTML. ``heading``: the level of its title's heading (none in a report, whose notebook
     gives it); ``downloads``: a file-name stem, to add a CSV download link under each table with a tidy frame."""
     parts = [f"<h{heading}>{_e(section.title)}</h{heading}>"] if heading and section.title else []
-    parts += [_block_html(b, downloads) for b in section.blocks]
+    parts += [BLOCKS[type(b).__name__](b, downloads) for b in section.blocks]
     return "\n".join(parts)
 
 
-def to_widget(sections: list[Section], *, selection: tuple = (), style: str = "", downloads: str = ""):
+def to_widget(sections: list, *, selection: tuple = (), style: str = "", downloads: str = ""):
     """The sections as one dashboard view: an ``ipywidgets.HTML`` whose value is replaced in one update.
 
     ``selection`` is written to ``data-selection`` (the browser tests and the benchmark wait on it)."""
@@ -86,7 +95,7 @@ def to_widget(sections: list[Section], *, selection: tuple = (), style: str = ""
     return widgets.HTML(view_html(sections, selection=selection, style=style, downloads=downloads))
 
 
-def view_html(sections: list[Section], *, selection: tuple = (), style: str = "", downloads: str = "") -> str:
+def view_html(sections: list, *, selection: tuple = (), style: str = "", downloads: str = "") -> str:
     """The HTML of :func:`to_widget` (a dashboard replaces its body's value with this)."""
     key = "|".join(str(s) for s in selection)
     body = "\n".join(to_html(s, heading=2, downloads=downloads) for s in sections)

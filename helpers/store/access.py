@@ -7,7 +7,6 @@ module, and no function returns an individual's answers or demographics to a rep
 
 from __future__ import annotations
 
-from argparse import Namespace
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -119,36 +118,3 @@ def report_data(db: Path | str, fw: Framework, project: str, neighbourhood: str,
     if have.empty:
         raise UserError(f"no survey responses for {neighbourhood} at wave {wave}")
     return ReportData(fw, project, neighbourhood, wave, areas, population, responses)
-
-
-def table_for(verb: str, fw: Framework, args: Namespace) -> pd.DataFrame:
-    """The CLI's scores / change / did tables."""
-    from ..methods import estimates
-
-    con = store.connect(args.db, read_only=True)
-    try:
-        areas = load_areas(con)
-        population = load_population(con)
-        hoods = getattr(args, "neighbourhood", None)
-        if verb == "did":
-            fw.project(args.project)
-            hoods = areas.loc[areas["project"] == args.project, "neighbourhood"].tolist()
-        responses = load_responses(con, fw, hoods)
-    finally:
-        con.close()
-    known = sorted(set(areas["neighbourhood"]))
-    for h in hoods or []:
-        if h not in known:
-            raise UserError(f"unknown neighbourhood '{h}'; known: {allowed(known)}")
-    if responses.empty:
-        raise UserError(f"no survey responses in {args.db} for that selection")
-    waves = getattr(args, "wave", None)
-    for w in waves or []:
-        if w not in fw.settings.wave_ids:
-            raise UserError(f"unknown wave '{w}'; known: {allowed(fw.settings.wave_ids)}")
-    scores = estimates.scores(responses, population, fw)
-    if verb == "scores":
-        return scores[scores["wave"].isin(waves)].reset_index(drop=True) if waves else scores
-    if verb == "change":
-        return estimates.change(scores, fw)
-    return estimates.did(scores, population, areas, args.project, fw)

@@ -156,6 +156,9 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USER_ERROR
+    except BrokenPipeError:  # the reader went away (``| head``): nothing more to say
+        sys.stderr.close()
+        return 0
     except KeyboardInterrupt:
         print("interrupted: nothing half-written was kept", file=sys.stderr)
         return 130
@@ -229,9 +232,7 @@ def _run(args: argparse.Namespace) -> int | None:
         print(write_template(args.name, fw, args.out, force=args.force, db=args.db)[1])
         return 0
     if verb in ("scores", "change", "did"):
-        from ..store import access as analysis
-
-        table = analysis.table_for(verb, fw, args)
+        table = table_for(verb, fw, args)
         if args.csv:
             from ..config.safe_output import write_csv_atomic
 
@@ -281,3 +282,38 @@ def update_readme(readme: Path = paths.ROOT / "README.md") -> bool:
     if new != text:
         readme.write_text(new, encoding="utf-8")
     return new != text
+
+
+def table_for(verb: str, fw, args: argparse.Namespace):
+    """The CLI's scores / change / did tables."""
+    from ..config.errors import allowed
+    from ..methods import estimates
+    from ..store import access, database
+
+    con = database.connect(args.db, read_only=True)
+    try:
+        areas = access.load_areas(con)
+        population = access.load_population(con)
+        hoods = getattr(args, "neighbourhood", None)
+        if verb == "did":
+            fw.project(args.project)
+            hoods = areas.loc[areas["project"] == args.project, "neighbourhood"].tolist()
+        responses = access.load_responses(con, fw, hoods)
+    finally:
+        con.close()
+    known = sorted(set(areas["neighbourhood"]))
+    for h in hoods or []:
+        if h not in known:
+            raise UserError(f"unknown neighbourhood '{h}'; known: {allowed(known)}")
+    if responses.empty:
+        raise UserError(f"no survey responses in {args.db} for that selection")
+    waves = getattr(args, "wave", None)
+    for w in waves or []:
+        if w not in fw.settings.wave_ids:
+            raise UserError(f"unknown wave '{w}'; known: {allowed(fw.settings.wave_ids)}")
+    scores = estimates.scores(responses, population, fw)
+    if verb == "scores":
+        return scores[scores["wave"].isin(waves)].reset_index(drop=True) if waves else scores
+    if verb == "change":
+        return estimates.change(scores, fw)
+    return estimates.did(scores, population, areas, args.project, fw)

@@ -64,7 +64,7 @@ from ..config.safe_output import neutralise
 from ..evidence import evidence
 from ..evidence.context import ProjectData, Selection
 from ..methods import estimates
-from ..presentation import render, sections
+from ..presentation import render, sections, self_evaluation
 from ..presentation.formatting import points
 from ..presentation.model import Section
 from ..store import access as analysis
@@ -1013,7 +1013,7 @@ def comparison_view(db: Path, fw: Framework, first_key, second_key) -> View:
         b = f"{b}, again"
     view.heading("By performance area", 3)
     areas = selfeval.compare_areas(fw, first, second)
-    fig = selfeval.comparison_chart(
+    fig = self_evaluation.comparison_chart(
         areas, label="area_name", fw=fw, first=a, second=b, title="Level per performance area"
     )
     alt = "; ".join(f"{r.area_name}: {r.first_level} then {r.second_level}" for r in areas.itertuples())
@@ -1032,7 +1032,7 @@ def comparison_view(db: Path, fw: Framework, first_key, second_key) -> View:
 
     view.heading("Rolled up to the ideals", 3)
     ideals = selfeval.compare_ideals(fw, first, second)
-    fig = selfeval.comparison_chart(
+    fig = self_evaluation.comparison_chart(
         ideals, label="ideal_name", fw=fw, first=a, second=b, title="Average level per ideal"
     )
 

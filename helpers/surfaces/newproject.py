@@ -91,9 +91,14 @@ def render_ripple_map(template: str, fw: Framework, project_id: str, name: str) 
     return text
 
 
-def render_notebook(template: str, project_id: str, name: str) -> str:
-    """The project's notebook: the template with the id and name filled in, outputs empty."""
+def render_notebook(template: str, project_id: str, name: str, fw: Framework | None = None) -> str:
+    """The project's notebook: the template with the id and name filled in, outputs empty, and without the
+    sections that do not apply to the project (with ``fw``; see ``helpers.surfaces.notebooks``)."""
     nb = json.loads(template)
+    if fw is not None:
+        from .notebooks import for_project
+
+        nb = for_project(nb, fw, project_id)
     for cell in nb["cells"]:
         source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
         source = source.replace("__PROJECT_ID__", project_id).replace("__PROJECT_NAME__", name)
@@ -149,7 +154,7 @@ def new_project(
     except FileNotFoundError as exc:
         raise UserError(f"new-project: the template {exc.filename} is missing") from None
     ripple_map = render_ripple_map(yaml_template, fw, pid, name)
-    notebook_text = render_notebook(nb_template, pid, name)
+    notebook_text = render_notebook(nb_template, pid, name, fw)
     _validate(framework_dir, pid, ripple_map, notebook_text)
     write_text_atomic(ripple_map, target)
     try:

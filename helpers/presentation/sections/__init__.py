@@ -31,6 +31,7 @@ class SectionSpec:
     title: str
     function: Callable[[ProjectData, Selection], Section]
     same_for: str | None = None  # None (depends on the neighbourhood), "wave" or "project"
+    applies: Callable | None = None  # (framework, project id) -> whether the section applies (None: always)
 
     def key(self, sel: Selection) -> str:
         """What the section's content depends on, as a cache key."""
@@ -47,11 +48,14 @@ SECTIONS: dict[str, SectionSpec] = {}
 MODULES = ("survey", "evidence", "ripple")  # the modules that register sections, in the order they load
 
 
-def section(title: str, *, same_for: str | None = None):
-    """Register a section function under its name, with the title the dashboards show as its heading."""
+def section(title: str, *, same_for: str | None = None, applies: Callable | None = None):
+    """Register a section function under its name, with the title the dashboards show as its heading.
+
+    ``applies(framework, project_id)``: whether a project has this section at all (a project notebook leaves
+    out a section that does not apply; see ``helpers.surfaces.notebooks``)."""
 
     def register(function):
-        SECTIONS[function.__name__] = SectionSpec(function.__name__, title, function, same_for)
+        SECTIONS[function.__name__] = SectionSpec(function.__name__, title, function, same_for, applies)
         return function
 
     return register
