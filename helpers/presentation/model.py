@@ -67,6 +67,7 @@ class Section:
     title: str = ""
     headline: str = ""
     blocks: list[Block] = field(default_factory=list)
+    downloads: str = ""  # a file-name stem: when set, each table with a tidy frame gets a CSV download link
 
     def text(self, words: str, kind: str = "") -> Section:
         self.blocks.append(Paragraph(words, kind))
@@ -113,4 +114,4 @@ class Section:
     def _repr_html_(self) -> str:  # JupyterLab, nbconvert and Voila show a section through this
         from .render import to_html
 
-        return to_html(self)
+        return to_html(self, downloads=self.downloads or None)

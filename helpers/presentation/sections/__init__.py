@@ -15,6 +15,7 @@ its kernels through the one cache.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from pathlib import Path
 
 from ...config.errors import UserError
 from ...evidence.context import ProjectData, Selection
+from .. import render
 from ..model import Section
 
 
@@ -108,7 +110,11 @@ class Report:
         return self.data.fw
 
     def show(self, name: str) -> Section:
-        return build(self.data, name, self.selection)
+        """The section ``name`` for this report, its tables with CSV download links named after the report."""
+        sel, data = self.selection, self.data
+        place = data.name_of(sel.neighbourhood) if sel.neighbourhood else "all areas"
+        stem = render.slug(data.project.name, place, data.fw.settings.wave_label(sel.wave) if sel.wave else "")
+        return dataclasses.replace(build(data, name, sel), downloads=stem)
 
     def __getattr__(self, name: str):
         if name.startswith("_") or name not in load_all():
