@@ -111,7 +111,7 @@ def test_a_filled_template_imports_without_edits(tmp_path, fw, db_with_areas, ca
     ]
 
 
-@pytest.mark.parametrize("kind", ["areas", "population", "indicators", "stories", "sentiment"])
+@pytest.mark.parametrize("kind", ["areas", "population", "indicators", "stories", "sentiment", "resilience"])
 def test_other_kinds_have_templates_with_their_columns(tmp_path, fw, kind, capsys):
     out = tmp_path / f"{kind}.xlsx"
     assert main(["template", kind, "--out", str(out)]) == 0
@@ -140,6 +140,24 @@ def test_a_filled_areas_template_imports(tmp_path, fw, capsys):
         assert con.execute("SELECT name FROM areas").fetchall() == [("Café Row",)]
     finally:
         con.close()
+
+
+def test_a_filled_resilience_template_imports(tmp_path, fw, db_with_areas, capsys):
+    out = tmp_path / "resilience-entry.xlsx"
+    assert main(["template", "resilience", "--out", str(out), "--db", str(db_with_areas)]) == 0
+    book = load_workbook(out)
+    res = fw.resilience
+    choices = _dropdowns(book, "resilience")
+    assert choices["stage"] == [s.id for s in res.stages]
+    assert choices[res.statements[0].id] == [c.label for c in res.scale]
+    assert choices[res.yes_no[0].id] == ["yes", "no"]
+    ws = book["resilience"]
+    answers = [res.scale[-1].label] * len(res.statements) + ["no"] * len(res.yes_no)
+    for stage in res.stages:
+        ws.append(["R1", "council-tax-reduction", "ashgrove", stage.id, *answers])
+    book.save(out)
+    assert main(["import", "resilience", str(out), "--db", str(db_with_areas)]) == 0
+    assert "loaded 2 resilience questionnaires (1 respondents)" in capsys.readouterr().out
 
 
 def test_template_default_name_and_no_silent_overwrite(tmp_path, monkeypatch, capsys):

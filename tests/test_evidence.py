@@ -10,7 +10,6 @@ import pandas as pd
 import pytest
 
 from helpers.config import paths
-from helpers.config.errors import UserError
 from helpers.evidence import evidence, ripple
 from helpers.presentation.report import ProjectReport
 from helpers.store.intake import build_database
@@ -266,115 +265,6 @@ def test_newcombe_interval_matches_the_published_example():
     assert change == pytest.approx(0.0621, abs=5e-5)
     assert low == pytest.approx(0.0046, abs=5e-5)
     assert high == pytest.approx(0.1186, abs=5e-5)
-
-
-def _resilience_file(path, fw, n=14, *, project="council-tax-reduction", hood="ashgrove", extra=None):
-    res = fw.resilience
-    rows = []
-    for i in range(n):
-        pre = {s.id: 2 for s in res.statements} | {"fr06": 4}
-        post = {s.id: 3 + (i % 2) for s in res.statements} | {"fr06": 2}
-        pre |= {"fr07": "yes", "fr08": "no", "fr09": "no"}
-        post |= {"fr07": "no" if i < 10 else "yes", "fr08": "yes" if i < 5 else "no", "fr09": "no"}
-        for stage, answers in (("pre", pre), ("post", post)):
-            rows.append(
-                {"respondent_id": f"R{i:03d}", "project": project, "neighbourhood": hood, "stage": stage} | answers
-            )
-    frame = pd.DataFrame(rows)
-    if extra is not None:
-        frame = pd.concat([frame, pd.DataFrame(extra)], ignore_index=True)
-    frame.to_csv(path, index=False)
-    return path
-
-
-@pytest.fixture
-def resilience_db(sample_db, tmp_path):
-    db = tmp_path / "workbook.duckdb"
-    shutil.copy(sample_db, db)
-    return db
-
-
-def test_importing_resilience_questionnaires_redoes_that_projects_reports_only(resilience_db, fw, tmp_path):
-    from helpers.surfaces import batch
-
-    def fingerprints():
-        _, every = batch.plan(fw, resilience_db, tmp_path / "reports")
-        return {(j.project, j.neighbourhood, j.wave): j.fingerprint for j in every}
-
-    before = fingerprints()
-    evidence.import_resilience(_resilience_file(tmp_path / "resilience.csv", fw), fw, resilience_db)
-    after = fingerprints()
-    changed = {key[0] for key in before if before[key] != after[key]}
-    assert changed == {"council-tax-reduction"}
-
-
-def test_resilience_import_pairs_and_analysis(resilience_db, fw, tmp_path):
-    file = _resilience_file(tmp_path / "resilience.csv", fw)
-    message = evidence.import_resilience(file, fw, resilience_db)
-    assert "loaded 28 resilience questionnaires (14 respondents)" in message
-    assert "already imported" in evidence.import_resilience(file, fw, resilience_db)
-    answers = evidence.load_resilience(resilience_db, fw, "council-tax-reduction")
-    pairs = evidence.resilience_pairs(answers, fw)
-    assert len(pairs) == 14
-    # Before: five statements at 2 and the reverse statement fr06 at 4 (turned round to 2): score 2.
-    assert pairs["score_before"].eq(2).all()
-    # After: five statements at 3 (or 4) and fr06 at 2, turned round to 4: (5 * 3 + 4) / 6 or (5 * 4 + 4) / 6.
-    assert sorted(set(pairs["score_after"].round(6))) == [round(19 / 6, 6), 4.0]
-    results = evidence.resilience_results(pairs, fw).set_index("measure")
-    score = results.loc["score"]
-    assert score["n_pairs"] == 14 and score["test"] == "Wilcoxon signed-rank"
-    assert score["effect_size"] == pytest.approx(1.0)  # everybody's score rose
-    assert score["improved"]
-    behind = results.loc["fr07"]  # better: no. 10 moved yes -> no, none the other way.
-    assert behind["before"] == 1 and behind["after"] == pytest.approx(4 / 14)
-    assert behind["p_value"] == pytest.approx(2 / 2**10) and behind["improved"]
-
-
-def test_cli_imports_resilience_answers(resilience_db, fw, tmp_path, capsys):
-    from helpers.surfaces.cli import main
-
-    file = _resilience_file(tmp_path / "cli.csv", fw, n=3)
-    assert main(["import", "resilience", str(file), "--db", str(resilience_db)]) == 0
-    assert "loaded 6 resilience questionnaires" in capsys.readouterr().out
-    bad = tmp_path / "bad.csv"
-    bad.write_text("respondent_id,project\nR1,council-tax-reduction\n")
-    assert main(["import", "resilience", str(bad), "--db", str(resilience_db)]) == 2
-    assert "missing column(s) neighbourhood, stage" in capsys.readouterr().err
-
-
-def test_resilience_small_groups_are_suppressed(resilience_db, fw, tmp_path):
-    evidence.import_resilience(_resilience_file(tmp_path / "few.csv", fw, n=6), fw, resilience_db)
-    pairs = evidence.resilience_pairs(evidence.load_resilience(resilience_db, fw, "council-tax-reduction"), fw)
-    results = evidence.resilience_results(pairs, fw)
-    assert results["suppressed"].all() and results["change"].isna().all()
-    assert (results["n_pairs"] == 6).all()
-
-
-def test_resilience_import_refuses_bad_rows_naming_them(resilience_db, fw, tmp_path):
-    bad = _resilience_file(
-        tmp_path / "bad.csv",
-        fw,
-        n=2,
-        extra=[
-            {"respondent_id": "X1", "project": "council-tax-reduction", "neighbourhood": "atlantis", "stage": "pre"}
-            | {"fr01": 9}
-        ],
-    )
-    with pytest.raises(UserError) as err:
-        evidence.import_resilience(bad, fw, resilience_db)
-    message = str(err.value)
-    assert "row 6, column neighbourhood: got 'atlantis'" in message
-    assert "row 6, column fr01: got '9'" in message and "nothing was loaded" in message
-    assert evidence.load_resilience(resilience_db, fw, "council-tax-reduction").empty
-
-
-def test_resilience_reimport_of_other_answers_needs_replace(resilience_db, fw, tmp_path):
-    evidence.import_resilience(_resilience_file(tmp_path / "a.csv", fw, n=3), fw, resilience_db)
-    other = _resilience_file(tmp_path / "b.csv", fw, n=4)
-    with pytest.raises(UserError, match="already loaded from another file. Use --replace"):
-        evidence.import_resilience(other, fw, resilience_db)
-    assert "loaded 8" in evidence.import_resilience(other, fw, resilience_db, replace=True)
-    assert evidence.load_resilience(resilience_db, fw, "council-tax-reduction")["respondent_id"].nunique() == 4
 
 
 # --- consent: an unconsented story appears nowhere ----------------------------------------------------

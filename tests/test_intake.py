@@ -18,6 +18,7 @@ from helpers.config import paths
 from helpers.config.errors import UserError
 from helpers.config.safe_output import write_csv_atomic, write_xlsx_atomic
 from helpers.store.intake import PAUSE_ENV, Column, build_database, import_file, parse_column, status
+from helpers.store.kinds import README_END, README_START, readme_table
 from helpers.surfaces.cli import main
 
 
@@ -284,3 +285,191 @@ def test_xlsx_output_neutralises_formulas_but_not_numbers(tmp_path):
     numbers = [ws.cell(row=r, column=2).value for r in range(2, len(RISKY) + 2)]
     assert numbers == [-3.5, -1, 0, 2, 1e-3, -100, 7]
     assert all(ws.cell(row=r, column=2).data_type == "n" for r in range(2, len(RISKY) + 2))
+
+
+# --- the financial-resilience questionnaire: one more kind, through the same intake -----------------
+
+
+def _resilience_file(path, fw, n=14, *, project="council-tax-reduction", hood="ashgrove", extra=None):
+    res = fw.resilience
+    rows = []
+    for i in range(n):
+        pre = {s.id: 2 for s in res.statements} | {"fr06": 4}
+        post = {s.id: 3 + (i % 2) for s in res.statements} | {"fr06": 2}
+        pre |= {"fr07": "yes", "fr08": "no", "fr09": "no"}
+        post |= {"fr07": "no" if i < 10 else "yes", "fr08": "yes" if i < 5 else "no", "fr09": "no"}
+        for stage, answers in (("pre", pre), ("post", post)):
+            rows.append(
+                {"respondent_id": f"R{i:03d}", "project": project, "neighbourhood": hood, "stage": stage} | answers
+            )
+    frame = pd.DataFrame(rows)
+    if extra is not None:
+        frame = pd.concat([frame, pd.DataFrame(extra)], ignore_index=True)
+    frame.to_csv(path, index=False)
+    return path
+
+
+def _bad_resilience_file(path, fw):
+    """Two respondents' good rows (rows 2-5), then row 6 with an unknown neighbourhood and an answer of 9."""
+    extra = {"respondent_id": "X1", "project": "council-tax-reduction", "neighbourhood": "atlantis", "stage": "pre"}
+    return _resilience_file(path, fw, n=2, extra=[extra | {"fr01": 9}])
+
+
+@pytest.fixture
+def resilience_db(sample_db, tmp_path):
+    db = tmp_path / "workbook.duckdb"
+    shutil.copy(sample_db, db)
+    return db
+
+
+def test_importing_resilience_questionnaires_redoes_that_projects_reports_only(resilience_db, fw, tmp_path):
+    from helpers.surfaces import batch
+
+    def fingerprints():
+        _, every = batch.plan(fw, resilience_db, tmp_path / "reports")
+        return {(j.project, j.neighbourhood, j.wave): j.fingerprint for j in every}
+
+    before = fingerprints()
+    import_file("resilience", _resilience_file(tmp_path / "resilience.csv", fw), fw, resilience_db)
+    after = fingerprints()
+    changed = {key[0] for key in before if before[key] != after[key]}
+    assert changed == {"council-tax-reduction"}
+
+
+def test_resilience_import_pairs_and_analysis(resilience_db, fw, tmp_path):
+    from helpers.evidence import evidence
+
+    file = _resilience_file(tmp_path / "resilience.csv", fw)
+    message = import_file("resilience", file, fw, resilience_db).message
+    assert "loaded 28 resilience questionnaires (14 respondents)" in message
+    assert "already imported" in import_file("resilience", file, fw, resilience_db).message
+    answers = evidence.load_resilience(resilience_db, fw, "council-tax-reduction")
+    pairs = evidence.resilience_pairs(answers, fw)
+    assert len(pairs) == 14
+    # Before: five statements at 2 and the reverse statement fr06 at 4 (turned round to 2): score 2.
+    assert pairs["score_before"].eq(2).all()
+    # After: five statements at 3 (or 4) and fr06 at 2, turned round to 4: (5 * 3 + 4) / 6 or (5 * 4 + 4) / 6.
+    assert sorted(set(pairs["score_after"].round(6))) == [round(19 / 6, 6), 4.0]
+    results = evidence.resilience_results(pairs, fw).set_index("measure")
+    score = results.loc["score"]
+    assert score["n_pairs"] == 14 and score["test"] == "Wilcoxon signed-rank"
+    assert score["effect_size"] == pytest.approx(1.0)  # everybody's score rose
+    assert score["improved"]
+    behind = results.loc["fr07"]  # better: no. 10 moved yes -> no, none the other way.
+    assert behind["before"] == 1 and behind["after"] == pytest.approx(4 / 14)
+    assert behind["p_value"] == pytest.approx(2 / 2**10) and behind["improved"]
+
+
+def test_resilience_answers_stored_as_codes_one_row_per_question(resilience_db, fw, tmp_path):
+    """Labels and codes in any case are accepted; the table holds one row per question, answers as text."""
+    file = tmp_path / "labels.csv"
+    file.write_text(
+        "Respondent_ID,project,neighbourhood,stage,fr01,fr02,fr03,fr04,fr05,fr06,fr07,fr08,fr09\n"
+        "L1,council-tax-reduction,Ashgrove,PRE,strongly agree,4.0,2,,1,5,YES,no,\n"
+    )
+    assert import_file("resilience", file, fw, resilience_db).rows == 1
+    got = _count(resilience_db, "SELECT neighbourhood, stage, item, answer FROM resilience ORDER BY item")
+    answers = ["5", "4", "2", None, "1", "5", "yes", "no", None]
+    assert got == [("ashgrove", "pre", f"fr0{i}", a) for i, a in enumerate(answers, start=1)]
+
+
+def test_resilience_same_file_twice_adds_nothing(resilience_db, fw, tmp_path):
+    file = _resilience_file(tmp_path / "r.csv", fw, n=3)
+    first = import_file("resilience", file, fw, resilience_db)
+    tables = _count(resilience_db, "SELECT (SELECT count(*) FROM resilience), (SELECT count(*) FROM imports)")
+    again = import_file("resilience", shutil.copy(file, tmp_path / "renamed.csv"), fw, resilience_db)
+    assert (first.status, first.rows, again.status, again.rows) == ("loaded", 6, "unchanged", 0)
+    assert "already imported as batch" in again.message
+    assert _count(resilience_db, "SELECT (SELECT count(*) FROM resilience), (SELECT count(*) FROM imports)") == tables
+    history = status(resilience_db)["import history (rows_now: still loaded; fewer once replaced)"]
+    assert history.iloc[-1][["kind", "rows", "rows_now"]].tolist() == ["resilience", 6, 6]
+
+
+def test_resilience_bad_rows_listed_in_the_rejects_file_and_nothing_loaded(resilience_db, fw, tmp_path):
+    bad = _bad_resilience_file(tmp_path / "bad.csv", fw)
+    with pytest.raises(UserError) as err:
+        import_file("resilience", bad, fw, resilience_db)
+    message = str(err.value)
+    assert "1 of 5 rows are not valid, so nothing was loaded" in message
+    assert "First: row 6, column neighbourhood: got 'atlantis'" in message
+    rejects = pd.read_csv(tmp_path / "bad.rejects.csv", dtype=str, keep_default_na=False)
+    assert list(rejects.columns) == ["file", "row", "column", "value", "expected"]
+    assert rejects[["file", "row", "column", "value"]].values.tolist() == [
+        [str(bad), "6", "neighbourhood", "atlantis"],
+        [str(bad), "6", "fr01", "9"],
+    ]
+    assert rejects["expected"].iloc[0].startswith("a neighbourhood in the areas table (ashgrove")
+    assert rejects["expected"].iloc[1] == "1-5 or a label of the scale, or blank"
+    assert _count(resilience_db, "SELECT count(*) FROM resilience")[0][0] == 0
+
+
+def test_resilience_skip_bad_rows_loads_the_good_ones(resilience_db, fw, tmp_path, capsys):
+    bad = _bad_resilience_file(tmp_path / "bad.csv", fw)
+    rejects = tmp_path / "elsewhere.csv"
+    argv = ["import", "resilience", str(bad), "--db", str(resilience_db), "--skip-bad-rows", "--rejects", str(rejects)]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "loaded 4 resilience questionnaires (2 respondents)" in out and "1 bad rows skipped" in out
+    assert rejects.exists() and not (tmp_path / "bad.rejects.csv").exists()
+    assert _count(resilience_db, "SELECT count(DISTINCT respondent_id) FROM resilience")[0][0] == 2
+
+
+def test_resilience_duplicate_respondent_and_stage_is_a_reject(resilience_db, fw, tmp_path):
+    twice = {"respondent_id": "R000", "project": "council-tax-reduction", "neighbourhood": "ashgrove", "stage": "PRE"}
+    file = _resilience_file(tmp_path / "dup.csv", fw, n=1, extra=[twice])
+    with pytest.raises(UserError, match="2 of 3 rows are not valid.*First: row 2, column respondent_id: got 'R000'"):
+        import_file("resilience", file, fw, resilience_db)
+    rejects = pd.read_csv(tmp_path / "dup.rejects.csv", dtype=str)
+    assert rejects["row"].tolist() == ["2", "4"]
+    assert "is also on row 4" in rejects["expected"].iloc[0]
+
+
+def test_cli_imports_resilience_answers(resilience_db, fw, tmp_path, capsys):
+    file = _resilience_file(tmp_path / "cli.csv", fw, n=3)
+    assert main(["import", "resilience", str(file), "--db", str(resilience_db)]) == 0
+    assert "loaded 6 resilience questionnaires" in capsys.readouterr().out
+    bad = tmp_path / "bad.csv"
+    bad.write_text("respondent_id,project\nR1,council-tax-reduction\n")
+    assert main(["import", "resilience", str(bad), "--db", str(resilience_db)]) == 2
+    assert "missing column(s) neighbourhood, stage" in capsys.readouterr().err
+
+
+def test_resilience_small_groups_are_suppressed(resilience_db, fw, tmp_path):
+    from helpers.evidence import evidence
+
+    import_file("resilience", _resilience_file(tmp_path / "few.csv", fw, n=6), fw, resilience_db)
+    pairs = evidence.resilience_pairs(evidence.load_resilience(resilience_db, fw, "council-tax-reduction"), fw)
+    results = evidence.resilience_results(pairs, fw)
+    assert results["suppressed"].all() and results["change"].isna().all()
+    assert (results["n_pairs"] == 6).all()
+
+
+def test_resilience_reimport_of_other_answers_needs_replace(resilience_db, fw, tmp_path):
+    import_file("resilience", _resilience_file(tmp_path / "a.csv", fw, n=3), fw, resilience_db)
+    other = _resilience_file(tmp_path / "b.csv", fw, n=4)
+    with pytest.raises(UserError, match="already loaded from another file. Use --replace"):
+        import_file("resilience", other, fw, resilience_db)
+    result = import_file("resilience", other, fw, resilience_db, replace=True)
+    assert (
+        "loaded 8" in result.message
+        and "replaced earlier data for R000 / council-tax-reduction / post" in result.message
+    )
+    assert _count(resilience_db, "SELECT count(DISTINCT respondent_id), count(*) FROM resilience") == [(4, 8 * 9)]
+
+
+def test_resilience_needs_the_questionnaire_in_the_framework(fw, tmp_path):
+    without = fw.model_copy(update={"resilience": None})
+    file = _resilience_file(tmp_path / "r.csv", fw, n=1)
+    with pytest.raises(UserError, match="no financial-resilience questionnaire is defined"):
+        import_file("resilience", file, without, tmp_path / "w.duckdb")
+    with pytest.raises(UserError, match=r"known: areas, population, survey, indicators, stories, sentiment$"):
+        import_file("resilence", file, without, tmp_path / "w.duckdb")
+
+
+# --- the README's table of file formats ----------------------------------------------------------------
+
+
+def test_readme_file_formats_in_step_with_the_kinds(fw):
+    text = (paths.ROOT / "README.md").read_text()
+    block = text.split(README_START, 1)[1].split(README_END, 1)[0]
+    assert block == readme_table(fw), "run `python -m helpers docs` to regenerate the README's file formats"

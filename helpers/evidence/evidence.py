@@ -28,7 +28,7 @@ Public functions (all frames tidy, sorted, deterministic):
 ``story_counts(ev)``, ``story_excerpts(ev, ...)``
 ``sentiment_score(texts)``, ``sentiment_tone(compound)``, ``score_sentiment_items(items)``, ``sentiment_shares(ev)``,
 ``sentiment_by_channel(ev, ...)``, ``sentiment_change(ev, wave)``
-``import_resilience(path, fw, db, ...)``, ``load_resilience(db, fw, project)``, ``resilience_pairs(answers, fw)``,
+``load_resilience(db, fw, project)`` (imported by :mod:`helpers.store.intake`), ``resilience_pairs(answers, fw)``,
 ``wilcoxon_paired(before, after, confidence)``, ``hodges_lehmann(differences, confidence)``,
 ``rank_biserial(differences)``, ``mcnemar_paired(before, after, confidence)``,
 ``newcombe_paired_interval(both, only_before, only_after, neither, confidence)``, ``resilience_results(pairs, fw)``
@@ -41,9 +41,7 @@ Report sections (each takes a :class:`helpers.presentation.report.ProjectReport`
 from __future__ import annotations
 
 import functools
-import hashlib
 import math
-import os
 import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,7 +51,6 @@ import numpy as np
 import pandas as pd
 
 from ..config import cache
-from ..config.errors import UserError, allowed
 from ..config.framework import Framework, Project
 from ..methods.estimates import normal_quantile, two_sided_p
 from ..presentation import charts
@@ -739,163 +736,6 @@ def sentiment_change(ev: ProjectEvidence, wave: str, confidence: float | None = 
 
 
 # --- the financial-resilience check ----------------------------------------------------------------
-
-RESILIENCE_COLUMNS = ("respondent_id", "project", "neighbourhood", "stage")
-
-
-def _read_cells(path: Path, sheet: str | None, known: list[str]) -> tuple[pd.DataFrame, str]:
-    """Text cells of a CSV/XLSX file (spreadsheet row numbers as index) and the file's sha256, via intake."""
-    from ..store import intake
-
-    if hasattr(intake, "read_file"):
-        raw = intake.read_file(path, sheet=sheet, known=known)
-        frame, digest = raw.frame, raw.sha256
-    else:  # the earlier intake API
-        frame, digest = intake.read_rows(path, sheet), hashlib.sha256(path.read_bytes()).hexdigest()
-    frame = frame.fillna("").astype(str).apply(lambda c: c.str.strip())
-    frame.columns = [str(c).strip().lower() for c in frame.columns]
-    return frame[(frame != "").any(axis=1)], digest
-
-
-def _ensure_resilience_table(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute(
-        f"""CREATE TABLE IF NOT EXISTS {RESILIENCE_TABLE} (
-            respondent_id VARCHAR NOT NULL, project VARCHAR NOT NULL, neighbourhood VARCHAR NOT NULL,
-            stage VARCHAR NOT NULL, item VARCHAR NOT NULL, answer VARCHAR, batch_id INTEGER NOT NULL)"""
-    )
-
-
-def import_resilience(
-    path: Path | str, fw: Framework, db: Path | str | None = None, *, sheet: str | None = None, replace: bool = False
-) -> str:
-    """Validate a file of paired before/after answers and load it whole, or refuse it with reasons.
-
-    Columns: respondent_id, project, neighbourhood, stage, then one per question of resilience.yaml.
-    Statements take the scale's codes or labels; yes/no questions take yes or no; blank = not answered.
-    Each respondent_id may appear once per project and stage. A file already imported (same bytes) adds
-    nothing; answers for a respondent x project x stage already loaded from another file are refused
-    unless ``replace``. Returns a one-line message.
-    """
-    res = fw.resilience
-    if res is None:
-        raise UserError("no financial-resilience questionnaire is defined: add data/framework/resilience.yaml")
-    path = Path(path)
-    name = str(path)
-    expected = [*RESILIENCE_COLUMNS, *res.item_ids]
-    frame, digest = _read_cells(path, sheet, expected)
-    missing = [c for c in expected if c not in frame.columns]
-    extra = [c for c in frame.columns if c not in expected]
-    if missing or extra:
-        what = " and ".join(
-            p
-            for p in (
-                f"missing column(s) {', '.join(missing)}" if missing else "",
-                f"unknown column(s) {', '.join(extra)}" if extra else "",
-            )
-            if p
-        )
-        raise UserError(f"{name}: {what} for a resilience file; expected columns: {', '.join(expected)}")
-    if frame.empty:
-        raise UserError(f"{name}: the file has a header but no data rows")
-    stages = [s.id for s in res.stages]
-    scale = {str(c.code): str(c.code) for c in res.scale} | {c.label.lower(): str(c.code) for c in res.scale}
-    problems: list[str] = []
-
-    def bad(row, column, value, wanted):
-        problems.append(f"row {row}, column {column}: got '{value}', expected {wanted}")
-
-    con = store.connect(db)
-    try:
-        store.ensure_schema(con, fw)
-        _ensure_resilience_table(con)
-        areas = analysis.load_areas(con)
-        known_hoods = set(areas["neighbourhood"]) if not areas.empty else set()
-        for row, r in frame.iterrows():
-            if not r["respondent_id"]:
-                bad(row, "respondent_id", "", "the respondent's id (the same at both stages)")
-            if r["project"] not in fw.project_ids:
-                bad(row, "project", r["project"], f"one of: {allowed(fw.project_ids)}")
-            if r["neighbourhood"] not in known_hoods:
-                bad(
-                    row,
-                    "neighbourhood",
-                    r["neighbourhood"],
-                    f"a neighbourhood in the areas table ({allowed(sorted(known_hoods)) or 'none yet'})",
-                )
-            if r["stage"].lower() not in stages:
-                bad(row, "stage", r["stage"], f"one of: {', '.join(stages)}")
-            for s in res.statements:
-                v = r[s.id]
-                if v and v.lower().removesuffix(".0") not in scale:
-                    bad(row, s.id, v, f"{res.scale[0].code}-{res.scale[-1].code} or a label of the scale, or blank")
-            for q in res.yes_no:
-                v = r[q.id]
-                if v and v.lower() not in ("yes", "no"):
-                    bad(row, q.id, v, "yes or no, or blank")
-        key = frame["respondent_id"] + "\x1f" + frame["project"] + "\x1f" + frame["stage"].str.lower()
-        for row in frame.index[key.duplicated(keep=False)]:
-            bad(row, "respondent_id, project, stage", frame.at[row, "respondent_id"], "each respondent once per stage")
-        if problems:
-            shown = "; ".join(problems[:5]) + (f"; and {len(problems) - 5} more" if len(problems) > 5 else "")
-            raise UserError(f"{name}: {len(problems)} problem(s), so nothing was loaded: {shown}")
-        seen = con.execute(
-            "SELECT batch_id FROM imports WHERE sha256 = ? AND kind = ?", [digest, "resilience"]
-        ).fetchone()
-        if seen:
-            return f"{name}: already imported as batch {seen[0]} (resilience); nothing added"
-        long = frame.melt(
-            id_vars=list(RESILIENCE_COLUMNS), value_vars=list(res.item_ids), var_name="item", value_name="answer"
-        )
-        long["stage"] = long["stage"].str.lower()
-        long["answer"] = [
-            (scale[a.lower().removesuffix(".0")] if item in {s.id for s in res.statements} else a.lower())
-            if a
-            else None
-            for item, a in zip(long["item"], long["answer"], strict=True)
-        ]
-        keys = frame.assign(stage=frame["stage"].str.lower())[["respondent_id", "project", "stage"]].drop_duplicates()
-        con.register("incoming_keys", keys)
-        con.register("incoming_answers", long)
-        try:
-            clash = con.execute(
-                f"SELECT DISTINCT t.respondent_id, t.project, t.stage FROM {RESILIENCE_TABLE} t JOIN incoming_keys i "
-                "USING (respondent_id, project, stage) ORDER BY ALL"
-            ).fetchall()
-            if clash and not replace:
-                shown = "; ".join(" / ".join(c) for c in clash[:5])
-                raise UserError(
-                    f"{name}: answers for respondent / project / stage {shown} are already loaded from another "
-                    "file. Use --replace to swap them for this file."
-                )
-            with store.transaction(con):
-                batch = con.execute("SELECT coalesce(max(batch_id), 0) + 1 FROM imports").fetchone()[0]
-                con.execute(
-                    f"DELETE FROM {RESILIENCE_TABLE} t WHERE EXISTS (SELECT 1 FROM incoming_keys i WHERE "
-                    "t.respondent_id = i.respondent_id AND t.project = i.project AND t.stage = i.stage)"
-                )
-                con.execute(
-                    f"INSERT INTO {RESILIENCE_TABLE} SELECT respondent_id, project, neighbourhood, stage, item, "
-                    f"answer, {batch} FROM incoming_answers"
-                )
-                con.execute(
-                    "INSERT INTO imports (batch_id, kind, file_name, sha256, rows, replaced) VALUES (?, ?, ?, ?, ?, ?)",
-                    [
-                        batch,
-                        "resilience",
-                        os.path.basename(name),
-                        digest,
-                        len(frame),
-                        f"{len(clash)} replaced" if clash else None,
-                    ],
-                )
-        finally:
-            con.unregister("incoming_keys")
-            con.unregister("incoming_answers")
-    finally:
-        con.close()
-    people = frame["respondent_id"].nunique()
-    return f"{name}: loaded {len(frame)} resilience questionnaires ({people} respondents)"
-
 
 def load_resilience(db: Path | str, fw: Framework, project: str) -> pd.DataFrame:
     """The project's resilience answers, long: respondent_id, neighbourhood, stage, item, answer.

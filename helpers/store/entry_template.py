@@ -9,12 +9,14 @@
 - ``Instructions``: what each column records, what it accepts, and how to import the file.
 - ``Lists`` (hidden): the dropdowns' choices.
 
-The other kinds (``areas``, ``population``, ``indicators``, ``stories``, ``sentiment``) get the same
-treatment: their header, dropdowns where the framework knows the choices, and instructions. When the
-database already holds areas, the neighbourhood column offers their ids too.
+The other kinds (``areas``, ``population``, ``indicators``, ``stories``, ``sentiment``, and ``resilience``
+where the framework defines the financial-resilience questionnaire) get the same treatment: their header,
+dropdowns where the framework knows the choices, and instructions. When the database already holds areas,
+the neighbourhood column offers their ids too.
 
-Everything is read from :func:`helpers.store.intake.columns_for`, which derives from the framework, so a
-template always matches what the import accepts. See templates/README.md.
+Everything is read from the kind's definition (:func:`helpers.store.kinds.kind`), which derives from the
+framework and is what the import checks against, so a template always matches what the import accepts.
+See templates/README.md.
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ from ..config.errors import UserError
 from ..config.framework import Framework
 from ..config.safe_output import neutralise_cell, save_workbook_atomic
 from . import database as store
-from .kinds import Column, columns_for
+from . import kinds
+from .kinds import Column
 from .reading import column_letter
 
 ENTRY_ROWS = 5000  # rows that carry the dropdowns and number checks (more can be added by copying a row)
@@ -36,6 +39,7 @@ TEMPLATES = {
     "indicators": "indicators",
     "stories": "stories",
     "sentiment": "sentiment",
+    "resilience": "resilience",  # where the framework defines the questionnaire (resilience.yaml)
 }
 ALIASES = {"survey": "survey-entry", **{f"{k}-entry": k for k in TEMPLATES if k != "survey-entry"}}
 
@@ -70,19 +74,17 @@ def build_workbook(kind: str, fw: Framework, neighbourhoods: list[str] | None = 
     """The openpyxl workbook for one kind (data sheet first, so the import reads it by default)."""
     from openpyxl import Workbook
     from openpyxl.comments import Comment
-    from openpyxl.styles import Alignment, Font, PatternFill
-    from openpyxl.worksheet.datavalidation import DataValidation
+    from openpyxl.styles import Font, PatternFill
 
-    cols = columns_for(kind, fw)
+    spec = kinds.kind(kind, fw)
     book = Workbook()
     data = book.active
     data.title = kind
     lists = book.create_sheet("Lists")
     lists.sheet_state = "hidden"
     head_fill = PatternFill("solid", fgColor="DDEBF7")
-    last = ENTRY_ROWS + 1
     list_column = 0
-    for position, col in enumerate(cols):
+    for position, col in enumerate(spec.columns):
         letter = column_letter(position)
         cell = data.cell(row=1, column=position + 1, value=col.name)
         cell.font = Font(bold=True)
@@ -92,67 +94,72 @@ def build_workbook(kind: str, fw: Framework, neighbourhoods: list[str] | None = 
         data.column_dimensions[letter].width = max(12, min(28, len(col.name) + 4))
         picks = list(col.picks)
         if col.name == "neighbourhood" and neighbourhoods and kind != "areas":
-            picks = list(neighbourhoods) + (["all"] if kind == "indicators" else [])
+            picks = list(neighbourhoods) + ([spec.whole_area] if spec.whole_area else [])
         if col.kind in ("code", "text", "id"):
             data.column_dimensions[letter].number_format = "@"  # Text: Excel keeps 1-2 as 1-2
         if col.kind in ("date", "period"):
             data.column_dimensions[letter].number_format = "yyyy-mm-dd"
+        list_letter = None
         if picks:
             list_column += 1
-            list_letter = column_letter(list_column - 1)
-            lists.cell(row=1, column=list_column, value=col.name).font = Font(bold=True)
-            for i, pick in enumerate(picks, start=2):
-                lists.cell(row=i, column=list_column, value=neutralise_cell(pick)).data_type = "s"
-            rule = DataValidation(
-                type="list",
-                formula1=f"=Lists!${list_letter}$2:${list_letter}${len(picks) + 1}",
-                allow_blank=True,
-                showErrorMessage=True,
-                errorTitle=f"{col.name}: not in the list",
-                error=f"Pick one of the answers in the list{' or leave it blank' if col.nullable else ''}.",
-                showInputMessage=True,
-                promptTitle=col.name[:32],
-                prompt=(col.help or col.expected)[:255],
-            )
-        elif col.kind in ("int", "float"):
-            rule = DataValidation(
-                type="whole" if col.kind == "int" else "decimal",
-                operator="between" if col.maximum is not None else "greaterThanOrEqual",
-                formula1=str(col.minimum if col.minimum is not None else -1e12),
-                formula2=str(col.maximum) if col.maximum is not None else None,
-                allow_blank=True,
-                showErrorMessage=True,
-                errorTitle=f"{col.name}: out of range",
-                error=col.expected[:255],
-                showInputMessage=True,
-                promptTitle=col.name[:32],
-                prompt=(col.help or col.expected)[:255],
-            )
-        else:
-            rule = DataValidation(
-                type="textLength",
-                operator="greaterThanOrEqual",
-                formula1="0",
-                allow_blank=True,
-                showInputMessage=True,
-                promptTitle=col.name[:32],
-                prompt=(col.help or col.expected)[:255],
-            )
-        rule.add(f"{letter}2:{letter}{last}")
+            list_letter = _write_list(lists, list_column, col.name, picks, Font)
+        rule = _entry_rule(col, list_letter, len(picks))
+        rule.add(f"{letter}2:{letter}{ENTRY_ROWS + 1}")
         data.add_data_validation(rule)
     data.freeze_panes = "A2"
-    _instructions(book, kind, cols, fw, bool(neighbourhoods), Font, Alignment)
+    _instructions(book, spec, fw, bool(neighbourhoods))
     return book
 
 
-def _instructions(book, kind: str, cols: list[Column], fw: Framework, has_areas: bool, Font, Alignment) -> None:
+def _write_list(lists, list_column: int, name: str, picks: list[str], Font) -> str:
+    """One dropdown's choices in a column of the hidden Lists sheet; returns that column's letter."""
+    lists.cell(row=1, column=list_column, value=name).font = Font(bold=True)
+    for i, pick in enumerate(picks, start=2):
+        lists.cell(row=i, column=list_column, value=neutralise_cell(pick)).data_type = "s"
+    return column_letter(list_column - 1)
+
+
+def _entry_rule(col: Column, list_letter: str | None, picks: int):
+    """The data validation of one column: a dropdown, a number range, or just a prompt."""
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    prompt = {"showInputMessage": True, "promptTitle": col.name[:32], "prompt": (col.help or col.expected)[:255]}
+    if list_letter:
+        return DataValidation(
+            type="list",
+            formula1=f"=Lists!${list_letter}$2:${list_letter}${picks + 1}",
+            allow_blank=True,
+            showErrorMessage=True,
+            errorTitle=f"{col.name}: not in the list",
+            error=f"Pick one of the answers in the list{' or leave it blank' if col.nullable else ''}.",
+            **prompt,
+        )
+    if col.kind in ("int", "float"):
+        return DataValidation(
+            type="whole" if col.kind == "int" else "decimal",
+            operator="between" if col.maximum is not None else "greaterThanOrEqual",
+            formula1=str(col.minimum if col.minimum is not None else -1e12),
+            formula2=str(col.maximum) if col.maximum is not None else None,
+            allow_blank=True,
+            showErrorMessage=True,
+            errorTitle=f"{col.name}: out of range",
+            error=col.expected[:255],
+            **prompt,
+        )
+    return DataValidation(type="textLength", operator="greaterThanOrEqual", formula1="0", allow_blank=True, **prompt)
+
+
+def _instructions(book, spec: kinds.Kind, fw: Framework, has_areas: bool) -> None:
+    from openpyxl.styles import Alignment, Font
+
+    kind = spec.name
     ws = book.create_sheet("Instructions")
     title = f"{fw.instrument.title}: survey entry" if kind == "survey" else f"{kind} file"
     lines = [
         (title, True),
         (
             f"Fill in the first sheet ('{kind}'), one row per "
-            + ("returned questionnaire" if kind == "survey" else "record")
+            + spec.row
             + ". Keep the header row as it is and do not add columns.",
             False,
         ),
@@ -178,7 +185,7 @@ def _instructions(book, kind: str, cols: list[Column], fw: Framework, has_areas:
     row += 1
     for position, head in enumerate(("column", "what it records", "accepts", "required")):
         ws.cell(row=row, column=position + 1, value=head).font = Font(bold=True)
-    for col in cols:
+    for col in spec.columns:
         row += 1
         values = (col.name, col.help, col.expected, "optional" if col.nullable or col.optional else "required")
         for position, value in enumerate(values):
@@ -210,7 +217,7 @@ def write_template(
         save_workbook_atomic(book, target)
     except OSError as exc:
         raise UserError(f"{target}: cannot write the template ({exc.strerror or exc})") from None
-    cols = columns_for(kind, fw)
+    cols = kinds.columns_for(kind, fw)
     dropdowns = sum(1 for c in cols if c.picks) + (1 if hoods else 0)
     return target, (
         f"wrote {target}: {len(cols)} columns ({dropdowns} with dropdowns) on sheet '{kind}', and instructions; "

@@ -85,7 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "name",
         metavar="NAME",
-        help="survey-entry, areas, population, indicators, stories or sentiment (see templates/README.md)",
+        help="survey-entry, areas, population, indicators, stories, sentiment or resilience (see templates/README.md)",
     )
     p.add_argument("--out", type=Path, help="file to write (default: NAME-entry.xlsx in the current folder)")
     p.add_argument("--force", action="store_true", help="overwrite the file if it exists")
@@ -137,7 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--id", dest="project_id", help="project id (default: made from NAME, e.g. tenant-voice)")
     _db_arg(p)
 
-    p = verbs.add_parser("docs", help="regenerate the README's command reference from this --help")
+    p = verbs.add_parser("docs", help="regenerate the README's command reference and table of file formats")
 
     p = verbs.add_parser("dashboard", help="serve the Voila dashboards on 127.0.0.1")
     p.add_argument("--port", type=int, default=8866, help="port (default: 8866)")
@@ -182,11 +182,6 @@ def _run(args: argparse.Namespace) -> int | None:
 
         written = write_sample(fw, args.out, args.seed if args.seed is not None else DEFAULT_SEED)
         print(f"wrote {len(written)} synthetic sample files to {args.out}")
-        return 0
-    if verb == "import" and args.kind == "resilience":
-        from ..evidence.evidence import import_resilience
-
-        print(import_resilience(args.file, fw, args.db, sheet=args.sheet, replace=args.replace))
         return 0
     if verb == "ripple":
         from ..evidence.ripple import cli_ripple
@@ -246,7 +241,8 @@ def _run(args: argparse.Namespace) -> int | None:
 
         return run_batch(fw, args)
     if verb == "docs":
-        print("README command reference " + ("updated" if update_readme() else "already up to date"))
+        changed = update_readme(fw=fw)
+        print("README command reference and file formats " + ("updated" if changed else "already up to date"))
         return 0
     if verb == "dashboard":
         from .dashboard_server import serve
@@ -272,16 +268,25 @@ def command_reference() -> str:
     return "\n".join(parts)
 
 
-def update_readme(readme: Path = paths.ROOT / "README.md") -> bool:
-    """Rewrite the command reference between the README's markers; True if it changed."""
+def update_readme(readme: Path = paths.ROOT / "README.md", fw=None) -> bool:
+    """Rewrite the command reference and the table of file formats between the README's markers; True if
+    either changed."""
+    from ..config.framework import framework
+    from ..store.kinds import README_END, README_START, readme_table
+
     text = readme.read_text(encoding="utf-8")
-    start, end = "<!-- commands:start -->\n", "<!-- commands:end -->"
-    head, rest = text.split(start, 1)
-    _, tail = rest.split(end, 1)
-    new = head + start + command_reference() + end + tail
+    new = _between(text, "<!-- commands:start -->\n", "<!-- commands:end -->", command_reference())
+    new = _between(new, README_START, README_END, readme_table(fw or framework()))
     if new != text:
         readme.write_text(new, encoding="utf-8")
     return new != text
+
+
+def _between(text: str, start: str, end: str, block: str) -> str:
+    """``text`` with what lies between the markers ``start`` and ``end`` replaced by ``block``."""
+    head, rest = text.split(start, 1)
+    _, tail = rest.split(end, 1)
+    return head + start + block + end + tail
 
 
 def table_for(verb: str, fw, args: argparse.Namespace):
