@@ -172,6 +172,22 @@ def _project(fw: Framework, help: str) -> Column:
     return choice_column("project", [(p.id, p.name) for p in fw.projects], pick_labels=False, help=help)
 
 
+def _one_item(fw: Framework, id_column: str, what: str) -> tuple[Column, Column, Column]:
+    """The id, project and neighbourhood of a story or a sentiment item."""
+    return (
+        Column(id_column, "text", expected=f"the {what}'s id", help=f"the {what}'s id, unique"),
+        _project(fw, f"the project the {what} is about"),
+        _neighbourhood(),
+    )
+
+
+def _yes_no(name: str, help: str, *, nullable: bool = False, expected: str | None = None, block: str = "") -> Column:
+    brief = either(("yes", "no"))
+    return choice_column(
+        name, _same("yes", "no"), nullable=nullable, help=help, expected=expected, brief=brief, block=block
+    )
+
+
 def _wave(fw: Framework, help: str) -> Column:
     return choice_column("wave", [(w.id, w.label) for w in fw.settings.waves], help=help)
 
@@ -259,47 +275,29 @@ def _survey_answers(fw: Framework) -> list[Column]:
             for s in ins.statements.items
         ),
         choice_column(gh.id, scale(gh.scale), nullable=True, help=gh.question),
-        Column(
-            h.id,
-            "int",
-            nullable=True,
-            minimum=h.min,
-            maximum=h.max,
-            expected=f"a whole number from {h.min} to {h.max}, or blank",
-            help=h.question,
-            sql="TINYINT",
-        ),
+        _answered_number(h.id, h.min, h.max, h.question, "TINYINT"),
         *(
             choice_column(i.id, scale(ins.years.bands), nullable=True, help=f"{ins.years.question} {i.text} ...")
             for i in ins.years.items
         ),
         *(
-            Column(
-                i.id,
-                "int",
-                nullable=True,
-                minimum=0,
-                maximum=hh.max_per_band,
-                expected=f"a whole number from 0 to {hh.max_per_band}, or blank",
-                help=f"{hh.question} {i.label}",
-                sql="TINYINT",
-                block="hh",
-            )
+            _answered_number(i.id, 0, hh.max_per_band, f"{hh.question} {i.label}", "TINYINT", block="hh")
             for i in hh.items
         ),
         choice_column(ins.ethnicity.id, scale(ins.ethnicity.categories), nullable=True, help=ins.ethnicity.question),
         choice_column(ins.gender.id, scale(ins.gender.categories), nullable=True, help=ins.gender.question),
-        Column(
-            age.id,
-            "int",
-            nullable=True,
-            minimum=age.min,
-            maximum=age.max,
-            expected=f"age in whole years from {age.min} to {age.max}, or blank",
-            help=age.question,
-            sql="SMALLINT",
-        ),
+        _answered_number(age.id, age.min, age.max, age.question, "SMALLINT", what="age in whole years"),
     ]
+
+
+def _answered_number(
+    name: str, low: int, high: int, help: str, sql: str, *, what: str = "a whole number", block: str = ""
+) -> Column:
+    """A questionnaire's whole-number answer from ``low`` to ``high``, blank when not answered."""
+    expected = f"{what} from {low} to {high}, or blank"
+    return Column(
+        name, "int", nullable=True, minimum=low, maximum=high, expected=expected, help=help, sql=sql, block=block
+    )
 
 
 def _indicators(fw: Framework) -> Kind:
@@ -342,19 +340,12 @@ def _indicators(fw: Framework) -> Kind:
 def _stories(fw: Framework) -> Kind:
     outcomes = "outcome ids from the project's ripple map, separated by ';'"
     columns = (
-        Column("story_id", "text", expected="the story's id", help="the story's id, unique"),
-        _project(fw, "the project the story is about"),
-        _neighbourhood(),
+        *_one_item(fw, "story_id", "story"),
         _wave(fw, "the wave the story belongs to"),
         Column("outcomes", "text", expected=outcomes, help=outcomes, brief="ids separated by `;`"),
         Column("title", "text", expected="a title", help="a short title"),
         Column("text", "text", expected="the story's text", help="the story as told"),
-        choice_column(
-            "consent",
-            _same("yes", "no"),
-            help="yes if the person agreed to the story being shown; only yes is ever shown",
-            brief=either(("yes", "no")),
-        ),
+        _yes_no("consent", "yes if the person agreed to the story being shown; only yes is ever shown"),
     )
     return Kind("stories", columns, ("story_id",), ("story_id",), serves_project=True)
 
@@ -362,9 +353,7 @@ def _stories(fw: Framework) -> Kind:
 def _sentiment(fw: Framework) -> Kind:
     where = "where it was said (e.g. twitter, facebook, tracker)"
     columns = (
-        Column("item_id", "text", expected="the item's id", help="the item's id, unique"),
-        _project(fw, "the project the item is about"),
-        _neighbourhood(),
+        *_one_item(fw, "item_id", "item"),
         Column(
             "date", "date", expected="a date YYYY-MM-DD (or DD/MM/YYYY), not in the future", help="the date it was said"
         ),
@@ -413,18 +402,7 @@ def _resilience(fw: Framework) -> Kind:
             )
             for s in res.statements
         ),
-        *(
-            choice_column(
-                q.id,
-                _same("yes", "no"),
-                nullable=True,
-                help=q.text,
-                expected="yes or no",
-                brief=either(("yes", "no")),
-                block="yes_no",
-            )
-            for q in res.yes_no
-        ),
+        *(_yes_no(q.id, q.text, nullable=True, expected="yes or no", block="yes_no") for q in res.yes_no),
     )
     key = ("respondent_id", "project", "stage")
     return Kind(
