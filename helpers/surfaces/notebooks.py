@@ -63,7 +63,10 @@ def for_project(notebook: dict, fw: Framework, project_id: str) -> dict:
         match = CALL.fullmatch(_source(cell).strip()) if cell["cell_type"] == "code" else None
         if match and match.group(1) in sections.load_all() and not applies(fw, project_id, match.group(1)):
             skip |= {i, i - 1} if i and notebook["cells"][i - 1]["cell_type"] == "markdown" else {i}
-    cells = [c for i, c in enumerate(notebook["cells"]) if i not in skip]
+    cells = [dict(c) for i, c in enumerate(notebook["cells"]) if i not in skip]
+    if all(str(c.get("id", "")).isdigit() for c in cells):  # numbered as nbstripout numbers them
+        for number, cell in enumerate(cells):
+            cell["id"] = str(number)
     return {**notebook, "cells": cells}
 
 
