@@ -1,4 +1,5 @@
-"""The framework as data: ideals, the Your Voice instrument, projects, self-evaluation and settings.
+"""The framework as data: ideals, the Your Voice instrument, projects, the ripple's roll-up rule, self-evaluation
+and settings.
 
 Everything lives once as YAML under ``data/framework/`` and loads into frozen pydantic models
 (STYLE.md 3). A bad definition fails at load with the file, the key and the allowed values::
@@ -9,12 +10,14 @@ Everything lives once as YAML under ``data/framework/`` and loads into frozen py
 
 from __future__ import annotations
 
+import math
+from fractions import Fraction
 from functools import cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal, get_args
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
 from . import paths
 from .errors import FrameworkError, allowed
@@ -244,6 +247,119 @@ class ResilienceInstrument(Model):
         return tuple(s.id for s in self.statements) + tuple(q.id for q in self.yes_no)
 
 
+# --- the ripple's roll-up rule (ripple.yaml) -----------------------------------------------------
+
+WeightId = Literal["survey-did", "survey-before-after", "indicators", "stories", "sentiment"]
+WEIGHT_IDS: tuple[str, ...] = get_args(WeightId)
+
+
+def _number_or_fraction(value):
+    """A bound as written in YAML: a number, or a fraction such as "2/3" (kept exact: 2/3 means 2/3)."""
+    if isinstance(value, str) and "/" in value:
+        top, _, bottom = value.partition("/")
+        try:
+            return float(Fraction(int(top.strip()), int(bottom.strip())))
+        except (ValueError, ZeroDivisionError):
+            raise ValueError(f"not a number or a fraction such as 2/3: {value!r}") from None
+    return value
+
+
+Bound = Annotated[float, BeforeValidator(_number_or_fraction)]
+
+
+class LineWeight(Model):
+    """How much one kind of evidence line counts in an outcome's strength and certainty, and why."""
+
+    line: str = Field(min_length=1)  # the line as docs/ripple.md names it
+    weight: float = Field(ge=0)
+    why: str = Field(min_length=1)
+
+
+class WordBand(Model):
+    """Words for the values at or above (``at_least``) or above (``above``) a bound; the last band has none."""
+
+    words: str = Field(min_length=1)
+    at_least: Bound | None = None
+    above: Bound | None = None
+
+    @property
+    def bound(self) -> float | None:
+        return self.at_least if self.at_least is not None else self.above
+
+    def holds(self, value: float) -> bool:
+        if self.at_least is not None:
+            return value >= self.at_least
+        return self.above is None or value > self.above
+
+
+class WordScale(Model):
+    """Words for a value: the first band that holds it, in order; ``none`` when there is no value."""
+
+    none: str = ""
+    bands: tuple[WordBand, ...] = Field(min_length=1)
+
+    @field_validator("bands")
+    @classmethod
+    def _ordered(cls, bands):
+        *bounded, last = bands
+        for n, band in enumerate(bounded):
+            if (band.at_least is None) == (band.above is None):
+                raise ValueError(f"band {n} ({band.words!r}) needs exactly one of at_least or above")
+        if last.bound is not None:
+            raise ValueError(f"the last band ({last.words!r}) takes the rest: it has no at_least or above")
+        bounds = [b.bound for b in bounded]
+        if any(later >= earlier for earlier, later in zip(bounds, bounds[1:], strict=False)):
+            raise ValueError(f"bounds must go down from band to band; got {', '.join(f'{b:g}' for b in bounds)}")
+        return bands
+
+    def words_for(self, value: float | None) -> str:
+        if value is None or math.isnan(value):
+            return self.none
+        return next(b.words for b in self.bands if b.holds(value))
+
+
+class RollupRule(Model):
+    """The ripple's roll-up rule (ripple.yaml; docs/ripple.md): line weights, strength and certainty words."""
+
+    weights: dict[WeightId, LineWeight]
+    strength: WordScale
+    certainty: WordScale
+
+    @field_validator("weights")
+    @classmethod
+    def _every_line(cls, weights):
+        missing = [w for w in WEIGHT_IDS if w not in weights]
+        if missing:
+            raise ValueError(f"no weight for {', '.join(missing)}; every line needs one: {allowed(WEIGHT_IDS)}")
+        return {w: weights[w] for w in WEIGHT_IDS}
+
+    @field_validator("strength")
+    @classmethod
+    def _strength_range(cls, scale):
+        return _bounds_within(scale, -1, 1)
+
+    @field_validator("certainty")
+    @classmethod
+    def _certainty_range(cls, scale):
+        return _bounds_within(scale, 0, 1)
+
+    def weight(self, line: str) -> float:
+        return self.weights[line].weight
+
+    def strength_words(self, strength: float) -> str:
+        return self.strength.words_for(strength)
+
+    def certainty_words(self, certainty: float) -> str:
+        return self.certainty.words_for(certainty)
+
+
+def _bounds_within(scale: WordScale, low: float, high: float) -> WordScale:
+    for n, band in enumerate(scale.bands):
+        if band.bound is not None and not low <= band.bound <= high:
+            raise ValueError(f"bands[{n}] ({band.words!r}): bound {band.bound:g} is outside {low:g} to {high:g}")
+    return scale
+
+
 # --- self-evaluation ----------------------------------------------------------------------------
 
 
@@ -309,6 +425,8 @@ class Weighting(Model):
 class Council(Model):
     name: str
     logo: str = ""
+    # One line printed on every report and PDF page: who to ask (a team, an email, a phone number).
+    contact: str = Field(default="", max_length=160, pattern=r"^[^\r\n]*$")
 
 
 class Batch(Model):
@@ -353,6 +471,7 @@ class Framework(Model):
     projects: tuple[Project, ...]
     self_evaluation: SelfEvaluation
     settings: Settings
+    ripple_rule: RollupRule  # ripple.yaml
     resilience: ResilienceInstrument | None = None  # resilience.yaml, when present
 
     @property
@@ -523,6 +642,7 @@ def load_framework(root: Path | str | None = None) -> Framework:
         projects=tuple(projects),
         self_evaluation=_parse(SelfEvaluation, _read_yaml(root / "self_evaluation.yaml", root), "self_evaluation.yaml"),
         settings=_parse(Settings, _read_yaml(root / "settings.yaml", root), "settings.yaml"),
+        ripple_rule=_parse(RollupRule, _read_yaml(root / "ripple.yaml", root), "ripple.yaml"),
         resilience=(
             _parse(ResilienceInstrument, _read_yaml(root / "resilience.yaml", root), "resilience.yaml")
             if (root / "resilience.yaml").exists()
