@@ -124,3 +124,215 @@ def difference_bars(table: pd.DataFrame, *, title: str, xlabel: str) -> plt.Figu
     ax.set_title(title, loc="left", fontsize=11)
     fig.tight_layout()
     return fig
+
+
+# --- evidence charts: local indicators, predictions, KPI tiers, sentiment ---------------------------
+
+import functools  # noqa: E402
+import math  # noqa: E402
+import textwrap  # noqa: E402
+
+from ..evidence.indicators import TIER_NAMES, format_value  # noqa: E402
+from ..evidence.sentiment import TONES  # noqa: E402
+from . import formatting as fmt  # noqa: E402
+
+
+def styled(draw):
+    """Run a chart function inside the workbook's chart style (seaborn's whitegrid and colour-blind palette,
+    as data in :data:`STYLE`), without changing matplotlib's global settings."""
+
+    @functools.wraps(draw)
+    def wrapper(*args, **kwargs):
+        with plt.rc_context(STYLE):
+            return draw(*args, **kwargs)
+
+    return wrapper
+
+
+def _facets(n: int, columns: int = 3):
+    from matplotlib.layout_engine import PlaceHolderLayoutEngine
+
+    rows = max(1, math.ceil(n / columns))
+    height = 2.1 * rows + 0.6
+    fig, axes = plt.subplots(rows, columns, figsize=(7.5, height), squeeze=False)
+    # A fixed layout: tight_layout on a grid of small axes costs about half a second per chart.
+    fig.subplots_adjust(left=0.07, right=0.98, bottom=0.5 / height, top=1 - 0.55 / height, wspace=0.32, hspace=0.75)
+    # A placeholder engine tells the PNG drawing the layout is fixed ("none" would leave it unset).
+    fig.set_layout_engine(PlaceHolderLayoutEngine(adjust_compatible=True, colorbar_gridspec=True))
+    flat = list(axes.flat)
+    for ax in flat[n:]:
+        ax.set_visible(False)
+    return fig, flat[:n]
+
+
+def _date_axis(ax, dates: pd.Series, size: float = 6.5) -> None:
+    """Fixed ticks each January and July within the data's range (cheaper to draw than a date locator)."""
+    if dates.empty:
+        return
+    first, last = pd.Timestamp(dates.min()), pd.Timestamp(dates.max())
+    ticks = [t for t in pd.date_range(first.replace(day=1), last, freq="MS") if t.month in (1, 7)]
+    ax.set_xticks(ticks, [t.strftime("%b %y") for t in ticks])
+    ax.tick_params(labelsize=size)
+
+
+def _role_colour(role: str) -> str:
+    return PILOT if role == "pilot" else COMPARISON if role == "comparison" else GREY
+
+
+def _figure_legend(fig, axes) -> None:
+    """One legend under the facets, each label once."""
+    handles, names = [], []
+    for ax in axes:
+        for h, n in zip(*ax.get_legend_handles_labels(), strict=True):
+            if n not in names:
+                handles.append(h)
+                names.append(n)
+    if handles:
+        fig.legend(handles, names, loc="lower center", ncol=len(names), fontsize=7, frameon=False)
+
+
+@styled
+def indicator_trend_chart(series: pd.DataFrame, *, neighbourhood: str, baseline: pd.Period | None) -> plt.Figure:
+    """Small multiples: each indicator's values over time, this neighbourhood bold, pilots solid, comparisons dashed."""
+    ids = list(dict.fromkeys(series["indicator"]))
+    fig, axes = _facets(len(ids))
+    for ax, ind in zip(axes, ids, strict=False):
+        rows = series[series["indicator"] == ind]
+        for hood, s in rows.groupby("neighbourhood", sort=True):
+            role = s["role"].iloc[0]
+            here = hood == neighbourhood
+            ax.plot(
+                s["period"],
+                s["value"],
+                ls="-" if role == "pilot" else "--",
+                lw=2.6 if here else 1.1,
+                color=_role_colour(role),
+                alpha=1 if here else 0.75,
+                label=("this neighbourhood" if here else role),
+            )
+        if baseline is not None:
+            ax.axvline(baseline.start_time, color="black", lw=0.8, ls=":")
+        first = rows.iloc[0]
+        arrow = "higher is better" if first["better"] == "higher" else "lower is better"
+        ax.set_title(textwrap.fill(f"{first['label']} ({arrow})", 38), fontsize=7.5, loc="left")
+        _date_axis(ax, rows["period"])
+    _figure_legend(fig, axes)
+    height = fig.get_figheight()
+    fig.subplots_adjust(left=0.07, right=0.98, top=1 - 0.45 / height, bottom=0.9 / height, hspace=0.75, wspace=0.3)
+    return fig
+
+
+def _annotate_latest(ax, pilot: pd.DataFrame) -> None:
+    """The latest pilot actual and predicted values, in a box pointing at the actual line."""
+    last = pilot.iloc[-1]
+    actual, predicted = (format_value(last[c], last["unit"]) for c in ("actual", "predicted"))
+    ax.annotate(
+        f"actual {actual}\npredicted {predicted}",
+        (last["period"], last["actual"]),
+        xytext=(-120, -8),
+        textcoords="offset points",
+        fontsize=8,
+        bbox={"facecolor": "white", "edgecolor": GREY, "pad": 2},
+        arrowprops={"arrowstyle": "-", "color": GREY},
+    )
+
+
+@styled
+def predicted_actual_chart(table: pd.DataFrame) -> plt.Figure:
+    """Actual (pilot, comparison) and predicted values over time for each indicator with a prediction."""
+    ids = list(dict.fromkeys(table["indicator"]))
+    fig, axes = _facets(len(ids), columns=min(2, len(ids)))
+    for ax, ind in zip(axes, ids, strict=False):
+        rows = table[table["indicator"] == ind]
+        for role, colour, ls in (("pilot", PILOT, "-"), ("comparison", COMPARISON, "--")):
+            r = rows[rows["role"] == role]
+            if not r.empty:
+                ax.plot(r["period"], r["actual"], color=colour, ls=ls, lw=2, label=f"actual, {role} areas")
+        pred = rows[rows["predicted"].notna()].groupby("period")["predicted"].mean()
+        if not pred.empty:
+            ax.plot(pred.index, pred.to_numpy(), color="black", ls=":", lw=2, label="predicted without the project")
+        pilot = rows[(rows["role"] == "pilot") & rows["predicted"].notna()]
+        if not pilot.empty:
+            _annotate_latest(ax, pilot)
+        ax.set_title(textwrap.fill(rows["label"].iloc[0], 50), fontsize=9, loc="left")
+        _date_axis(ax, rows["period"], 7)
+        ax.legend(fontsize=7, loc="upper left")
+    fig.tight_layout()
+    return fig
+
+
+def _tier_panel(ax, rows: pd.DataFrame) -> None:
+    """One tier's panel: each indicator's pilot-average improvement, and the comparison areas' average."""
+    pilots = rows[rows["role"] == "pilot"].groupby(["indicator", "period"])["improvement_pct"].mean()
+    for k, (ind, s) in enumerate(pilots.groupby(level=0)):
+        label = rows.loc[rows["indicator"] == ind, "label"].iloc[0]
+        ax.plot(
+            s.index.get_level_values(1),
+            s.to_numpy(),
+            lw=1.5,
+            color=PALETTE[k % len(PALETTE)],
+            label=textwrap.shorten(label, 34, placeholder="…"),
+        )
+    comp = rows[rows["role"] == "comparison"].groupby("period")["improvement_pct"].mean()
+    if not comp.empty:
+        ax.plot(comp.index, comp.to_numpy(), color=GREY, ls="--", lw=2, label="comparison areas (average)")
+
+
+@styled
+def tier_chart(series: pd.DataFrame, *, baseline: pd.Period | None) -> plt.Figure:
+    """Three panels (tiers 3, 2, 1): pilot-average improvement since baseline per indicator, over time."""
+    fig, axes = plt.subplots(1, 3, figsize=(9, 4.6), sharey=True)
+    for ax, tier in zip(axes, (3, 2, 1), strict=True):
+        rows = series[(series["tier"] == tier) & series["improvement_pct"].notna()]
+        ax.axhline(0, color="black", lw=0.8)
+        if baseline is not None:
+            ax.axvline(baseline.start_time, color="black", lw=0.8, ls=":")
+        _tier_panel(ax, rows)
+        ax.set_title(TIER_NAMES[tier], fontsize=9, loc="left")
+        if rows.empty:
+            ax.text(
+                0.5,
+                0.5,
+                "no indicators of this tier\ncollected yet",
+                ha="center",
+                va="center",
+                transform=ax.transAxes,
+                fontsize=8,
+                color=GREY,
+            )
+            ax.set_xticks([])
+            continue
+        _date_axis(ax, rows["period"], 7)
+        ax.legend(fontsize=6, loc="upper center", bbox_to_anchor=(0.5, -0.12), frameon=False)
+    axes[0].set_ylabel("% better than at baseline\n(pilot areas)", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+@styled
+def sentiment_chart(shares: pd.DataFrame, minimum_base: int) -> plt.Figure:
+    """Stacked bars: share positive / neutral / negative for each role x wave, items counted in the labels."""
+    colours = {"positive": PALETTE[2], "neutral": GREY, "negative": PALETTE[3]}
+    labels = [f"{r.role}, {r.wave} ({r.items} items)" for r in shares.itertuples()]
+    fig, ax = plt.subplots(figsize=(7.5, 0.45 * len(labels) + 1.4))
+    for y, r in enumerate(shares.itertuples()):
+        if r.suppressed:
+            ax.text(1, y, fmt.fewer_than(minimum_base, "items"), va="center", fontsize=8, color=GREY)
+            continue
+        left = 0.0
+        for tone in TONES:
+            width = 100 * getattr(r, tone)
+            ax.barh(y, width, left=left, color=colours[tone], label=tone if y == 0 else None)
+            if width >= 8:
+                ax.text(left + width / 2, y, f"{width:.0f}%", ha="center", va="center", fontsize=7, color="white")
+            left += width
+    ax.set_yticks(range(len(labels)), labels, fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlim(0, 100)
+    ax.set_xlabel("% of items")
+    handles, names = ax.get_legend_handles_labels()
+    if handles:
+        ax.legend(handles, names, loc="lower right", fontsize=7, ncol=3)
+    ax.set_title("Tone of comments (VADER sentiment)", loc="left", fontsize=10)
+    fig.tight_layout()
+    return fig
