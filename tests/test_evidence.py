@@ -1,4 +1,5 @@
-"""helpers/evidence.py: indicators, stories, sentiment and the financial-resilience check, against hand values."""
+"""helpers.evidence (project, indicators, stories, sentiment) against hand values, and the evidence sections
+(helpers.presentation.sections.evidence) on the sample: consent, figures, an outcome's selection."""
 
 from __future__ import annotations
 
@@ -10,8 +11,11 @@ import pandas as pd
 import pytest
 
 from helpers.config import paths
-from helpers.evidence import evidence, ripple
-from helpers.presentation.report import ProjectReport
+from helpers.evidence import indicators, sentiment
+from helpers.evidence import project as proj
+from helpers.evidence.context import ProjectData, Selection
+from helpers.presentation import sections
+from helpers.presentation.sections import Report
 from helpers.store.intake import build_database
 
 SECRET = "Zanzibar-quokka-7731 must never be published"
@@ -36,17 +40,6 @@ def _series(indicator, hood, values, start="2024-07"):
     )
 
 
-# --- Holm -------------------------------------------------------------------------------------------
-
-
-def test_holm_step_down_by_hand():
-    # k = 3 tested: 0.01 <= 0.05/3 clear; next 0.03 > 0.05/2 stops; the blank one is never clear.
-    assert evidence.holm_clear([0.01, 0.04, 0.03, np.nan], 0.05).tolist() == [True, False, False, False]
-    # 0.01 <= 0.05/3, 0.02 <= 0.05/2, 0.04 <= 0.05/1: all clear.
-    assert evidence.holm_clear([0.04, 0.01, 0.02], 0.05).tolist() == [True, True, True]
-    assert evidence.holm_clear([np.nan], 0.05).tolist() == [False]
-
-
 # --- local indicators: direction, noise, prediction -------------------------------------------------
 
 
@@ -65,7 +58,7 @@ def small_evidence(fw):
         ignore_index=True,
     )
     areas = _areas(("p1", "Pilot One", "pilot"), ("c1", "Comparison One", "comparison"))
-    return evidence.build_evidence(fw, _project(fw), areas, indicators=indicators)
+    return proj.build_evidence(fw, _project(fw), areas, indicators=indicators)
 
 
 def test_calendar_from_the_start_month(small_evidence):
@@ -77,13 +70,13 @@ def test_calendar_from_the_start_month(small_evidence):
 def test_calendar_derived_from_the_latest_dated_month(fw):
     project = fw.project("working-xtra")  # no start
     months = [pd.Period("2025-10", "M"), pd.Period("2026-04", "M")]
-    cal = evidence.project_calendar(fw, project, dated_months=months, survey_waves=("baseline", "6m", "12m"))
+    cal = proj.project_calendar(fw, project, dated_months=months, survey_waves=("baseline", "6m", "12m"))
     assert str(cal.baseline) == "2025-04"  # 2026-04 is taken as the 12m survey's month
     assert "derived" in cal.source
 
 
 def test_indicator_change_is_signed_by_the_better_direction(small_evidence):
-    ch = evidence.indicator_changes(small_evidence, "6m").set_index(["indicator", "neighbourhood"])
+    ch = indicators.indicator_changes(small_evidence, "6m").set_index(["indicator", "neighbourhood"])
     crime = ch.loc[("crime-asb", "p1")]
     assert crime["baseline_value"] == 50 and crime["value"] == 40 and crime["change"] == -10
     assert crime["improvement"] == 10 and crime["improvement_pct"] == pytest.approx(20)
@@ -94,7 +87,7 @@ def test_indicator_change_is_signed_by_the_better_direction(small_evidence):
 
 
 def test_indicator_test_against_noise_by_hand(small_evidence):
-    t = evidence.indicator_tests(small_evidence, "6m").set_index("indicator")
+    t = indicators.indicator_tests(small_evidence, "6m").set_index("indicator")
     crime = t.loc["crime-asb"]
     # Changes before baseline, % of the baseline value 50: pilot +4, -2; comparison +1, -1.
     sd = math.sqrt(((4 - 0.5) ** 2 + (-2 - 0.5) ** 2 + (1 - 0.5) ** 2 + (-1 - 0.5) ** 2) / 3)  # sqrt(7)
@@ -114,8 +107,8 @@ def test_indicator_test_against_noise_by_hand(small_evidence):
 def test_no_comparison_areas_uses_the_prediction(fw):
     series = _series("crime-asb", "p1", [49.0, 51.0, 50.0, 45.0, 40.0])
     series.loc[series["period"] >= "2025-04-01", "predicted"] = [50.0, 48.0]
-    ev = evidence.build_evidence(fw, _project(fw), _areas(("p1", "Pilot One", "pilot")), indicators=series)
-    t = evidence.indicator_tests(ev, "6m").set_index("indicator").loc["crime-asb"]
+    ev = proj.build_evidence(fw, _project(fw), _areas(("p1", "Pilot One", "pilot")), indicators=series)
+    t = indicators.indicator_tests(ev, "6m").set_index("indicator").loc["crime-asb"]
     assert t["design"] == "against prediction"
     assert t["net_pct"] == pytest.approx(100 * (48 - 40) / 50)  # lower is better: 8 below the prediction
 
@@ -135,7 +128,7 @@ def test_predicted_against_actual_sentence():
             "neighbourhoods": 2,
         }
     )
-    (sentence,) = evidence.predicted_actual_sentences(table)
+    (sentence,) = indicators.predicted_actual_sentences(table)
     assert sentence == (
         "Council tax collection rate: predicted 25%, actual about 70% in the pilot neighbourhoods in "
         "January 2026 (45 points better than predicted)."
@@ -143,16 +136,16 @@ def test_predicted_against_actual_sentence():
 
 
 def test_sample_council_tax_collection_predicted_25_actual_about_70(sample_db, fw):
-    ev = evidence.load_project_evidence(sample_db, fw, "council-tax-reduction")
-    table = evidence.predicted_vs_actual(ev)
+    ev = proj.load_project_evidence(sample_db, fw, "council-tax-reduction")
+    table = indicators.predicted_vs_actual(ev)
     pilot = table[(table["role"] == "pilot") & table["predicted"].notna()].iloc[-1]
     assert pilot["predicted"] == 25
     assert 66 <= pilot["actual"] <= 74
-    assert any("predicted 25%, actual about 7" in s for s in evidence.predicted_actual_sentences(table))
+    assert any("predicted 25%, actual about 7" in s for s in indicators.predicted_actual_sentences(table))
 
 
 def test_high_level_indicators_per_ideal(fw):
-    table = evidence.high_level_indicators(fw, fw.project("council-tax-reduction"))
+    table = indicators.high_level_indicators(fw, fw.project("council-tax-reduction"))
     assert set(table["ideal"]) == {"Co-operative place", "Co-operative people", "Co-operative public services"}
     assert "% of those who trust the Council to do a good job" in set(table["measure"])
     assert not table["collected"].any()  # the catalogue has no tier-1 indicators yet
@@ -173,12 +166,12 @@ def test_high_level_indicators_per_ideal(fw):
     ],
 )
 def test_sentiment_tone_of_hand_labelled_sentences(text, tone):
-    compound = evidence.sentiment_score([text])
-    assert evidence.sentiment_tone(compound).tolist() == [tone]
+    compound = sentiment.sentiment_score([text])
+    assert sentiment.sentiment_tone(compound).tolist() == [tone]
 
 
 def test_sentiment_thresholds_are_vaders():
-    tones = evidence.sentiment_tone([0.05, 0.0499, -0.0499, -0.05, 0.9, -0.9]).tolist()
+    tones = sentiment.sentiment_tone([0.05, 0.0499, -0.0499, -0.05, 0.9, -0.9]).tolist()
     assert tones == ["positive", "neutral", "neutral", "negative", "positive", "negative"]
 
 
@@ -198,73 +191,19 @@ def test_sentiment_shares_and_change_by_hand(fw):
             items.append((f"{hood}-{day}-{k}", hood, day, "twitter", texts[tone]))
     frame = pd.DataFrame(items, columns=["item_id", "neighbourhood", "date", "channel", "text"])
     areas = _areas(("p1", "Pilot One", "pilot"), ("c1", "Comparison One", "comparison"))
-    ev = evidence.build_evidence(fw, _project(fw), areas, sentiment=frame)
+    ev = proj.build_evidence(fw, _project(fw), areas, sentiment=frame)
     assert "text" not in ev.sentiment.columns  # the words never leave the scoring step
-    shares = evidence.sentiment_shares(ev)
+    shares = sentiment.sentiment_shares(ev)
     assert shares["suppressed"].all()  # 4 items per group is below the minimum base of 10
     assert shares["items"].tolist() == [4, 4, 4, 4]
-    channels = evidence.sentiment_by_channel(ev)
+    channels = sentiment.sentiment_by_channel(ev)
     assert channels.set_index("channel").loc["twitter"].tolist() == [8, 8]
-    change = evidence.sentiment_change(ev, "6m")
+    change = sentiment.sentiment_change(ev, "6m")
     # pilot net: 0 -> 1; comparison: -0.5 -> -0.5; difference 1.
     assert change["difference"] == pytest.approx(1.0)
     pilot_base_var = np.var([1, 1, -1, -1], ddof=1) / 4
     comp_var = np.var([0, 0, -1, -1], ddof=1) / 4
     assert change["se"] == pytest.approx(math.sqrt(pilot_base_var + 0 + 2 * comp_var))
-
-
-# --- the financial-resilience check ------------------------------------------------------------------
-
-
-def test_rank_biserial_by_hand():
-    # |d| of the non-zero differences 1, 2, -1, 3, 2: ranks 1.5, 3.5, 1.5, 5, 3.5; T+ = 13.5, T- = 1.5.
-    assert evidence.rank_biserial([1, 2, -1, 3, 0, 2]) == pytest.approx((13.5 - 1.5) / 15)
-    assert evidence.rank_biserial([0, 0]) != evidence.rank_biserial([0, 0])  # NaN: nobody changed
-
-
-def test_wilcoxon_exact_p_value_by_enumeration():
-    before = np.zeros(8)
-    after = np.array([1.5, 2.0, -0.5, 3.0, 2.5, 4.0, -1.0, 3.5])
-    # Ranks of |d|: 0.5->1, 1.0->2, ...: T- = 1 + 2 = 3. Sign patterns of ranks 1..8 with sum <= 3:
-    # {}, {1}, {2}, {3}, {1,2}: 5 of 256, so the two-sided exact p-value is 2 * 5 / 256.
-    out = evidence.wilcoxon_paired(before, after, 0.95)
-    assert out["n_pairs"] == 8 and out["statistic"] == 33
-    assert out["p_value"] == pytest.approx(10 / 256)
-    assert out["rank_biserial"] == pytest.approx((33 - 3) / 36)
-
-
-def test_signed_rank_null_counts_by_hand():
-    assert evidence._signed_rank_counts(3).tolist() == [1, 1, 1, 2, 1, 1, 1]
-    assert evidence._signed_rank_counts(4).tolist() == [1, 1, 1, 2, 2, 2, 2, 2, 1, 1, 1]
-
-
-def test_hodges_lehmann_by_hand():
-    # Walsh averages of 1, 2, 4: 1, 1.5, 2.5, 2, 3, 4 -> sorted 1, 1.5, 2, 2.5, 3, 4; median 2.25.
-    est, low, high = evidence.hodges_lehmann([1, 2, 4], 0.75)
-    assert est == pytest.approx(2.25)
-    # n = 3: P(T+ <= 0) = 1/8 = 0.125 <= (1 - 0.75)/2, so C = 1: the smallest and largest Walsh averages.
-    assert (low, high) == (1.0, 4.0)
-    est, low, high = evidence.hodges_lehmann([1, 2, 4], 0.95)
-    assert math.isnan(low) and math.isnan(high)  # three pairs cannot give a 95% interval
-
-
-def test_mcnemar_exact_p_value_by_hand():
-    # 6 said yes only before, 16 yes only after: p = 2 * sum_{i<=6} C(22, i) / 2^22.
-    before = [True] * 59 + [True] * 6 + [False] * 16 + [False] * 80
-    after = [True] * 59 + [False] * 6 + [True] * 16 + [False] * 80
-    out = evidence.mcnemar_paired(before, after, 0.95)
-    assert out["n_pairs"] == 161 and out["only_before"] == 6 and out["only_after"] == 16
-    assert out["p_value"] == pytest.approx(2 * 110056 / 2**22)
-    assert out["change"] == pytest.approx(10 / 161)
-
-
-def test_newcombe_interval_matches_the_published_example():
-    # Fagerland, Lydersen & Laake, Statistical Analysis of Contingency Tables (2017), chapter 8 (Cavo et al.):
-    # table 59, 6 / 16, 80 gives -0.0621 (95% CI -0.1186 to -0.0046) for the first minus the second share.
-    change, low, high = evidence.newcombe_paired_interval(59, 6, 16, 80, 0.95)
-    assert change == pytest.approx(0.0621, abs=5e-5)
-    assert low == pytest.approx(0.0046, abs=5e-5)
-    assert high == pytest.approx(0.1186, abs=5e-5)
 
 
 # --- consent: an unconsented story appears nowhere ----------------------------------------------------
@@ -308,28 +247,38 @@ def consent_db(tmp_path_factory, fw):
     return db
 
 
-SECTIONS = (
-    ripple.in_brief,
-    ripple.ripple_section,
-    evidence.local_indicators,
-    evidence.predicted_against_actual,
-    evidence.kpi_tiers,
-    evidence.high_level_indicators_section,
-    evidence.stories,
-    evidence.sentiment,
-    evidence.financial_resilience,
-)
+# The sections that show evidence: the evidence sections, and the ripple's (they quote stories and sentiment).
+SECTIONS = [
+    name
+    for name, spec in sections.load_all().items()
+    if spec.function.__module__.rsplit(".", 1)[-1] in ("evidence", "ripple")
+]
+EVIDENCE_SECTIONS = {
+    "local_indicators": "Local indicators",
+    "predicted_against_actual": "Predicted and actual",
+    "kpi_tiers": "Key indicators by tier",
+    "high_level_indicators": "High-level indicators",
+    "stories": "Co-operative stories",
+    "sentiment": "Sentiment and reputation",
+    "financial_resilience": "Financial resilience",
+}
+
+
+def test_the_evidence_sections_are_registered_under_the_notebooks_headings():
+    registered = sections.load_all()
+    assert {name: registered[name].title for name in EVIDENCE_SECTIONS} == EVIDENCE_SECTIONS
+    assert set(EVIDENCE_SECTIONS) <= set(SECTIONS)
 
 
 def test_unconsented_story_appears_in_no_section_or_export(consent_db, fw, tmp_path, capsys):
     from helpers.surfaces.cli import main
 
-    report = ProjectReport(consent_db, "working-xtra", "oakfield", "12m", fw)
-    pages = "\n".join(section(report)._repr_html_() for section in SECTIONS)
+    report = Report(consent_db, "working-xtra", "oakfield", "12m", fw)
+    pages = "\n".join(report.show(name)._repr_html_() for name in SECTIONS)
     assert SECRET not in pages and "Zanzibar" not in pages
     assert "Not for publication" not in pages  # the sample's own unconsented stories
     assert SHARED in pages  # the consented story of the same neighbourhood and wave is shown
-    ev = evidence.load_project_evidence(consent_db, fw, "working-xtra")
+    ev = proj.load_project_evidence(consent_db, fw, "working-xtra")
     assert not ev.stories["text"].str.contains("Zanzibar").any()
     assert "wor-oakfield-12m-secret" not in set(ev.stories["story_id"])
     out = tmp_path / "ripple.csv"
@@ -341,8 +290,8 @@ def test_unconsented_story_appears_in_no_section_or_export(consent_db, fw, tmp_p
 
 
 def test_sentiment_text_never_shown(sample_db, fw):
-    report = ProjectReport(sample_db, "council-tax-reduction", "ashgrove", "12m", fw)
-    page = evidence.sentiment(report)._repr_html_() + ripple.in_brief(report)._repr_html_()
+    report = Report(sample_db, "council-tax-reduction", "ashgrove", "12m", fw)
+    page = "".join(report.show(name)._repr_html_() for name in ("sentiment", *SECTIONS))
     for text in ("Waited weeks for a reply", "Really helpful staff", "Letter arrived about the scheme"):
         assert text not in page
     assert "positive" in page.lower()
@@ -350,14 +299,87 @@ def test_sentiment_text_never_shown(sample_db, fw):
 
 def test_sections_render_for_both_projects(sample_db, fw):
     for project, hood in (("working-xtra", "brookside"), ("council-tax-reduction", "kingsmoor")):
-        report = ProjectReport(sample_db, project, hood, "6m", fw)
-        for section in SECTIONS:
-            html = section(report)._repr_html_()
-            assert html.strip(), section.__name__
-        assert 'alt="' in evidence.local_indicators(report)._repr_html_()
-    ctr = ProjectReport(sample_db, "council-tax-reduction", "ashgrove", "12m", fw)
-    assert "predicted 25%, actual about 7" in evidence.predicted_against_actual(ctr)._repr_html_()
+        report = Report(sample_db, project, hood, "6m", fw)
+        for name in SECTIONS:
+            html = report.show(name)._repr_html_()
+            assert html.strip(), name
+        assert 'alt="' in report.local_indicators()._repr_html_()
+    ctr = Report(sample_db, "council-tax-reduction", "ashgrove", "12m", fw)
+    assert "predicted 25%, actual about 7" in ctr.predicted_against_actual()._repr_html_()
     assert (
         "does not use the financial-resilience check"
-        in evidence.financial_resilience(ProjectReport(sample_db, "working-xtra", "oakfield", "12m", fw))._repr_html_()
+        in Report(sample_db, "working-xtra", "oakfield", "12m", fw).financial_resilience()._repr_html_()
     )
+
+
+# --- one outcome: only its indicators and stories ----------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def working_xtra(sample_db, fw):
+    return ProjectData(sample_db, "working-xtra", fw)
+
+
+def _labels(fw, ids):
+    return [fw.indicator_map[i].label for i in ids]
+
+
+def test_an_outcome_shows_only_its_indicators(working_xtra, fw):
+    data, outcome = working_xtra, "people-involvement"  # voter turnout and household churn
+    line = next(line for line in data.project.ripple if line.outcome == outcome)
+    sel = Selection("working-xtra", "oakfield", "12m", outcome)
+    table = sections.build(data, "local_indicators", sel).tables[0]
+    assert table.display["Indicator"].tolist() == _labels(fw, line.indicators)
+    assert table.tidy["indicator"].tolist() == list(line.indicators)
+    everything = sections.build(data, "local_indicators", sel.but(outcome=None)).tables[0]
+    assert everything.display["Indicator"].tolist() == _labels(fw, data.project.indicator_ids)
+    # The outcome's rows are the report's rows, figure for figure.
+    mine = everything.display[everything.display["Indicator"].isin(_labels(fw, line.indicators))]
+    assert mine.reset_index(drop=True).equals(table.display)
+    chart = sections.build(data, "local_indicators", sel).charts[0].alt
+    others = set(_labels(fw, data.project.indicator_ids)) - set(_labels(fw, line.indicators))
+    assert all(label in chart for label in _labels(fw, line.indicators))
+    assert not any(label in chart for label in others)
+    tiers = sections.build(data, "kpi_tiers", sel).tables[0].display
+    assert " ".join(tiers.iloc[:, 1]).count(";") == len(line.indicators) - 1
+    high = sections.build(data, "high_level_indicators", sel).tables[0].display
+    assert set(high["Outcome"]) == {fw.outcomes[outcome].label}
+
+
+def test_an_outcome_without_indicators_says_so(working_xtra):
+    sel = Selection("working-xtra", "oakfield", "12m", "services-trust")
+    shown = sections.build(working_xtra, "local_indicators", sel)
+    assert not shown.tables and not shown.charts
+    assert shown.notes == ["The ripple map names no local indicators for this outcome."]
+
+
+def test_an_outcome_shows_only_its_stories(working_xtra, fw):
+    sample = pd.read_csv(paths.SAMPLE / "stories.csv")
+    mine = sample[(sample["consent"] == "yes") & (sample["neighbourhood"] == "oakfield") & (sample["wave"] != "12m")]
+    for outcome in ("people-involvement", "place-pride-trust"):
+        shown = sections.build(working_xtra, "stories", Selection("working-xtra", "oakfield", "6m", outcome))
+        told = {b.text for b in shown.blocks if type(b).__name__ == "Story"}
+        expected = set(mine.loc[mine["outcomes"].str.contains(outcome), "text"])
+        assert told == expected and told
+        assert shown.tables[0].display["Outcome"].tolist() == [fw.outcomes[outcome].label]
+    report = sections.build(working_xtra, "stories", Selection("working-xtra", "oakfield", "6m"))
+    assert {b.text for b in report.blocks if type(b).__name__ == "Story"} == set(mine["text"])
+    none = sections.build(working_xtra, "stories", Selection("working-xtra", "oakfield", "6m", "place-agency"))
+    assert "No stories shared with consent for this outcome from Oakfield up to this wave." in none.notes
+
+
+def test_local_indicators_table_has_the_reports_figures(working_xtra):
+    """The sample's employment rate in Oakfield at 12 months, as the report has always shown it."""
+    table = sections.build(working_xtra, "local_indicators", Selection("working-xtra", "oakfield", "12m")).tables[0]
+    row = table.display.set_index("Indicator").loc["Employment rate, adults 16-64"]
+    assert row.tolist() == ["higher", "35% (Jan 2025)", "41% (Jan 2026)", "better", "+15.3%", "+3.0%", "+12.3%", "yes"]
+    tidy = table.tidy.set_index("indicator").loc["employment-rate"]
+    assert tidy["net_pct"] == pytest.approx(12.3, abs=0.05) and tidy["clear"]
+
+
+def test_sentiment_shows_the_neighbourhoods_channel_counts(working_xtra):
+    shown = sections.build(working_xtra, "sentiment", Selection("working-xtra", "oakfield", "12m"))
+    here = next(t for t in shown.tables if t.key == "sentiment-here")
+    assert here.display.columns.tolist() == ["Channel", "Items", "From", "To"]
+    ev = working_xtra.evidence
+    assert here.display["Items"].sum() == (ev.sentiment["neighbourhood"] == "oakfield").sum()
