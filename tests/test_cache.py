@@ -59,14 +59,12 @@ def test_new_data_gives_a_new_key(fw, tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("hood", ["oakfield", "millbrook"])
 def test_shared_sections_equal_the_ones_computed_in_place(sample_db, tmp_path, monkeypatch, hood):
-    from helpers.evidence import evidence, ripple
+    from helpers.evidence import evidence
 
     sections = (
         lambda r: r.difference_in_differences(),
-        lambda r: ripple.ripple_section(r),
         lambda r: evidence.kpi_tiers(r),
         lambda r: evidence.sentiment(r),
-        lambda r: ripple.in_brief(r),
         lambda r: evidence.local_indicators(r),
         lambda r: evidence.predicted_against_actual(r),
     )
@@ -81,6 +79,29 @@ def test_shared_sections_equal_the_ones_computed_in_place(sample_db, tmp_path, m
     assert shared == plain
     # The cache was used, not bypassed: the local indicators chart comes from the 6m report.
     assert any(p.name.startswith(f"working-xtra-indicator-trend-{hood}-") for p in tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("hood", ["oakfield", "millbrook"])
+def test_shared_ripple_sections_equal_the_ones_computed_in_place(sample_db, tmp_path, hood):
+    from helpers.evidence.context import ProjectData, Selection
+    from helpers.presentation.render import to_html
+    from helpers.presentation.sections import build
+
+    names = ("ripple", "in_brief")
+
+    def shown(results, neighbourhood, wave):
+        data = ProjectData(sample_db, "working-xtra", results=results)
+        return [to_html(build(data, name, Selection("working-xtra", neighbourhood, wave))) for name in names]
+
+    plain = shown(cache.ResultCache(), hood, "12m")
+    # Fill the cache from other reports: another neighbourhood at this wave, this neighbourhood at another.
+    for other, wave in (("brookside", "12m"), (hood, "6m")):
+        shown(cache.ResultCache(tmp_path), other, wave)
+    assert shown(cache.ResultCache(tmp_path), hood, "12m") == plain
+    # The cache was used, not bypassed: the ripple at 12m and its section were saved by the brookside report.
+    saved = [p.name for p in tmp_path.iterdir()]
+    assert any(n.startswith("working-xtra-ripple-12m-") for n in saved)
+    assert any(n.startswith("working-xtra-section-ripple-12m-") for n in saved)
 
 
 def test_kernels_needing_the_same_result_at_once_compute_it_once(sample_db, tmp_path):

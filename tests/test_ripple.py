@@ -1,4 +1,5 @@
-"""helpers/ripple.py: the roll-up rule on a hand-built example, the sample's ripple, the chart and the CLI."""
+"""The ripple: the roll-up rule (framework data) on hand-built examples, the sample's ripple, its sections, the
+chart and the CLI (helpers/evidence/ripple.py, helpers/presentation/sections/ripple.py, data/framework/ripple.yaml)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,16 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
+from helpers.config import paths
+from helpers.config.errors import FrameworkError
+from helpers.config.framework import load_framework
 from helpers.evidence import ripple
-from helpers.presentation.report import ProjectReport
+from helpers.presentation import charts
+from helpers.presentation.render import to_html
+from helpers.presentation.sections import Report
+from helpers.presentation.sections import ripple as ripple_sections
 from helpers.surfaces.cli import main
 
 
@@ -125,6 +133,7 @@ def test_sample_council_tax_trust_outcome_has_the_planted_survey_rise(sample_db,
     lines = result.lines.set_index(["outcome", "line"])
     survey = lines.loc[("services-trust", "survey")]
     assert survey["score"] == 1 and "s17" in survey["detail"] and "(clear)" in survey["detail"]
+    assert survey["clear_items"] == ("s17",) and "s17" in result.clear_statements()
     assert lines.loc[("services-trust", "indicators")]["score"] == 1  # collection rate, predicted 25 -> about 70
     # nothing was planted on s08 or s11 and no outcome line scores -1 from noise
     assert (result.lines["score"].dropna() >= 0).all()
@@ -145,8 +154,8 @@ def test_design_mode_shows_the_planned_reach(sample_db, fw):
 def test_ripple_chart_both_modes(sample_db, fw):
     before = plt.get_fignums()
     result = ripple.project_ripple(sample_db, fw, "council-tax-reduction")
-    fig = ripple.ripple_chart(result.ideals, title="test", design=False)
-    design = ripple.ripple_chart(ripple.planned_reach(fw, "working-xtra"), title="test", design=True)
+    fig = charts.ripple_chart(result.ideals, title="test", design=False)
+    design = charts.ripple_chart(ripple.planned_reach(fw, "working-xtra"), title="test", design=True)
     texts = " ".join(t.get_text() for t in fig.axes[0].texts)
     assert "Co-operative public services" in texts and "certainty" in texts
     assert "planned" in " ".join(t.get_text() for t in design.axes[0].texts)
@@ -170,21 +179,19 @@ def test_cli_ripple_csv(sample_db, tmp_path, capsys):
 
 
 def test_report_sections_say_where_the_ripple_is_strongest(sample_db, fw):
-    report = ProjectReport(sample_db, "working-xtra", "oakfield", "12m", fw)
-    brief = ripple.in_brief(report)._repr_html_()
+    report = Report(sample_db, "working-xtra", "oakfield", "12m", fw)
+    brief = to_html(report.in_brief())
     assert "strongest on co-operative people" in brief and "What it does not show" in brief
-    section = ripple.ripple_section(report)._repr_html_()
+    section = to_html(report.ripple())
     assert 'alt="Ripple chart for Working Xtra' in section and "docs/ripple.md" in section
-    baseline = ProjectReport(sample_db, "working-xtra", "oakfield", "baseline", fw)
-    assert "nothing has changed yet" in ripple.in_brief(baseline)._repr_html_()
-    assert "design mode" in ripple.ripple_section(baseline)._repr_html_()
+    baseline = Report(sample_db, "working-xtra", "oakfield", "baseline", fw)
+    assert "nothing has changed yet" in to_html(baseline.in_brief())
+    assert "design mode" in to_html(baseline.ripple())
 
 
 def test_summary_says_before_and_after_when_a_project_has_no_comparison_areas(fw, tmp_path):
     import duckdb
 
-    from helpers.config import paths
-    from helpers.presentation.report import ProjectReport
     from helpers.store.intake import build_database
 
     db = tmp_path / "pilots-only.duckdb"
@@ -192,6 +199,231 @@ def test_summary_says_before_and_after_when_a_project_has_no_comparison_areas(fw
     con = duckdb.connect(str(db))
     con.execute("DELETE FROM areas WHERE project = 'council-tax-reduction' AND role = 'comparison'")
     con.close()
-    brief = ripple.in_brief(ProjectReport(db, "council-tax-reduction", "ashgrove", "12m"))._repr_html_()
+    brief = to_html(Report(db, "council-tax-reduction", "ashgrove", "12m").in_brief())
     assert "before and after only" in brief
     assert "pilots against comparisons" not in brief and "the comparison assumes" not in brief
+
+
+# --- hand-built evidence: an outcome's lines agree, disagree, or are missing --------------------------
+
+
+@pytest.mark.parametrize(
+    ("scores", "strength", "certainty", "words"),
+    [
+        ({"survey": 1, "indicators": 1, "stories": 1}, 1.0, 1.0, ("strong", "high")),  # every line agrees
+        ({"survey": 1, "indicators": -1, "stories": 1}, 3 / 7, 5 / 7, ("moderate", "high")),  # one line disagrees
+        ({"survey": -1, "indicators": 1, "stories": 1}, -1 / 7, 4 / 7, ("little or none", "moderate")),
+        ({"survey": 1, "indicators": None, "stories": None}, 1.0, 4 / 7, ("strong", "moderate")),  # two missing
+        ({"survey": None, "indicators": None, "stories": None}, math.nan, 0.0, ("no evidence yet", "low")),
+    ],
+)
+def test_one_outcome_whose_lines_agree_disagree_or_are_missing(fw, scores, strength, certainty, words):
+    weights = {"survey": 4, "indicators": 2, "stories": 1}
+    lines = pd.DataFrame(
+        [
+            _line("people-wellbeing", "people", kind, weights[kind], score or 0, has_data=score is not None)
+            for kind, score in scores.items()
+        ]
+    )
+    outcomes, _ = ripple.rollup(lines, fw, "working-xtra")
+    o = outcomes.set_index("outcome").loc["people-wellbeing"]
+    assert o["strength"] == pytest.approx(strength, nan_ok=True)
+    assert o["certainty"] == pytest.approx(certainty)
+    assert (o["strength_words"], o["certainty_words"]) == words
+    assert o["lines_planned"] == 3 and o["lines_with_data"] == sum(v is not None for v in scores.values())
+
+
+def _did_rows(fw, wave: str, values: dict) -> pd.DataFrame:
+    """A hand-built project DiD at ``wave``: every statement unclear (+1 point, p 0.6) unless ``values`` gives
+    (did, p-value), or None for a statement suppressed for a small base."""
+    rows = []
+    for s in fw.instrument.statement_ids:
+        found = values.get(s, (0.01, 0.6))
+        did, p = found if found is not None else (np.nan, np.nan)
+        rows.append(
+            {
+                "project": "working-xtra",
+                "measure": s,
+                "statistic": "agree",
+                "wave": wave,
+                "did": did,
+                "ci_low": did - 0.1,
+                "ci_high": did + 0.1,
+                "p_value": p,
+                "significant": bool(p < 0.05),
+                "design": "difference-in-differences",
+                "suppressed": found is None,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def test_survey_lines_from_a_hand_built_did(fw):
+    did = _did_rows(
+        fw,
+        "12m",
+        {
+            "s05": (0.12, 0.001),  # place-agency (s04 s05 s12 s02): one clear rise ...
+            "s04": (0.10, 0.02),  # ... and one clear on its own but not after Holm over four statements
+            "s08": (0.10, 0.001),  # people-wellbeing: a clear rise ...
+            "s13": (-0.10, 0.001),  # ... and a clear fall: the line disagrees with itself
+            "s16": None,  # services-trust (s16 s17): every statement suppressed
+            "s17": None,
+        },
+    )
+    result = ripple.ripple_of(fw, "working-xtra", "12m", None, did, True)
+    lines = result.lines.set_index(["outcome", "line"])
+    agency = lines.loc[("place-agency", "survey")]
+    assert (agency["score"], agency["tested"], agency["clear_up"], agency["clear_down"]) == (1, 4, 1, 0)
+    assert agency["clear_items"] == ("s05",) and agency["weight"] == 4 and "s05 +12 points (clear)" in agency["detail"]
+    wellbeing = lines.loc[("people-wellbeing", "survey")]
+    assert (wellbeing["score"], wellbeing["clear_up"], wellbeing["clear_down"]) == (0, 1, 1)
+    assert wellbeing["clear_items"] == ("s08", "s13")
+    trust = lines.loc[("services-trust", "survey")]
+    assert not trust["has_data"] and math.isnan(trust["score"]) and trust["clear_items"] == ()
+    assert result.clear_statements() == {"s05", "s08", "s13"}
+    # Without other evidence only the survey lines have data; the rest are planned.
+    o = result.outcomes.set_index("outcome")
+    assert o.loc["place-agency", "strength"] == 1 and o.loc["place-agency", "certainty"] == pytest.approx(4 / 6)
+    assert o.loc["people-wellbeing", "strength"] == 0 and o.loc["people-wellbeing", "certainty"] == 0
+    assert math.isnan(o.loc["services-trust", "strength"]) and o.loc["services-trust", "survey"] == "no data"
+    assert (o.loc["place-agency", "indicators"], o.loc["place-agency", "survey"]) == ("no data", "+1")
+    # The items: one row per statement of each outcome, in the map's order; the statement's own test and Holm's.
+    items = result.items.set_index(["outcome", "item"])
+    agency_items = result.items[(result.items["outcome"] == "place-agency") & (result.items["line"] == "survey")]
+    assert agency_items["item"].tolist() == ["s04", "s05", "s12", "s02"]
+    assert items.loc[("place-agency", "s05"), "clear"] and items.loc[("place-agency", "s05"), "significant"]
+    assert items.loc[("place-agency", "s04"), "significant"] and not items.loc[("place-agency", "s04"), "clear"]
+    assert (
+        math.isnan(items.loc[("services-trust", "s17"), "effect"]) and not items.loc[("services-trust", "s17"), "clear"]
+    )
+    assert ripple.ripple_of(fw, "working-xtra", None, None, None, True).items.empty  # design mode: nothing measured
+
+
+# --- the rule is framework data ------------------------------------------------------------------------
+
+
+def _with_rule(framework_copy, change):
+    path = framework_copy / "ripple.yaml"
+    data = yaml.safe_load(path.read_text())
+    change(data)
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return load_framework(framework_copy)
+
+
+def test_the_rule_comes_from_ripple_yaml(fw):
+    rule = fw.ripple_rule
+    assert rule == ripple.RULE
+    assert {k: w.weight for k, w in rule.weights.items()} == {
+        "survey-did": 4,
+        "survey-before-after": 3,
+        "indicators": 2,
+        "stories": 1,
+        "sentiment": 1,
+    }
+    assert rule.certainty.bands[0].at_least == 2 / 3  # written "2/3" in the file: exact
+
+
+def test_an_edited_rule_changes_the_results_and_the_key(framework_copy, fw, hand_lines):
+    edited = _with_rule(
+        framework_copy,
+        lambda d: (d["strength"]["bands"][0].update(at_least=0.7), d["weights"]["stories"].update(weight=3)),
+    )
+    o = ripple.rollup(hand_lines, edited, "working-xtra")[0].set_index("outcome")
+    assert o.loc["place-agency", "strength"] == pytest.approx(4 / 6)
+    assert o.loc["place-agency", "strength_words"] == "moderate"  # 'strong' now needs 0.7
+    # council-tax-reduction, place: anchors (indicators 2 + stories 3) + pride-trust (survey 4 + indicators 2)
+    assert ripple.planned_reach(edited, "council-tax-reduction").set_index("ideal").loc["place", "planned_weight"] == 11
+    assert ripple.rule_key(edited.ripple_rule) != ripple.rule_key(fw.ripple_rule)
+    assert "| stories | 3 |" in ripple.rule_markdown(edited.ripple_rule)
+    assert '0.7 or more "strong"' in ripple.rule_markdown(edited.ripple_rule)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            lambda d: d["weights"]["stories"].update(weight=-1),
+            r"weights\.stories\.weight: .*greater than or equal to 0",
+        ),
+        (lambda d: d["weights"]["stories"].update(weight="lots"), r"weights\.stories\.weight: .*valid number.*'lots'"),
+        (lambda d: d["weights"].pop("sentiment"), r"weights: .*no weight for sentiment"),
+        (lambda d: d["weights"].update(gossip=d["weights"]["stories"]), r"weights\.gossip.*'survey-did'"),
+        (lambda d: d["strength"]["bands"][1].update(at_least=0.7), r"strength\.bands: .*bounds must go down"),
+        (lambda d: d["strength"]["bands"][0].update(at_least=2), r"strength: .*outside -1 to 1"),
+        (lambda d: d["certainty"]["bands"][0].update(at_least="2/0"), r"certainty\.bands\[0\]\.at_least: .*2/3"),
+        (lambda d: d["certainty"]["bands"][2].update(above=0.1), r"certainty\.bands: .*last band"),
+        (lambda d: d["certainty"]["bands"][1].update(above=0.1), r"certainty\.bands: .*exactly one of at_least"),
+    ],
+)
+def test_a_bad_rule_names_the_file_and_the_key(framework_copy, change, message):
+    with pytest.raises(FrameworkError, match=r"^ripple\.yaml: " + message):
+        _with_rule(framework_copy, change)
+
+
+def test_a_missing_rule_file_is_named(framework_copy):
+    (framework_copy / "ripple.yaml").unlink()
+    with pytest.raises(FrameworkError, match=r"ripple\.yaml: file is missing"):
+        load_framework(framework_copy)
+
+
+def test_docs_state_the_rule_the_framework_has(fw):
+    text = ripple.DOC.read_text(encoding="utf-8")
+    block = text.split(ripple.RULE_START, 1)[1].split(ripple.RULE_END, 1)[0]
+    assert block == ripple.rule_markdown(fw.ripple_rule), "run helpers.evidence.ripple.update_doc() to rewrite it"
+
+
+# --- the ripple explorer's sections ------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def wx(sample_db, fw):
+    from helpers.evidence.context import ProjectData
+
+    return ProjectData(sample_db, "working-xtra", fw)
+
+
+def _build(data, name, **selection):
+    from helpers.evidence.context import Selection
+    from helpers.presentation.sections import build
+
+    return build(data, name, Selection("working-xtra", **selection))
+
+
+def test_planned_reach_and_an_ideal_in_design_mode(wx, fw):
+    reach = _build(wx, "planned_reach").tables[0]
+    assert reach.key == "reach" and reach.tidy["outcomes_in_map"].tolist() == [2, 2, 2]
+    assert list(reach.display["Outcomes in the ripple map"]) == [f"2 of {len(i.outcomes)}" for i in fw.ideals]
+    assert reach.tidy.set_index("ideal").loc["public-services", ["sentiment", "other"]].tolist() == [1, 1]
+    people = _build(wx, "ideal_outcomes", ideal="people")
+    assert people.title == "Co-operative people: outcomes and their evidence"
+    assert [t.key for t in people.tables] == ["outcome-lines"]  # no survey evidence in design mode
+    lines = people.tables[0].display
+    assert lines.loc[lines["Outcome"] == "Empowered and confident", "Result"].tolist() == [ripple_sections.NOT_IN_MAP]
+    assert set(lines.loc[lines["Evidence"] != "", "Result"]) == {"planned"}
+    assert len(_build(wx, "expected_ripple").paragraphs) == len(fw.project("working-xtra").ripple_summary)
+
+
+def test_an_ideals_outcomes_at_a_wave(wx, fw):
+    place = _build(wx, "ideal_outcomes", wave="12m", ideal="place")
+    survey = next(t for t in place.tables if t.key == "ideal").tidy
+    mapped = [ln for ln in fw.project("working-xtra").ripple if fw.ideal_of(ln.outcome).id == "place"]
+    assert list(zip(survey["outcome"], survey["measure"], strict=True)) == [
+        (ln.outcome, s) for ln in mapped for s in ln.survey
+    ]
+    did = wx.did
+    for r in survey.itertuples():
+        row = did[(did["measure"] == r.measure) & (did["statistic"] == "agree") & (did["wave"] == "12m")]
+        assert r.did == pytest.approx(row["did"].iloc[0])
+    one = _build(wx, "ideal_outcomes", wave="12m", ideal="place", outcome="place-agency")
+    assert set(next(t for t in one.tables if t.key == "ideal").tidy["outcome"]) == {"place-agency"}
+    assert set(one.tables[-1].tidy["outcome"]) == {"place-agency"}
+    by_ideal = _build(wx, "survey_by_ideal", wave="12m").tables[0].display
+    assert list(by_ideal["Ideal"]) == [i.name for i in fw.ideals]
+    assert by_ideal["Statements"].tolist() == [7, 11, 2]  # distinct statements per ideal in the map
+
+
+def test_a_wave_without_a_ripple_gives_a_message(wx):
+    for name in ("ripple", "in_brief", "ideal_outcomes", "survey_by_ideal"):
+        s = _build(wx, name, wave="24m", ideal="place")
+        assert [b.kind for b in s.blocks] == ["message"] and "unknown wave '24m'" in s.blocks[0].text, name

@@ -19,45 +19,40 @@ effect". This module makes that aggregation a transparent rule (docs/ripple.md, 
    - sentiment: +1 / -1 when net tone (positive minus negative) changed clearly in pilots against
      comparisons (:func:`helpers.evidence.evidence.sentiment_change`), else 0.
 
-2. Strength of an outcome = the weighted mean of the scores of its lines that have data (weights in
-   :class:`RollupRule`: survey difference-in-differences 4, survey before-and-after 3, indicators 2, stories 1,
-   sentiment 1), from -1 to +1. Certainty of an outcome = the weight of its lines with a clear result in the
-   direction of its strength, over the weight of every measurable line the map plans for it (0 to 1).
+2. Strength of an outcome = the weighted mean of the scores of its lines that have data (the weights are
+   framework data: ``data/framework/ripple.yaml``, :class:`helpers.config.framework.RollupRule`), from -1
+   to +1. Certainty of an outcome = the weight of its lines with a clear result in the direction of its
+   strength, over the weight of every measurable line the map plans for it (0 to 1).
 
 3. An ideal's strength = the mean strength of its outcomes that have evidence; its certainty = the mean
    certainty of all its outcomes in the map (an outcome with no evidence counts 0). ``reach`` = the number of
    the ideal's outcomes in the map.
 
-Public functions: :func:`evidence_lines`, :func:`rollup`, :func:`planned_reach`, :func:`project_ripple`,
-:func:`report_ripple`, :func:`ripple_frame` (the CSV of ``python -m helpers ripple``), :func:`ripple_chart`;
-report sections :func:`in_brief` and :func:`ripple_section`.
+Results are data: the evidence lines carry the items a line counted as clear (``clear_items``) and
+:attr:`RippleResult.items` has one row per survey statement and indicator of each outcome; the words a
+reader sees are written by the sections (``helpers.presentation.sections.ripple``) and the CLI below.
+
+Public functions: :func:`evidence_lines`, :func:`rollup`, :func:`planned_reach`, :func:`ripple_of` (what
+:meth:`helpers.evidence.context.ProjectData.ripple` computes once), :func:`project_ripple`,
+:func:`ripple_frame` (the CSV of ``python -m helpers ripple``), :func:`rule_markdown` (docs/ripple.md's
+statement of the rule).
 """
 
 from __future__ import annotations
 
 import math
-import textwrap
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
+from fractions import Fraction
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from ..config import cache
+from ..config import paths
 from ..config.errors import UserError, allowed
-from ..config.framework import IDEAL_IDS, Framework
+from ..config.framework import IDEAL_IDS, Framework, RippleLine, RollupRule, WordScale
 from ..methods import estimates
-from ..presentation import charts
-from ..presentation.report import Section
-from ..store import access as analysis
-from ..store import database as store
 from . import evidence
-
-if TYPE_CHECKING:
-    import matplotlib.pyplot as plt
-
-    from ..presentation.report import ProjectReport
 
 LINES = ("survey", "indicators", "stories", "sentiment")
 LINE_NAMES = {"survey": "Survey", "indicators": "Local indicators", "stories": "Stories", "sentiment": "Sentiment"}
@@ -75,8 +70,27 @@ LINE_COLUMNS = (
     "tested",
     "clear_up",
     "clear_down",
+    "clear_items",  # the statements or indicators counted as clear after Holm's correction (a tuple)
     "design",
     "detail",
+)
+# One row per survey statement or indicator of an outcome at a wave (none in design mode). effect: survey,
+# the difference-in-differences in the share agreeing (-1 to 1); indicators, the net improvement in % of the
+# baseline value. significant: the item's own test; clear: after Holm's correction within the outcome's line.
+ITEM_COLUMNS = (
+    "project",
+    "wave",
+    "ideal",
+    "outcome",
+    "line",
+    "item",
+    "effect",
+    "ci_low",
+    "ci_high",
+    "p_value",
+    "significant",
+    "clear",
+    "design",
 )
 RIPPLE_COLUMNS = (
     "project",
@@ -100,57 +114,44 @@ RIPPLE_COLUMNS = (
     "certainty_words",
     "evidence",
 )
+REACH_COLUMNS = (
+    "project",
+    "ideal",
+    "label",
+    "outcomes",  # the ideal's outcomes in the framework
+    "outcomes_in_map",
+    "survey_statements",  # distinct within the ideal
+    "indicators",  # distinct within the ideal
+    "stories",  # outcomes whose map line plans stories
+    "sentiment",
+    "other",
+    "lines_planned",  # measurable evidence lines planned
+    "planned_weight",
+)
 
 
-@dataclass(frozen=True)
-class RollupRule:
-    """The weights and word thresholds of the roll-up (docs/ripple.md). Change them here, and say why there."""
-
-    weights: dict[str, float] = field(
-        default_factory=lambda: {
-            "survey-did": 4.0,  # survey, pilot change against comparison change (Maryland SMS level 3)
-            "survey-before-after": 3.0,  # survey, pilot change only (SMS level 2)
-            "indicators": 2.0,  # administrative data: whole populations, but many influences
-            "stories": 1.0,  # how a change happened for someone, not how often
-            "sentiment": 1.0,  # few, self-selected comments
-        }
-    )
-    strong: float = 0.5  # strength at or above: "strong"; at or below minus this: "clear worsening"
-    moderate: float = 0.2  # at or above: "moderate"; between -moderate and +moderate: "little or none"
-    certainty_high: float = 2 / 3
-    certainty_moderate: float = 1 / 3
-
-    def strength_words(self, s: float) -> str:
-        if pd.isna(s):
-            return "no evidence yet"
-        if s >= self.strong:
-            return "strong"
-        if s >= self.moderate:
-            return "moderate"
-        if s > -self.moderate:
-            return "little or none"
-        if s > -self.strong:
-            return "some worsening"
-        return "clear worsening"
-
-    def certainty_words(self, c: float) -> str:
-        if pd.isna(c):
-            return ""
-        if c >= self.certainty_high:
-            return "high"
-        if c >= self.certainty_moderate:
-            return "moderate"
-        return "low"
+# --- the rule (framework data: data/framework/ripple.yaml) -------------------------------------------
 
 
-RULE = RollupRule()
+def rule_of(fw: Framework, rule: RollupRule | None = None) -> RollupRule:
+    """``rule``, or the framework's roll-up rule."""
+    return rule if rule is not None else fw.ripple_rule
+
+
+def __getattr__(name: str):
+    """``RULE``: the repository framework's roll-up rule, read when first asked for (not on import)."""
+    if name == "RULE":
+        from ..config.framework import framework
+
+        return framework().ripple_rule
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def rule_key(rule: RollupRule) -> str:
     """A short digest of the rule's settings: results under another rule are never mixed up."""
     import hashlib
 
-    return hashlib.sha256(repr(rule).encode()).hexdigest()[:8]
+    return hashlib.sha256(rule.model_dump_json().encode()).hexdigest()[:8]
 
 
 def line_score(effects, p_values, alpha: float) -> tuple[int, int, int, int]:
@@ -170,6 +171,166 @@ def line_score(effects, p_values, alpha: float) -> tuple[int, int, int, int]:
 # --- evidence lines ---------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _Measured:
+    """What the evidence lines of one wave are scored from (nothing in design mode)."""
+
+    design: bool
+    alpha: float
+    survey: pd.DataFrame  # the project's DiD rows at the wave: share agreeing, not suppressed
+    indicators: pd.DataFrame  # evidence.indicator_tests at the wave
+    sentiment: dict  # evidence.sentiment_change at the wave
+    stories: dict[str, int]  # consented stories per outcome up to the wave
+
+    @classmethod
+    def at(cls, fw: Framework, wave: str | None, did: pd.DataFrame | None, ev) -> _Measured:
+        nothing = cls(True, 1 - fw.settings.thresholds.confidence_level, pd.DataFrame(), pd.DataFrame(), {}, {})
+        if wave is None or wave == fw.settings.baseline:
+            return nothing
+        survey = pd.DataFrame()
+        if did is not None and not did.empty:
+            survey = did[(did["wave"] == wave) & (did["statistic"] == "agree") & ~did["suppressed"].astype(bool)]
+        if ev is None:
+            return replace(nothing, design=False, survey=survey)
+        tests, tone = evidence.indicator_tests(ev, wave), evidence.sentiment_change(ev, wave)
+        return replace(
+            nothing, design=False, survey=survey, indicators=tests, sentiment=tone, stories=_stories(ev, wave)
+        )
+
+
+def _stories(ev: evidence.ProjectEvidence, wave: str) -> dict[str, int]:
+    counts = evidence.story_counts(ev)
+    waves = ev.fw.settings.wave_ids
+    upto = counts[counts["wave"].map(waves.index) <= waves.index(wave)]
+    return upto.groupby("outcome")["stories"].sum().astype(int).to_dict()
+
+
+def _line(kind: str, weight: float, detail: str, **scored) -> dict:
+    """An evidence line: planned, with no data; or, given ``scored`` (score, tested, clear_up, ...), with data."""
+    row = {"line": kind, "planned": True, "measurable": kind in LINES, "has_data": bool(scored), "weight": weight}
+    row |= {"score": np.nan, "tested": 0, "clear_up": 0, "clear_down": 0, "clear_items": (), "design": ""}
+    return row | scored | {"detail": detail}
+
+
+def _tested_line(kind: str, weight: float, found: pd.DataFrame, key: str, effect: str, alpha: float, words):
+    """(line, {item: clear}) for a line of tested items (``key``, ``effect``, p_value, design): Holm over them."""
+    score, tested, up, down = line_score(found[effect], found["p_value"], alpha)
+    clear = dict(zip(found[key], evidence.holm_clear(found["p_value"], alpha), strict=True))
+    detail = "; ".join(f"{words(r)}{' (clear)' if clear[getattr(r, key)] else ''}" for r in found.itertuples())
+    scored = {"score": score, "tested": tested, "clear_up": up, "clear_down": down, "design": found["design"].iloc[0]}
+    return _line(kind, weight, detail, **scored, clear_items=tuple(i for i in found[key] if clear[i])), clear
+
+
+def _items(kind: str, ids, found: pd.DataFrame, key: str, clear: dict, values) -> list[dict]:
+    """One row per item of ``ids`` (in the map's order): ``values(row)`` of its row in ``found``, else blanks."""
+    by_id = found.set_index(key) if not found.empty else pd.DataFrame()
+    blank = {"effect": np.nan, "ci_low": np.nan, "ci_high": np.nan, "p_value": np.nan, "significant": False}
+    rows = []
+    for item in ids:
+        shown = values(by_id.loc[item]) if item in by_id.index else {}
+        rows.append({"line": kind, "item": item, **blank, "design": "", **shown, "clear": bool(clear.get(item, False))})
+    return rows
+
+
+def _survey_values(r: pd.Series) -> dict:
+    return {
+        "effect": r["did"],
+        "ci_low": r["ci_low"],
+        "ci_high": r["ci_high"],
+        "p_value": r["p_value"],
+        "significant": bool(r["significant"]) if pd.notna(r["significant"]) else False,
+        "design": r["design"],
+    }
+
+
+def _indicator_values(r: pd.Series) -> dict:
+    return {"effect": r["net_pct"], "p_value": r["p_value"], "significant": bool(r["clear"]), "design": r["design"]}
+
+
+def _survey_line(fw: Framework, line: RippleLine, m: _Measured, rule: RollupRule, has_comparison: bool):
+    """(the outcome's survey line or None, its statements as item rows)."""
+    if not line.survey:
+        return None, []
+    found = m.survey[m.survey["measure"].isin(line.survey)] if not m.survey.empty else m.survey
+    if found.empty:
+        planned = "; ".join(f"{s} {fw.instrument.statement(s).short}" for s in line.survey)
+        weight = rule.weight("survey-did" if has_comparison else "survey-before-after")
+        row, clear = _line("survey", weight, planned), {}
+    else:
+        did_design = found["design"].iloc[0] == estimates.DIFFERENCE_IN_DIFFERENCES
+        weight = rule.weight("survey-did" if did_design else "survey-before-after")
+        words = lambda r: f"{r.measure} {100 * r.did:+.0f} points"  # noqa: E731
+        row, clear = _tested_line("survey", weight, found, "measure", "did", m.alpha, words)
+    items = [] if m.design else _items("survey", line.survey, found, "measure", clear, _survey_values)
+    return row, items
+
+
+def _indicator_line(line: RippleLine, m: _Measured, rule: RollupRule):
+    """(the outcome's local-indicators line or None, its indicators as item rows)."""
+    if not line.indicators:
+        return None, []
+    t = m.indicators
+    found = t[t["indicator"].isin(line.indicators) & (t["design"] != "no data")] if not t.empty else t
+    if found.empty:
+        row, clear = _line("indicators", rule.weight("indicators"), ", ".join(line.indicators)), {}
+    else:
+        words = lambda r: f"{r.indicator} {r.net_pct:+.0f}% {'better' if r.net_pct > 0 else 'worse'}"  # noqa: E731
+        row, clear = _tested_line(
+            "indicators", rule.weight("indicators"), found, "indicator", "net_pct", m.alpha, words
+        )
+    items = [] if m.design else _items("indicators", line.indicators, found, "indicator", clear, _indicator_values)
+    return row, items
+
+
+def _story_line(line: RippleLine, m: _Measured, rule: RollupRule) -> dict | None:
+    if not line.stories:
+        return None
+    n = m.stories.get(line.outcome, 0)
+    if not n:
+        return _line("stories", rule.weight("stories"), "no stories shared with consent yet")
+    detail = f"{n} stor{'y' if n == 1 else 'ies'} shared with consent"
+    return _line("stories", rule.weight("stories"), detail, score=1, tested=n, clear_up=1, clear_down=0)
+
+
+def _sentiment_line(line: RippleLine, m: _Measured, rule: RollupRule) -> dict | None:
+    if not line.sentiment:
+        return None
+    tone = m.sentiment
+    if not tone.get("has_data"):
+        return _line("sentiment", rule.weight("sentiment"), "no sentiment items for both waves yet")
+    clear = bool(tone["clear"])
+    score = int(np.sign(tone["difference"])) if clear else 0
+    detail = (
+        f"net tone {100 * tone['difference']:+.0f} points{' (clear)' if clear else ''}, {tone['items']} pilot comments"
+    )
+    scored = {"score": score, "tested": 1, "clear_up": int(score > 0), "clear_down": int(score < 0)}
+    return _line("sentiment", rule.weight("sentiment"), detail, **scored, design=tone["design"])
+
+
+def _lines_and_items(fw, project_id, wave, did, ev, has_comparison, rule) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The evidence lines (LINE_COLUMNS) and their items (ITEM_COLUMNS) of every outcome in the map."""
+    rule = rule_of(fw, rule)
+    m = _Measured.at(fw, wave, did, ev)
+    lines, items = [], []
+    for line in fw.project(project_id).ripple:
+        base = {
+            "project": project_id,
+            "wave": wave or "",
+            "ideal": fw.ideal_of(line.outcome).id,
+            "outcome": line.outcome,
+        }
+        survey, survey_items = _survey_line(fw, line, m, rule, has_comparison)
+        indicators, indicator_items = _indicator_line(line, m, rule)
+        other = _line("other", 0.0, f"not measured in the workbook: {line.other}") if line.other else None
+        for row in (survey, indicators, _story_line(line, m, rule), _sentiment_line(line, m, rule), other):
+            if row is not None:
+                lines.append(base | row)
+        items += [base | item for item in survey_items + indicator_items]
+    frame = pd.DataFrame(lines, columns=list(LINE_COLUMNS))
+    frame = frame.astype({"planned": bool, "measurable": bool, "has_data": bool, "weight": float, "score": float})
+    return frame, pd.DataFrame(items, columns=list(ITEM_COLUMNS)).astype({"significant": bool, "clear": bool})
+
+
 def evidence_lines(
     fw: Framework,
     project_id: str,
@@ -178,169 +339,16 @@ def evidence_lines(
     did: pd.DataFrame | None = None,
     ev: evidence.ProjectEvidence | None = None,
     has_comparison: bool = True,
-    rule: RollupRule = RULE,
+    rule: RollupRule | None = None,
 ) -> pd.DataFrame:
     """One row per outcome of the map x evidence line, with its score, weight and a plain-words detail.
 
     ``wave`` None (or the baseline) is design mode: every line is planned, none has data. ``did`` is
-    :func:`helpers.methods.estimates.did` for the project; ``ev`` the project's other evidence. See the module
-    docstring for the scores and LINE_COLUMNS for the columns.
+    :func:`helpers.methods.estimates.did` for the project; ``ev`` the project's other evidence; ``rule`` the
+    roll-up rule (default: the framework's). See the module docstring for the scores and LINE_COLUMNS for
+    the columns.
     """
-    project = fw.project(project_id)
-    alpha = 1 - fw.settings.thresholds.confidence_level
-    design_mode = wave is None or wave == fw.settings.baseline
-    w = rule.weights
-    rows = []
-    survey_rows = pd.DataFrame()
-    if not design_mode and did is not None and not did.empty:
-        survey_rows = did[(did["wave"] == wave) & (did["statistic"] == "agree") & ~did["suppressed"].astype(bool)]
-    ind_tests = evidence.indicator_tests(ev, wave) if (ev is not None and not design_mode) else pd.DataFrame()
-    sentiment = evidence.sentiment_change(ev, wave) if (ev is not None and not design_mode) else {"has_data": False}
-    stories = _story_totals(ev, wave) if (ev is not None and not design_mode) else {}
-    for line in project.ripple:
-        ideal = fw.ideal_of(line.outcome).id
-        base = {"project": project_id, "wave": wave or "", "ideal": ideal, "outcome": line.outcome}
-
-        def add(
-            kind,
-            *,
-            planned,
-            weight,
-            has_data=False,
-            score=np.nan,
-            tested=0,
-            up=0,
-            down=0,
-            design="",
-            detail="",
-            base=base,
-        ):
-            rows.append(
-                base
-                | {
-                    "line": kind,
-                    "planned": planned,
-                    "measurable": kind in LINES,
-                    "has_data": has_data,
-                    "weight": weight,
-                    "score": score,
-                    "tested": tested,
-                    "clear_up": up,
-                    "clear_down": down,
-                    "design": design,
-                    "detail": detail,
-                }
-            )
-
-        # survey
-        planned_weight = w["survey-did"] if has_comparison else w["survey-before-after"]
-        rows_here = (
-            survey_rows[survey_rows["measure"].isin(line.survey)] if line.survey and not survey_rows.empty else None
-        )
-        if not line.survey:
-            pass
-        elif rows_here is None or rows_here.empty:
-            add("survey", planned=True, weight=planned_weight, detail=_planned_survey(fw, line.survey))
-        else:
-            design = rows_here["design"].iloc[0]
-            weight = w["survey-did"] if design == estimates.DIFFERENCE_IN_DIFFERENCES else w["survey-before-after"]
-            score, tested, up, down = line_score(rows_here["did"], rows_here["p_value"], alpha)
-            clear = evidence.holm_clear(rows_here["p_value"], alpha)
-            detail = "; ".join(
-                f"{r.measure} {100 * r.did:+.0f} points{' (clear)' if c else ''}"
-                for r, c in zip(rows_here.itertuples(), clear, strict=True)
-            )
-            add(
-                "survey",
-                planned=True,
-                weight=weight,
-                has_data=True,
-                score=score,
-                tested=tested,
-                up=up,
-                down=down,
-                design=design,
-                detail=detail,
-            )
-        # local indicators
-        if line.indicators:
-            t = (
-                ind_tests[ind_tests["indicator"].isin(line.indicators) & (ind_tests["design"] != "no data")]
-                if not ind_tests.empty
-                else ind_tests
-            )
-            if t.empty:
-                add("indicators", planned=True, weight=w["indicators"], detail=", ".join(line.indicators))
-            else:
-                score, tested, up, down = line_score(t["net_pct"], t["p_value"], alpha)
-                clear = evidence.holm_clear(t["p_value"], alpha)
-                detail = "; ".join(
-                    f"{r.indicator} {r.net_pct:+.0f}% {'better' if r.net_pct > 0 else 'worse'}{' (clear)' if c else ''}"
-                    for r, c in zip(t.itertuples(), clear, strict=True)
-                )
-                add(
-                    "indicators",
-                    planned=True,
-                    weight=w["indicators"],
-                    has_data=True,
-                    score=score,
-                    tested=tested,
-                    up=up,
-                    down=down,
-                    design=t["design"].iloc[0],
-                    detail=detail,
-                )
-        # stories
-        if line.stories:
-            n = stories.get(line.outcome, 0)
-            if n:
-                add(
-                    "stories",
-                    planned=True,
-                    weight=w["stories"],
-                    has_data=True,
-                    score=1,
-                    tested=n,
-                    up=1,
-                    detail=f"{n} stor{'y' if n == 1 else 'ies'} shared with consent",
-                )
-            else:
-                add("stories", planned=True, weight=w["stories"], detail="no stories shared with consent yet")
-        # sentiment
-        if line.sentiment:
-            if sentiment.get("has_data"):
-                clear = bool(sentiment["clear"])
-                score = int(np.sign(sentiment["difference"])) if clear else 0
-                add(
-                    "sentiment",
-                    planned=True,
-                    weight=w["sentiment"],
-                    has_data=True,
-                    score=score,
-                    tested=1,
-                    up=int(score > 0),
-                    down=int(score < 0),
-                    design=sentiment["design"],
-                    detail=f"net tone {100 * sentiment['difference']:+.0f} points{' (clear)' if clear else ''}, "
-                    f"{sentiment['items']} pilot comments",
-                )
-            else:
-                add("sentiment", planned=True, weight=w["sentiment"], detail="no sentiment items for both waves yet")
-        if line.other:
-            add("other", planned=True, weight=0.0, detail=f"not measured in the workbook: {line.other}")
-    frame = pd.DataFrame(rows, columns=list(LINE_COLUMNS))
-    return frame.astype({"planned": bool, "measurable": bool, "has_data": bool, "weight": float, "score": float})
-
-
-def _planned_survey(fw: Framework, statements) -> str:
-    return "; ".join(f"{s} {fw.instrument.statement(s).short}" for s in statements)
-
-
-def _story_totals(ev: evidence.ProjectEvidence, wave: str) -> dict[str, int]:
-    counts = evidence.story_counts(ev)
-    waves = ev.fw.settings.wave_ids
-    upto = counts[counts["wave"].map(waves.index) <= waves.index(wave)]
-    return upto.groupby("outcome")["stories"].sum().astype(int).to_dict()
+    return _lines_and_items(fw, project_id, wave, did, ev, has_comparison, rule)[0]
 
 
 # --- the roll-up ------------------------------------------------------------------------------------
@@ -355,8 +363,54 @@ def _score_text(rows: pd.DataFrame, kind: str) -> str:
     return f"{int(r['score'].iloc[0]):+d}" if r["score"].iloc[0] else "0"
 
 
+def _outcome_row(fw: Framework, outcome: str, rows: pd.DataFrame, rule: RollupRule) -> dict:
+    """An outcome's strength and certainty from its evidence lines ``rows``."""
+    m = rows[rows["measurable"] & rows["planned"]]
+    data = m[m["has_data"]]
+    total = data["weight"].sum()
+    strength = float((data["weight"] * data["score"]).sum() / total) if total > 0 else math.nan
+    planned_weight = float(m["weight"].sum())
+    sign = np.sign(strength) if not math.isnan(strength) else 0
+    agreeing = data.loc[(data["score"] == sign) & (sign != 0), "weight"].sum()
+    certainty = float(agreeing / planned_weight) if planned_weight > 0 else 0.0
+    return {
+        "ideal": fw.ideal_of(outcome).id,
+        "outcome": outcome,
+        "label": fw.outcomes[outcome].label,
+        **{kind: _score_text(rows, kind) for kind in LINES},
+        "lines_planned": len(m),
+        "lines_with_data": len(data),
+        "planned_weight": planned_weight,
+        "strength": strength,
+        "strength_words": rule.strength_words(strength),
+        "certainty": certainty,
+        "certainty_words": rule.certainty_words(certainty),
+        "evidence": " | ".join(f"{LINE_NAMES.get(r.line, 'Other')}: {r.detail}" for r in rows.itertuples() if r.detail),
+    }
+
+
+def _ideal_row(ideal, outcomes: pd.DataFrame, rule: RollupRule) -> dict:
+    """An ideal's strength (mean over its outcomes with evidence) and certainty (mean over all of them)."""
+    mine = outcomes[outcomes["ideal"] == ideal.id] if not outcomes.empty else outcomes
+    evidenced = mine[mine["strength"].notna()] if not mine.empty else mine
+    strength = float(evidenced["strength"].mean()) if len(evidenced) else math.nan
+    certainty = float(mine["certainty"].mean()) if len(mine) else math.nan
+    return {
+        "ideal": ideal.id,
+        "label": ideal.name,
+        "outcomes_in_map": len(mine),
+        "outcomes_with_evidence": len(evidenced),
+        "lines_planned": int(mine["lines_planned"].sum()) if len(mine) else 0,
+        "planned_weight": float(mine["planned_weight"].sum()) if len(mine) else 0.0,
+        "strength": strength,
+        "strength_words": rule.strength_words(strength),
+        "certainty": certainty,
+        "certainty_words": rule.certainty_words(certainty),
+    }
+
+
 def rollup(
-    lines: pd.DataFrame, fw: Framework, project_id: str, rule: RollupRule = RULE
+    lines: pd.DataFrame, fw: Framework, project_id: str, rule: RollupRule | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(outcomes, ideals) from the evidence lines by the rule in the module docstring.
 
@@ -366,63 +420,16 @@ def rollup(
     outcomes_in_map, outcomes_with_evidence, planned_weight, strength, strength_words, certainty,
     certainty_words; one row per ideal in framework order, also when the map has none of its outcomes.
     """
-    project = fw.project(project_id)
-    wave = lines["wave"].iloc[0] if not lines.empty else ""
-    out = []
-    for line in project.ripple:
-        rows = lines[lines["outcome"] == line.outcome]
-        m = rows[rows["measurable"] & rows["planned"]]
-        data = m[m["has_data"]]
-        total = data["weight"].sum()
-        strength = float((data["weight"] * data["score"]).sum() / total) if total > 0 else math.nan
-        planned_weight = float(m["weight"].sum())
-        sign = np.sign(strength) if not math.isnan(strength) else 0
-        agreeing = data.loc[(data["score"] == sign) & (sign != 0), "weight"].sum()
-        certainty = float(agreeing / planned_weight) if planned_weight > 0 else 0.0
-        out.append(
-            {
-                "project": project_id,
-                "wave": wave,
-                "ideal": fw.ideal_of(line.outcome).id,
-                "outcome": line.outcome,
-                "label": fw.outcomes[line.outcome].label,
-                **{kind: _score_text(rows, kind) for kind in LINES},
-                "lines_planned": len(m),
-                "lines_with_data": len(data),
-                "planned_weight": planned_weight,
-                "strength": strength,
-                "strength_words": rule.strength_words(strength),
-                "certainty": certainty,
-                "certainty_words": rule.certainty_words(certainty),
-                "evidence": " | ".join(
-                    f"{LINE_NAMES.get(r.line, 'Other')}: {r.detail}" for r in rows.itertuples() if r.detail
-                ),
-            }
-        )
-    outcomes = pd.DataFrame(out)
-    ideals = []
-    for ideal in fw.ideals:
-        mine = outcomes[outcomes["ideal"] == ideal.id] if not outcomes.empty else outcomes
-        evidenced = mine[mine["strength"].notna()] if not mine.empty else mine
-        strength = float(evidenced["strength"].mean()) if len(evidenced) else math.nan
-        certainty = float(mine["certainty"].mean()) if len(mine) else math.nan
-        ideals.append(
-            {
-                "project": project_id,
-                "wave": wave,
-                "ideal": ideal.id,
-                "label": ideal.name,
-                "outcomes_in_map": len(mine),
-                "outcomes_with_evidence": len(evidenced),
-                "lines_planned": int(mine["lines_planned"].sum()) if len(mine) else 0,
-                "planned_weight": float(mine["planned_weight"].sum()) if len(mine) else 0.0,
-                "strength": strength,
-                "strength_words": rule.strength_words(strength),
-                "certainty": certainty,
-                "certainty_words": rule.certainty_words(certainty),
-            }
-        )
-    return outcomes, pd.DataFrame(ideals)
+    rule = rule_of(fw, rule)
+    head = {"project": project_id, "wave": lines["wave"].iloc[0] if not lines.empty else ""}
+    outcomes = pd.DataFrame(
+        [
+            head | _outcome_row(fw, line.outcome, lines[lines["outcome"] == line.outcome], rule)
+            for line in fw.project(project_id).ripple
+        ]
+    )
+    ideals = pd.DataFrame([head | _ideal_row(ideal, outcomes, rule) for ideal in fw.ideals])
+    return outcomes, ideals
 
 
 def strongest(ideals: pd.DataFrame) -> str | None:
@@ -456,11 +463,36 @@ def ripple_frame(outcomes: pd.DataFrame, ideals: pd.DataFrame) -> pd.DataFrame:
 
 
 def planned_reach(
-    fw: Framework, project_id: str, rule: RollupRule = RULE, *, has_comparison: bool = True
+    fw: Framework, project_id: str, rule: RollupRule | None = None, *, has_comparison: bool = True
 ) -> pd.DataFrame:
-    """Design mode: the ideals frame of :func:`rollup` from the map alone (no data needed)."""
+    """Design mode, from the map alone (no data needed): per ideal, how much of it the map plans to evidence.
+
+    One row per ideal in framework order, REACH_COLUMNS: the ideal's outcomes in the framework and in the map;
+    the map's distinct survey statements and indicators for them; how many of them plan stories, sentiment
+    and other evidence; the measurable lines planned and their weight (the ripple chart's design mode).
+    """
+    project = fw.project(project_id)
     lines = evidence_lines(fw, project_id, None, has_comparison=has_comparison, rule=rule)
-    return rollup(lines, fw, project_id, rule)[1]
+    planned = rollup(lines, fw, project_id, rule)[1].set_index("ideal")
+    rows = []
+    for ideal in fw.ideals:
+        ids = {o.id for o in ideal.outcomes}
+        mine = [ln for ln in project.ripple if ln.outcome in ids]
+        rows.append(
+            {
+                "project": project_id,
+                "ideal": ideal.id,
+                "label": ideal.name,
+                "outcomes": len(ideal.outcomes),
+                "outcomes_in_map": len(mine),
+                "survey_statements": len({s for ln in mine for s in ln.survey}),
+                "indicators": len({i for ln in mine for i in ln.indicators}),
+                **{kind: sum(bool(getattr(ln, kind)) for ln in mine) for kind in ("stories", "sentiment", "other")},
+                "lines_planned": int(planned.loc[ideal.id, "lines_planned"]),
+                "planned_weight": float(planned.loc[ideal.id, "planned_weight"]),
+            }
+        )
+    return pd.DataFrame(rows, columns=list(REACH_COLUMNS))
 
 
 # --- computing a project's ripple ---------------------------------------------------------------------
@@ -471,11 +503,10 @@ class RippleResult:
     project: str
     wave: str  # the wave assessed ('' in design mode with no survey data)
     design_mode: bool
-    lines: pd.DataFrame
-    outcomes: pd.DataFrame
-    ideals: pd.DataFrame
-    evidence: evidence.ProjectEvidence | None = None
-    did: pd.DataFrame | None = None
+    lines: pd.DataFrame  # LINE_COLUMNS
+    outcomes: pd.DataFrame  # see rollup
+    ideals: pd.DataFrame  # see rollup
+    items: pd.DataFrame  # ITEM_COLUMNS (empty in design mode)
 
     @property
     def strongest(self) -> str | None:
@@ -484,10 +515,25 @@ class RippleResult:
     def frame(self) -> pd.DataFrame:
         return ripple_frame(self.outcomes, self.ideals)
 
+    def clear_statements(self) -> set[str]:
+        """Survey statements counted as clear (after Holm) in at least one outcome's survey line."""
+        survey = self.lines.loc[self.lines["line"] == "survey", "clear_items"]
+        return {s for found in survey for s in found}
 
-def _compute(fw, project_id, wave, ev, did, has_comparison, rule) -> RippleResult:
+
+def ripple_of(
+    fw: Framework,
+    project_id: str,
+    wave: str | None,
+    ev: evidence.ProjectEvidence | None,
+    did: pd.DataFrame | None,
+    has_comparison: bool,
+    rule: RollupRule | None = None,
+) -> RippleResult:
+    """A project's ripple at ``wave`` (None or the baseline: design mode) from its other evidence ``ev`` and
+    difference-in-differences ``did`` (None in design mode): what ``ProjectData.ripple`` computes once."""
     design = wave is None or wave == fw.settings.baseline
-    lines = evidence_lines(fw, project_id, wave, did=did, ev=ev, has_comparison=has_comparison, rule=rule)
+    lines, items = _lines_and_items(fw, project_id, wave, did, ev, has_comparison, rule)
     outcomes, ideals = rollup(lines, fw, project_id, rule)
     if design:  # nothing is measured yet: certainty is not a statement about evidence
         for frame in (outcomes, ideals):
@@ -495,351 +541,104 @@ def _compute(fw, project_id, wave, ev, did, has_comparison, rule) -> RippleResul
             frame["certainty_words"] = ""
         for kind in LINES:
             outcomes[kind] = outcomes[kind].replace("no data", "planned")
-    return RippleResult(project_id, wave or "", design, lines, outcomes, ideals, ev, did)
+    return RippleResult(project_id, wave or "", design, lines, outcomes, ideals, items)
+
+
+def wave_problem(data, wave: str | None) -> str | None:
+    """Why ``data`` (a ``ProjectData``) has no ripple at ``wave`` (an unknown wave, or one without survey
+    data), or None; None is always fine (design mode)."""
+    fw, waves = data.fw, data.survey_waves
+    if wave is not None and wave not in fw.settings.wave_ids:
+        return f"unknown wave '{wave}'; known: {allowed(fw.settings.wave_ids)}"
+    if wave is not None and wave not in waves:
+        return (
+            f"wave '{wave}' has no survey data for project {data.project.id}; waves with data: "
+            f"{allowed(waves) if waves else 'none'}"
+        )
+    return None
 
 
 def project_ripple(
-    db: Path | str, fw: Framework, project_id: str, wave: str | None = None, rule: RollupRule = RULE
+    db: Path | str, fw: Framework, project_id: str, wave: str | None = None, rule: RollupRule | None = None
 ) -> RippleResult:
     """A project's ripple at ``wave`` (default: the latest wave with survey data) from the database."""
-    fw.project(project_id)
-    ev = evidence.load_project_evidence(db, fw, project_id)
-    if ev.areas.empty:
+    from .context import ProjectData
+
+    data = ProjectData(db, project_id, fw)
+    if data.areas.empty:
         raise UserError(
             f"no neighbourhoods are mapped to project {project_id} in the areas table; "
             "import an areas file with rows for it (role pilot or comparison)"
         )
-    if wave is not None and wave not in fw.settings.wave_ids:
-        raise UserError(f"unknown wave '{wave}'; known: {allowed(fw.settings.wave_ids)}")
-    if wave is not None and wave not in ev.survey_waves:
-        raise UserError(
-            f"wave '{wave}' has no survey data for project {project_id}; waves with data: "
-            f"{allowed(ev.survey_waves) if ev.survey_waves else 'none'}"
-        )
-    wave = wave or (ev.survey_waves[-1] if ev.survey_waves else None)
-    did = None
-    if wave is not None and wave != fw.settings.baseline:
-        con = store.connect(db, read_only=True)
-        try:
-            areas = analysis.load_areas(con)
-            population = analysis.load_population(con)
-            responses = analysis.load_responses(con, fw, ev.areas["neighbourhood"].tolist())
-        finally:
-            con.close()
-        scores = estimates.scores(responses, population, fw)
-        did = estimates.did(scores, population, areas, project_id, fw)
-    return _compute(fw, project_id, wave, ev, did, bool(ev.comparisons), rule)
+    problem = wave_problem(data, wave)
+    if problem:
+        raise UserError(problem)
+    wave = wave or (data.survey_waves[-1] if data.survey_waves else None)
+    if rule is None:
+        return data.ripple(wave)
+    did = data.did if wave is not None and wave != fw.settings.baseline else None
+    return ripple_of(fw, project_id, wave, data.evidence, did, data.has_comparison, rule)
 
 
-def report_ripple(report: ProjectReport, rule: RollupRule = RULE) -> RippleResult:
-    """The ripple at the report's wave (design mode at the baseline), computed once per report object."""
-    memo = report.__dict__.setdefault("_evidence_cache", {})
-    if "ripple" not in memo:
+# --- the rule as docs/ripple.md states it -----------------------------------------------------------
 
-        def compute() -> RippleResult:
-            ev = evidence.for_report(report)
-            did = report.did if report.wave != report.fw.settings.baseline else None
-            return _compute(report.fw, report.project_id, report.wave, ev, did, bool(ev.comparisons), rule)
-
-        result = cache.shared(report, f"ripple-{report.wave}-{rule_key(rule)}", compute)
-        memo["ripple"] = result
-        if result.evidence is not None:  # the evidence comes with what the roll-up already computed from it
-            memo.setdefault("evidence", result.evidence)
-    return memo["ripple"]
+DOC = paths.ROOT / "docs" / "ripple.md"
+RULE_START, RULE_END = "<!-- rule:start -->\n", "<!-- rule:end -->"
 
 
-# --- the ripple chart ---------------------------------------------------------------------------------
+def _bound(value: float) -> str:
+    """A bound as a reader reads it: 0.5, -0.2, 2/3."""
+    fraction = Fraction(value).limit_denominator(12)
+    if float(fraction) == value and fraction.denominator not in (1, 2, 4, 5, 10):
+        return f"{fraction.numerator}/{fraction.denominator}"
+    return f"{value:g}"
 
 
-@evidence.styled
-def ripple_chart(ideals: pd.DataFrame, *, title: str, design: bool = False) -> plt.Figure:
-    """Concentric ripple: one sector per ideal around the co-operative solution.
-
-    Evidence mode: a sector's radius is the ideal's strength (0 at the inner circle, 1 at the outer ring;
-    a negative strength is drawn hatched), its opacity the certainty, and the label gives both in words.
-    Design mode: the radius is the planned reach (the ideal's weight of planned evidence lines relative to
-    the largest), drawn as an outline, labelled with the outcomes and lines planned.
-    """
-    import matplotlib.pyplot as plt
-    from matplotlib.colors import to_rgb
-
-    fig = plt.figure(figsize=(7.2, 6.2))
-    ax = fig.add_subplot(projection="polar")
-    inner = 0.28
-    colours = {i: to_rgb(charts.PALETTE[k]) for k, i in enumerate(IDEAL_IDS)}
-    sector = 2 * np.pi / len(IDEAL_IDS)
-    top = max(ideals["planned_weight"].max(), 1.0) if design else 1.0
-    circle = np.linspace(0, 2 * np.pi, 200)
-    for ring in (0.25, 0.5, 0.75, 1.0):
-        r = inner + ring * (1 - inner)
-        ax.plot(circle, np.full(200, r), color="#bdbdbd", lw=0.8, ls="--", zorder=0)
-        shown = f"{ring:g}" if not design else f"{ring:.0%}"
-        ax.text(
-            3 * np.pi / 2,
-            r,
-            shown,
-            ha="center",
-            va="center",
-            fontsize=7,
-            color="#757575",
-            bbox={"facecolor": "white", "edgecolor": "none", "pad": 0.5},
-        )
-    ax.fill_between(circle, 0, inner, color="#f0f0f0", zorder=1)
-    ax.plot(circle, np.full(200, inner), color="#9e9e9e", lw=1, zorder=1)
-    ax.text(0, 0, "co-operative\nsolution", ha="center", va="center", fontsize=8, zorder=5)
-    for k, row in enumerate(ideals.itertuples()):
-        theta = np.pi / 2 + (1 - k) * sector  # place left, people at the top, public services right
-        colour = colours[row.ideal]
-        if design:
-            extent = row.planned_weight / top
-            ax.bar(
-                theta,
-                extent * (1 - inner),
-                width=sector * 0.92,
-                bottom=inner,
-                facecolor=(*colour, 0.18),
-                edgecolor=colour,
-                lw=2,
-                ls="--",
-                zorder=2,
-            )
-            words = (
-                f"{row.outcomes_in_map} outcome{'s' if row.outcomes_in_map != 1 else ''}, "
-                f"{row.lines_planned} evidence line{'s' if row.lines_planned != 1 else ''} planned"
-            )
-        elif pd.isna(row.strength):
-            words = f"{row.outcomes_in_map} outcome{'s' if row.outcomes_in_map != 1 else ''}; no evidence yet"
+def _scale_words(scale: WordScale) -> str:
+    parts, previous = [], None
+    for band in scale.bands:
+        if band.at_least is not None:
+            parts.append(f'{_bound(band.at_least)} or more "{band.words}"')
+        elif band.above is not None:
+            parts.append(f'above {_bound(band.above)} "{band.words}"')
+        elif previous is None:
+            parts.append(f'always "{band.words}"')
+        elif previous.at_least is not None:
+            parts.append(f'below {_bound(previous.at_least)} "{band.words}"')
         else:
-            alpha = 0.25 + 0.75 * (0 if pd.isna(row.certainty) else row.certainty)
-            ax.bar(
-                theta,
-                abs(row.strength) * (1 - inner),
-                width=sector * 0.92,
-                bottom=inner,
-                facecolor=(*colour, alpha),
-                edgecolor=colour,
-                lw=1.5,
-                hatch="//" if row.strength < 0 else None,
-                zorder=2,
-            )
-            words = (
-                f"strength {row.strength:+.2f} ({row.strength_words})\ncertainty {row.certainty:.2f} "
-                f"({row.certainty_words})"
-            )
-        ax.text(theta, 1.2, f"{row.label}\n{words}", ha="center", va="center", fontsize=8.5, color="black")
-    ax.set_ylim(0, 1.32)
-    ax.set_axis_off()
-    ax.set_title(title, fontsize=10.5, loc="center", pad=4)
-    key = (
-        "Sector length: planned reach, the weight of evidence planned for the ideal (largest = outer ring). "
-        "Dashed outline: nothing measured yet."
-        if design
-        else "Sector length: strength (inner circle 0, outer ring +1). Paler: less certain. Hatched: worsening."
+            parts.append(f'{_bound(previous.above)} or less "{band.words}"')
+        previous = band
+    return ", ".join(parts)
+
+
+def rule_markdown(rule: RollupRule) -> str:
+    """The part of docs/ripple.md that states the roll-up rule's values (between its rule markers)."""
+    rows = [f"| {w.line} | {w.weight:g} | {w.why} |" for w in rule.weights.values()]
+    survey = (
+        f"A survey line weighs {rule.weight('survey-did'):g} when the project has comparison areas and "
+        f"{rule.weight('survey-before-after'):g} when it has none."
     )
-    fig.text(0.5, 0.02, textwrap.fill(key, 100), ha="center", fontsize=7.5, color="#424242")
-    fig.tight_layout(rect=(0, 0.05, 1, 1))
-    return fig
-
-
-def _chart_alt(result: RippleResult, name: str) -> str:
-    parts = []
-    for r in result.ideals.itertuples():
-        if result.design_mode:
-            parts.append(f"{r.label}: {r.outcomes_in_map} outcomes and {r.lines_planned} evidence lines planned")
-        elif pd.isna(r.strength):
-            parts.append(f"{r.label}: no evidence yet")
-        else:
-            parts.append(f"{r.label}: strength {r.strength:+.2f} ({r.strength_words}), certainty {r.certainty_words}")
-    mode = "planned reach (design mode, before any change is measured)" if result.design_mode else "evidence so far"
-    return f"Ripple chart for {name}, {mode}. " + "; ".join(parts) + "."
-
-
-# --- report sections ------------------------------------------------------------------------------------
-
-
-@cache.same_for_every_neighbourhood
-def ripple_section(report: ProjectReport) -> Section:
-    """The ripple chart, the strength and certainty per ideal, and the evidence per outcome."""
-    result = report_ripple(report)
-    fw = report.fw
-    name = report.project.name
-    s = Section()
-    wave_label = next(w.label for w in fw.settings.waves if w.id == report.wave)
-    title = f"{name}: planned ripple (design)" if result.design_mode else f"{name}: the ripple at {wave_label}"
-    fig = ripple_chart(result.ideals, title=title, design=result.design_mode)
-    s.chart(fig, _chart_alt(result, name))
-    ideals = result.ideals
-    s.table(
-        pd.DataFrame(
-            {
-                "Ideal": ideals["label"],
-                "Outcomes in the map": ideals["outcomes_in_map"],
-                "With evidence": ideals["outcomes_with_evidence"],
-                "Strength (-1 to +1)": [
-                    "" if pd.isna(v) else f"{v:+.2f} ({w})"
-                    for v, w in zip(ideals["strength"], ideals["strength_words"], strict=True)
-                ],
-                "Certainty (0 to 1)": [
-                    "" if pd.isna(v) or result.design_mode else f"{v:.2f} ({w})"
-                    for v, w in zip(ideals["certainty"], ideals["certainty_words"], strict=True)
-                ],
-            }
-        ),
-        "Strength and certainty per co-operative ideal (all the project's areas)",
+    none = f' (no line with data: "{rule.strength.none}")' if rule.strength.none else ""
+    words = f"Words: strength {_scale_words(rule.strength)}{none}. Certainty {_scale_words(rule.certainty)}."
+    where = (
+        "(`data/framework/ripple.yaml` holds these values: change them there and say why in its `why`. This "
+        "part of the page is written from that file by `helpers.evidence.ripple.update_doc`; a test checks it.)"
     )
-    o = result.outcomes
-    s.table(
-        pd.DataFrame(
-            {
-                "Ideal": o["ideal"].map({i.id: i.name for i in fw.ideals}),
-                "Outcome": o["label"],
-                **{LINE_NAMES[k]: o[k] for k in LINES},
-                "Strength": ["" if pd.isna(v) else f"{v:+.2f}" for v in o["strength"]],
-                "Certainty": ["" if result.design_mode else f"{v:.2f}" for v in o["certainty"]],
-                "Evidence": o["evidence"],
-            }
-        ),
-        "Evidence per outcome: +1 clear improvement, 0 no clear change, -1 clear worsening",
-    )
-    if result.design_mode:
-        note = (
-            "Design mode: this is the baseline, so nothing has changed yet to measure. The chart shows the planned "
-            "reach: how much evidence the ripple map plans for each ideal. Gaps (outcomes with no measurable "
-            "line) show where to plan more evidence before launch."
-        )
-    else:
-        note = (
-            "How the roll-up works: each evidence line scores +1, 0 or -1 (survey: pilot change against comparison "
-            "areas in the share agreeing, Holm-corrected over the outcome's statements; local indicators: "
-            "improvement in the better direction beyond the indicator's usual ups and downs; stories: +1 when a "
-            "consented story is linked; sentiment: a clear change in tone). Strength is the weighted mean "
-            "(survey 4, or 3 without comparison areas; indicators 2; stories 1; sentiment 1); certainty is the "
-            "weight of lines that clearly point the same way over the weight of all planned lines. Ideals take the "
-            "mean over their outcomes. The full rule is in docs/ripple.md."
-        )
-    expected = report.project.expected_strongest
-    if expected and not result.design_mode and result.strongest:
-        exp_name = next(i.name for i in fw.ideals if i.id == expected)
-        found = next(i.name for i in fw.ideals if i.id == result.strongest)
-        note += (
-            f" The framework expected the ripple to be strongest on {exp_name.lower()}; the evidence so far is "
-            f"strongest on {found.lower()}."
-        )
-    return s.text(note, "note")
+    table = "\n".join(["| line | weight | why |", "| --- | --- | --- |", *rows])
+    return "\n\n".join([table, survey, words, where]) + "\n"
 
 
-def _clear_in_ripple(lines: pd.DataFrame) -> list[str]:
-    """Statements counted as clear (after Holm) in at least one outcome's survey line."""
-    found = []
-    for detail in lines.loc[lines["line"] == "survey", "detail"]:
-        found += [part.split()[0] for part in str(detail).split("; ") if part.endswith("(clear)")]
-    return sorted(set(found))
+def update_doc(doc: Path = DOC, rule: RollupRule | None = None) -> bool:
+    """Rewrite the rule between docs/ripple.md's markers from the framework; True if it changed."""
+    from ..config.framework import framework
 
-
-def in_brief(report: ProjectReport) -> Section:
-    """One plain-English paragraph at the top: what changed, how sure we are, what it does not show."""
-    result = report_ripple(report)
-    fw = report.fw
-    name = report.project.name
-    wave_label = next(w.label for w in fw.settings.waves if w.id == report.wave)
-    ideal_names = {i.id: i.name.lower() for i in fw.ideals}
-    if result.design_mode:
-        reach = ", ".join(
-            f"{ideal_names[r.ideal]} {r.outcomes_in_map}" for r in result.ideals.itertuples() if r.outcomes_in_map
-        )
-        text = (
-            f"This is the baseline for {name} in {report.data.name}: nothing has changed yet to measure. The "
-            f"project's ripple map plans evidence for {len(result.outcomes)} outcomes (by ideal: {reach}). Later "
-            "reports compare each wave with this one and with the comparison areas, and this summary will say what "
-            "changed and how sure we can be."
-        )
-        return Section().text(text, "lead")
-    o = result.outcomes
-    better = int((o["strength"] > 0).sum())
-    worse = int((o["strength"] < 0).sum())
-    measured = int(o["strength"].notna().sum())
-    sentences = [
-        f"By {wave_label.lower()}, {better} of the {measured} outcomes with evidence in {name}'s ripple map lean "
-        f"towards improvement" + (f" and {worse} towards worsening" if worse else "") + "."
-    ]
-    top = result.strongest
-    if top:
-        r = result.ideals.set_index("ideal").loc[top]
-        sentences.append(
-            f"The ripple is strongest on {ideal_names[top]} (strength {r['strength']:+.2f}, {r['strength_words']}; "
-            f"certainty {r['certainty_words']})."
-        )
-    did = result.did
-    level = fw.settings.thresholds.confidence_level
-    if did is not None and not did.empty:
-        rows = did[
-            (did["wave"] == report.wave)
-            & (did["statistic"] == "agree")
-            & did["measure"].isin(report.project.survey_statements)
-            & ~did["suppressed"].astype(bool)
-        ]
-        clear = rows[rows["significant"].fillna(False).astype(bool)].sort_values("p_value")
-        did_design = rows["design"].eq(estimates.DIFFERENCE_IN_DIFFERENCES).any()
-        against = "relative to the comparison areas" if did_design else "since the baseline"
-        counted = set(_clear_in_ripple(result.lines))
-        for direction, pick in (("clearest rise", clear[clear["did"] > 0]), ("clearest fall", clear[clear["did"] < 0])):
-            if pick.empty:
-                continue
-            c = pick.iloc[0]
-            short = fw.instrument.statement(c["measure"]).short
-            caveat = (
-                ""
-                if c["measure"] in counted
-                else "; taken with the other statements of its outcomes it does not count as clear in the ripple"
-            )
-            sentences.append(
-                f"The {direction} in the survey: agreement that '{short}' moved {100 * c['did']:+.0f} points in the "
-                f"pilot areas {against} ({level:.0%} interval {100 * c['ci_low']:+.0f} to {100 * c['ci_high']:+.0f}"
-                f"{caveat})."
-            )
-        if clear.empty:
-            sentences.append(f"No survey statement in the map changed clearly {against}.")
-        half = float(((rows["ci_high"] - rows["ci_low"]) / 2).median()) if not rows.empty else math.nan
-    else:
-        half = math.nan
-    ev = result.evidence
-    if ev is not None:
-        tests = evidence.indicator_tests(ev, report.wave)
-        tested = tests[tests["p_value"].notna()]
-        if not tested.empty:
-            n_clear = int((tested["clear"] & (tested["net_pct"] > 0)).sum())
-            against = "pilots against comparisons" if ev.comparisons else "in the pilot areas since the baseline"
-            sentences.append(
-                f"{n_clear} of {len(tested)} local indicators improved beyond their usual ups and downs, {against}."
-            )
-        pva = evidence.predicted_actual_sentences(evidence.predicted_vs_actual(ev))
-        sentences.extend(pva[:1])
-    sure = (
-        f"How sure we are: the survey can only tell apart changes larger than about {100 * half:.0f} points either "
-        "way, so smaller effects may be missed"
-        if not math.isnan(half)
-        else "How sure we are: certainty reflects how much of the planned evidence is in and points the same way"
-    )
-    sentences.append(sure + "; certainty per ideal is shown with the ripple chart.")
-    has_comparison = ev.comparisons if ev is not None else False
-    limits = [
-        "the comparison assumes pilot and comparison areas would otherwise have moved alike"
-        if has_comparison
-        else "there are no comparison areas, so the changes are before and after only: they may come from anything "
-        "else that changed over the same time",
-        "stories are chosen examples shared with consent and sentiment comes from relatively few comments",
-        "high-level (tier 1) indicators move over years, not months",
-    ]
-    if fw.resilience is None or report.project_id not in fw.resilience.projects:
-        limits.insert(0, "it compares areas, not individuals, so it does not show the effect on the people supported")
-    else:
-        limits.insert(
-            0,
-            "area figures do not show the effect on individuals (the financial-resilience check below does, "
-            "for the people who answered it before and after support)",
-        )
-    sentences.append("What it does not show: " + "; ".join(limits) + ".")
-    return Section().text(" ".join(sentences), "lead")
+    text = doc.read_text(encoding="utf-8")
+    head, rest = text.split(RULE_START, 1)
+    _, tail = rest.split(RULE_END, 1)
+    new = head + RULE_START + rule_markdown(rule or framework().ripple_rule) + RULE_END + tail
+    if new != text:
+        doc.write_text(new, encoding="utf-8")
+    return new != text
 
 
 # --- command line -------------------------------------------------------------------------------------
@@ -871,7 +670,7 @@ def cli_ripple(fw: Framework, args) -> int:
 
 
 def describe(result: RippleResult) -> str:
-    """A few plain lines: the ideals' strength and certainty (for logs and the dashboard)."""
+    """A few plain lines: the ideals' strength and certainty (for logs)."""
     lines = []
     for r in result.ideals.itertuples():
         s = "no evidence" if pd.isna(r.strength) else f"{r.strength:+.2f} {r.strength_words}"
@@ -880,7 +679,6 @@ def describe(result: RippleResult) -> str:
 
 
 __all__ = [
-    "RULE",
     "RollupRule",
     "RippleResult",
     "evidence_lines",
@@ -888,11 +686,10 @@ __all__ = [
     "strongest",
     "ripple_frame",
     "planned_reach",
+    "ripple_of",
     "project_ripple",
-    "report_ripple",
-    "ripple_chart",
-    "ripple_section",
-    "in_brief",
+    "rule_markdown",
+    "update_doc",
     "cli_ripple",
     "describe",
 ]

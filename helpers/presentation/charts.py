@@ -336,3 +336,106 @@ def sentiment_chart(shares: pd.DataFrame, minimum_base: int) -> plt.Figure:
     ax.set_title("Tone of comments (VADER sentiment)", loc="left", fontsize=10)
     fig.tight_layout()
     return fig
+
+
+# --- the ripple (helpers.evidence.ripple) ---------------------------------------------------------------
+
+RIPPLE_INNER = 0.28  # the radius of the co-operative solution at the centre of the ripple chart
+
+
+def ripple_chart(ideals: pd.DataFrame, *, title: str, design: bool = False) -> plt.Figure:
+    """Concentric ripple: one sector per ideal around the co-operative solution.
+
+    ``ideals``: the ideals frame of a ripple (``helpers.evidence.ripple.rollup``) or its planned reach: ideal,
+    label, outcomes_in_map, lines_planned, planned_weight and, with evidence, strength, strength_words,
+    certainty, certainty_words. Evidence mode: a sector's radius is the ideal's strength (0 at the inner
+    circle, 1 at the outer ring; a negative strength is drawn hatched), its opacity the certainty, and the
+    label gives both in words. Design mode: the radius is the planned reach (the ideal's weight of planned
+    evidence lines relative to the largest), drawn as an outline, labelled with the outcomes and lines planned.
+    """
+    import textwrap
+
+    with plt.rc_context(STYLE):  # the workbook's chart style
+        import numpy as np
+
+        fig = plt.figure(figsize=(7.2, 6.2))
+        ax = fig.add_subplot(projection="polar")
+        _ripple_rings(ax, design)
+        sector = 2 * np.pi / len(ideals)
+        top = max(ideals["planned_weight"].max(), 1.0) if design else 1.0
+        for k, row in enumerate(ideals.itertuples()):
+            theta = np.pi / 2 + (1 - k) * sector  # place left, people at the top, public services right
+            words = _ripple_sector(ax, row, theta, sector, top, design)
+            ax.text(theta, 1.2, f"{row.label}\n{words}", ha="center", va="center", fontsize=8.5, color="black")
+        ax.set_ylim(0, 1.32)
+        ax.set_axis_off()
+        ax.set_title(title, fontsize=10.5, loc="center", pad=4)
+        key = (
+            "Sector length: planned reach, the weight of evidence planned for the ideal (largest = outer ring). "
+            "Dashed outline: nothing measured yet."
+            if design
+            else "Sector length: strength (inner circle 0, outer ring +1). Paler: less certain. Hatched: worsening."
+        )
+        fig.text(0.5, 0.02, textwrap.fill(key, 100), ha="center", fontsize=7.5, color="#424242")
+        fig.tight_layout(rect=(0, 0.05, 1, 1))
+        return fig
+
+
+def _ripple_rings(ax, design: bool) -> None:
+    """The rings (0.25 to 1, or 25% to 100% of the planned reach) and the co-operative solution at the centre."""
+    import numpy as np
+
+    inner = RIPPLE_INNER
+    circle = np.linspace(0, 2 * np.pi, 200)
+    for ring in (0.25, 0.5, 0.75, 1.0):
+        r = inner + ring * (1 - inner)
+        ax.plot(circle, np.full(200, r), color="#bdbdbd", lw=0.8, ls="--", zorder=0)
+        shown = f"{ring:g}" if not design else f"{ring:.0%}"
+        box = {"facecolor": "white", "edgecolor": "none", "pad": 0.5}
+        ax.text(3 * np.pi / 2, r, shown, ha="center", va="center", fontsize=7, color="#757575", bbox=box)
+    ax.fill_between(circle, 0, inner, color="#f0f0f0", zorder=1)
+    ax.plot(circle, np.full(200, inner), color="#9e9e9e", lw=1, zorder=1)
+    ax.text(0, 0, "co-operative\nsolution", ha="center", va="center", fontsize=8, zorder=5)
+
+
+def _ripple_sector(ax, row, theta: float, sector: float, top: float, design: bool) -> str:
+    """Draw one ideal's sector; its label's second line."""
+    from matplotlib.colors import to_rgb
+
+    from ..config.framework import IDEAL_IDS
+
+    inner = RIPPLE_INNER
+    colour = to_rgb(PALETTE[IDEAL_IDS.index(row.ideal)])
+    outcomes = f"{row.outcomes_in_map} outcome{'s' if row.outcomes_in_map != 1 else ''}"
+    if design:
+        extent = row.planned_weight / top
+        style = {"facecolor": (*colour, 0.18), "edgecolor": colour, "lw": 2, "ls": "--"}
+        ax.bar(theta, extent * (1 - inner), width=sector * 0.92, bottom=inner, zorder=2, **style)
+        return f"{outcomes}, {row.lines_planned} evidence line{'s' if row.lines_planned != 1 else ''} planned"
+    if pd.isna(row.strength):
+        return f"{outcomes}; no evidence yet"
+    alpha = 0.25 + 0.75 * (0 if pd.isna(row.certainty) else row.certainty)
+    style = {"facecolor": (*colour, alpha), "edgecolor": colour, "lw": 1.5, "hatch": "//" if row.strength < 0 else None}
+    ax.bar(theta, abs(row.strength) * (1 - inner), width=sector * 0.92, bottom=inner, zorder=2, **style)
+    words = f"strength {row.strength:+.2f} ({row.strength_words})"
+    return f"{words}\ncertainty {row.certainty:.2f} ({row.certainty_words})"
+
+
+def planned_reach_chart(reach: pd.DataFrame, *, title: str) -> plt.Figure:
+    """Bars: each ideal's outcomes in the project's map against all its outcomes (design mode).
+
+    ``reach``: :func:`helpers.evidence.ripple.planned_reach` (label, outcomes, outcomes_in_map)."""
+    fig, ax = _figure(0.55 * len(reach) + 1.7)
+    y = range(len(reach))
+    ax.barh(y, reach["outcomes"], color="#e6e6e6", edgecolor="#8c8c8c", label="outcomes of the ideal")
+    ax.barh(y, reach["outcomes_in_map"], color=PALETTE[0], height=0.5, label="in this project's ripple map")
+    for i, r in enumerate(reach.itertuples()):
+        ax.text(r.outcomes + 0.1, i, f"{r.outcomes_in_map} of {r.outcomes}", va="center", fontsize=9)
+    ax.set_yticks(list(y), list(reach["label"]))
+    ax.invert_yaxis()
+    ax.set_xlim(0, reach["outcomes"].max() + 1.5)
+    ax.set_xlabel("outcomes")
+    ax.set_title(title, loc="left", fontsize=11)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=2, fontsize=8, frameon=False)
+    fig.tight_layout()
+    return fig
