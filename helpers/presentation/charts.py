@@ -343,6 +343,7 @@ def sentiment_chart(shares: pd.DataFrame, minimum_base: int) -> plt.Figure:
 RIPPLE_INNER = 0.28  # the radius of the co-operative solution at the centre of the ripple chart
 
 
+@styled
 def ripple_chart(ideals: pd.DataFrame, *, title: str, design: bool = False) -> plt.Figure:
     """Concentric ripple: one sector per ideal around the co-operative solution.
 
@@ -353,32 +354,29 @@ def ripple_chart(ideals: pd.DataFrame, *, title: str, design: bool = False) -> p
     label gives both in words. Design mode: the radius is the planned reach (the ideal's weight of planned
     evidence lines relative to the largest), drawn as an outline, labelled with the outcomes and lines planned.
     """
-    import textwrap
+    import numpy as np
 
-    with plt.rc_context(STYLE):  # the workbook's chart style
-        import numpy as np
-
-        fig = plt.figure(figsize=(7.2, 6.2))
-        ax = fig.add_subplot(projection="polar")
-        _ripple_rings(ax, design)
-        sector = 2 * np.pi / len(ideals)
-        top = max(ideals["planned_weight"].max(), 1.0) if design else 1.0
-        for k, row in enumerate(ideals.itertuples()):
-            theta = np.pi / 2 + (1 - k) * sector  # place left, people at the top, public services right
-            words = _ripple_sector(ax, row, theta, sector, top, design)
-            ax.text(theta, 1.2, f"{row.label}\n{words}", ha="center", va="center", fontsize=8.5, color="black")
-        ax.set_ylim(0, 1.32)
-        ax.set_axis_off()
-        ax.set_title(title, fontsize=10.5, loc="center", pad=4)
-        key = (
-            "Sector length: planned reach, the weight of evidence planned for the ideal (largest = outer ring). "
-            "Dashed outline: nothing measured yet."
-            if design
-            else "Sector length: strength (inner circle 0, outer ring +1). Paler: less certain. Hatched: worsening."
-        )
-        fig.text(0.5, 0.02, textwrap.fill(key, 100), ha="center", fontsize=7.5, color="#424242")
-        fig.tight_layout(rect=(0, 0.05, 1, 1))
-        return fig
+    fig = plt.figure(figsize=(7.2, 6.2))
+    ax = fig.add_subplot(projection="polar")
+    _ripple_rings(ax, design)
+    sector = 2 * np.pi / len(ideals)
+    top = max(ideals["planned_weight"].max(), 1.0) if design else 1.0
+    for k, row in enumerate(ideals.itertuples()):
+        theta = np.pi / 2 + (1 - k) * sector  # place left, people at the top, public services right
+        words = _ripple_sector(ax, row, theta, sector, top, design)
+        ax.text(theta, 1.2, f"{row.label}\n{words}", ha="center", va="center", fontsize=8.5, color="black")
+    ax.set_ylim(0, 1.32)
+    ax.set_axis_off()
+    ax.set_title(title, fontsize=10.5, loc="center", pad=4)
+    key = (
+        "Sector length: planned reach, the weight of evidence planned for the ideal (largest = outer ring). "
+        "Dashed outline: nothing measured yet."
+        if design
+        else "Sector length: strength (inner circle 0, outer ring +1). Paler: less certain. Hatched: worsening."
+    )
+    fig.text(0.5, 0.02, textwrap.fill(key, 100), ha="center", fontsize=7.5, color="#424242")
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
+    return fig
 
 
 def _ripple_rings(ax, design: bool) -> None:
