@@ -405,7 +405,12 @@ def _resilience_row(r, minimum: int) -> tuple:
     )
 
 
-@section("Financial resilience", same_for="project")
+def _has_resilience_check(fw, project_id: str) -> bool:
+    """Whether the framework gives the project the financial-resilience check (resilience.yaml's projects)."""
+    return fw.resilience is not None and project_id in fw.resilience.projects
+
+
+@section("Financial resilience", same_for="project", applies=_has_resilience_check)
 def financial_resilience(data: ProjectData, sel: Selection) -> Section:
     """The financial-resilience check (paired before/after answers) where the project uses it."""
     fw, s = data.fw, Section()
