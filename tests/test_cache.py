@@ -9,7 +9,6 @@ import duckdb
 import pytest
 
 from helpers.config import cache, paths
-from helpers.presentation.report import ProjectReport
 from helpers.store.intake import build_database
 
 
@@ -23,25 +22,39 @@ def _counting(value):
     return compute, calls
 
 
-def test_without_the_variable_everything_is_computed(sample_db, monkeypatch):
+def _project(db, results=None):
+    from helpers.evidence.context import ProjectData
+
+    return ProjectData(db, "working-xtra", results=results)
+
+
+def test_without_a_folder_results_live_in_memory_for_their_holder(sample_db, monkeypatch):
     monkeypatch.delenv(cache.ENV, raising=False)
-    report = ProjectReport(sample_db, "working-xtra", "oakfield", "12m")
     compute, calls = _counting(41)
-    assert cache.shared(report, "x", compute) == 41 and cache.shared(report, "x", compute) == 41
-    assert len(calls) == 2
+    first = _project(sample_db)
+    assert first.results.folder is None
+    assert first.result("x", compute) == 41 and first.result("x", compute) == 41
+    assert len(calls) == 1  # once for this holder
+    assert _project(sample_db).result("x", compute) == 41 and len(calls) == 2  # another holder computes its own
 
 
 def test_a_second_kernel_loads_what_the_first_saved(sample_db, tmp_path, monkeypatch):
     monkeypatch.setenv(cache.ENV, str(tmp_path))
-    first = ProjectReport(sample_db, "working-xtra", "oakfield", "12m")
-    other = ProjectReport(sample_db, "working-xtra", "brookside", "12m")  # same project, another report
     compute, calls = _counting({"a": 1})
-    assert cache.shared(first, "x", compute) == {"a": 1}
-    assert cache.shared(other, "x", compute) == {"a": 1}
+    assert _project(sample_db).result("x", compute) == {"a": 1}
+    assert _project(sample_db).result("x", compute) == {"a": 1}  # a new process would find the file
     assert len(calls) == 1
     # Another project never shares it.
-    ctr = ProjectReport(sample_db, "council-tax-reduction", "ashgrove", "12m")
-    assert cache.shared(ctr, "x", compute) == {"a": 1} and len(calls) == 2
+    from helpers.evidence.context import ProjectData
+
+    assert ProjectData(sample_db, "council-tax-reduction").result("x", compute) == {"a": 1} and len(calls) == 2
+
+
+def test_the_cache_knows_only_keys():
+    results = cache.ResultCache()
+    compute, calls = _counting("v")
+    assert results.get("k", compute) == results.get("k", compute) == "v" and len(calls) == 1
+    assert results.get("other", compute) == "v" and len(calls) == 2
 
 
 def test_new_data_gives_a_new_key(fw, tmp_path, monkeypatch):
@@ -49,34 +62,31 @@ def test_new_data_gives_a_new_key(fw, tmp_path, monkeypatch):
     db = tmp_path / "w.duckdb"
     build_database(paths.SAMPLE, fw, db)
     compute, calls = _counting(1)
-    cache.shared(ProjectReport(db, "working-xtra", "oakfield", "12m"), "x", compute)
+    _project(db).result("x", compute)
     con = duckdb.connect(str(db))
     con.execute("DELETE FROM survey WHERE neighbourhood = 'millbrook' AND wave = '12m' AND respondent_id LIKE '%1'")
     con.close()
-    cache.shared(ProjectReport(db, "working-xtra", "oakfield", "12m"), "x", compute)
+    _project(db).result("x", compute)
     assert len(calls) == 2
 
 
 @pytest.mark.parametrize("hood", ["oakfield", "millbrook"])
-def test_shared_sections_equal_the_ones_computed_in_place(sample_db, tmp_path, monkeypatch, hood):
-    from helpers.evidence import evidence
+def test_shared_sections_equal_the_ones_computed_in_place(sample_db, tmp_path, hood):
+    from helpers.evidence.context import Selection
+    from helpers.presentation.render import to_html
+    from helpers.presentation.sections import build
 
-    sections = (
-        lambda r: r.difference_in_differences(),
-        lambda r: evidence.kpi_tiers(r),
-        lambda r: evidence.sentiment(r),
-        lambda r: evidence.local_indicators(r),
-        lambda r: evidence.predicted_against_actual(r),
-    )
-    monkeypatch.delenv(cache.ENV, raising=False)
-    plain = [s(ProjectReport(sample_db, "working-xtra", hood, "12m"))._repr_html_() for s in sections]
-    monkeypatch.setenv(cache.ENV, str(tmp_path))
+    names = ("difference_in_differences", "kpi_tiers", "sentiment", "local_indicators", "predicted_against_actual")
+
+    def shown(results, neighbourhood, wave):
+        data = _project(sample_db, results)
+        return [to_html(build(data, name, Selection("working-xtra", neighbourhood, wave))) for name in names]
+
+    plain = shown(cache.ResultCache(), hood, "12m")
     # Fill the cache from other reports: another neighbourhood at this wave, this neighbourhood at another.
     for other, wave in (("brookside", "12m"), (hood, "6m")):
-        for s in sections:
-            s(ProjectReport(sample_db, "working-xtra", other, wave))
-    shared = [s(ProjectReport(sample_db, "working-xtra", hood, "12m"))._repr_html_() for s in sections]
-    assert shared == plain
+        shown(cache.ResultCache(tmp_path), other, wave)
+    assert shown(cache.ResultCache(tmp_path), hood, "12m") == plain
     # The cache was used, not bypassed: the local indicators chart comes from the 6m report.
     assert any(p.name.startswith(f"working-xtra-indicator-trend-{hood}-") for p in tmp_path.iterdir())
 
@@ -109,8 +119,7 @@ def test_kernels_needing_the_same_result_at_once_compute_it_once(sample_db, tmp_
     log = tmp_path / "computed.log"
     script = f"""
 import os, sys, time
-from helpers.config import cache
-from helpers.presentation.report import ProjectReport
+from helpers.evidence.context import ProjectData
 
 def compute():
     with open({str(log)!r}, "a") as f:
@@ -118,8 +127,7 @@ def compute():
     time.sleep(1.5)
     return "the result"
 
-report = ProjectReport({str(sample_db)!r}, "working-xtra", sys.argv[1], "12m")
-print(cache.shared(report, "slow", compute))
+print(ProjectData({str(sample_db)!r}, "working-xtra").result("slow", compute))
 """
     env = {**__import__("os").environ, cache.ENV: str(tmp_path / "cache")}
     runs = [
