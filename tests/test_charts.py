@@ -5,7 +5,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from helpers.presentation import charts
+from helpers.presentation import charts, model, render
 
 
 def test_palette_is_seaborns_colourblind_palette():
@@ -14,7 +14,7 @@ def test_palette_is_seaborns_colourblind_palette():
     assert list(charts.PALETTE) == sns.color_palette("colorblind").as_hex()
 
 
-def test_figure_html_has_alt_text_and_closes_the_figure():
+def test_a_drawn_chart_has_alt_text_and_closes_the_figure():
     table = pd.DataFrame(
         {
             "label": ["a", "b", "c"],
@@ -29,6 +29,6 @@ def test_figure_html_has_alt_text_and_closes_the_figure():
     fig = charts.estimate_dots(table, title="t", minimum_base=10)
     texts = [t.get_text() for t in fig.axes[0].texts]
     assert texts == ["fewer than 10 responses"]  # the suppressed row is said, not drawn
-    html = charts.figure_html(fig, "Share agreeing: a 50% <b>")
+    html = render.chart_html(model.draw(fig, "Share agreeing: a 50% <b>"))
     assert 'alt="Share agreeing: a 50% &lt;b&gt;"' in html and html.startswith("<figure")
     assert len(plt.get_fignums()) == before

@@ -89,11 +89,6 @@ def expected(dash_db, fw) -> SimpleNamespace:
 
 
 @pytest.fixture(scope="session")
-def data(dash_db, fw) -> dashboards.DashboardData:
-    return dashboards.DashboardData(dash_db, fw)
-
-
-@pytest.fixture(scope="session")
 def projects(dash_db, fw) -> dashboards.ProjectsData:
     return dashboards.ProjectsData(dash_db, fw)
 
@@ -207,22 +202,22 @@ def test_download_link_is_csv_with_formulas_neutralised():
     assert text.splitlines() == ["label,value", '"\'=HYPERLINK(""http://x"")",-1.5', "'@SUM(A1),2.0", "plain,3.0"]
 
 
-def test_ripple_design_mode_from_the_framework_alone(data, fw):
-    view = dashboards.ripple_view(data, "working-xtra", dashboards.DESIGN, "people")
+def test_ripple_design_mode_from_the_framework_alone(projects, fw):
+    view = dashboards.ripple_view(projects("working-xtra"), dashboards.DESIGN, "people")
     reach = view.tables["reach"].set_index("ideal")
     # working-xtra.yaml: place-agency, place-pride-trust | people-wellbeing, people-involvement |
     # services-trust, services-learning
-    assert list(reach["in_map"]) == [2, 2, 2]
+    assert list(reach["outcomes_in_map"]) == [2, 2, 2]
     assert list(reach["outcomes"]) == [len(i.outcomes) for i in fw.ideals]
     assert reach.loc["public-services", "sentiment"] == 1 and reach.loc["public-services", "other"] == 1
     assert "ideal" not in view.tables  # no survey evidence in design mode
     for outcome in next(i for i in fw.ideals if i.id == "people").outcomes:
-        assert f"<h3>{html.escape(outcome.label)}</h3>" in view.html
-    assert "Not in this project&#x27;s ripple map." in view.html  # people-empowered
+        assert html.escape(f"{outcome.label}: ") in view.html
+    assert "Not in this project's ripple map." in html.unescape(view.html)  # people-empowered
 
 
-def test_ripple_evidence_at_a_wave(data, fw, expected):
-    view = dashboards.ripple_view(data, "working-xtra", "12m", "place")
+def test_ripple_evidence_at_a_wave(projects, fw, expected):
+    view = dashboards.ripple_view(projects("working-xtra"), "12m", "place")
     ideal = view.tables["ideal"]
     place = [ln for ln in fw.project("working-xtra").ripple if fw.ideal_of(ln.outcome).id == "place"]
     assert list(zip(ideal["outcome"], ideal["measure"], strict=True)) == [
@@ -230,17 +225,20 @@ def test_ripple_evidence_at_a_wave(data, fw, expected):
     ]
     for r in ideal.itertuples():
         assert r.did == pytest.approx(expected.did("working-xtra", "12m", r.measure)["did"])
-    baseline = dashboards.ripple_view(data, "working-xtra", fw.settings.baseline, "place")
+    baseline = dashboards.ripple_view(projects("working-xtra"), fw.settings.baseline, "place")
     assert "Showing the planned ripple (design mode)" in baseline.html and "ideal" not in baseline.tables
 
 
-def test_ripple_design_mode_before_any_data(data, fw):
-    before = data.areas
-    try:
-        data.areas = before[before["project"] != "council-tax-reduction"]
-        view = dashboards.ripple_view(data, "council-tax-reduction", "12m", "place")
-    finally:
-        data.areas = before
+def test_ripple_design_mode_before_any_data(tmp_path, fw):
+    """A project mapped to no neighbourhood yet: the planned ripple, from the framework alone."""
+    import duckdb
+
+    db = tmp_path / "w.duckdb"
+    build_database(paths.SAMPLE, fw, db)
+    con = duckdb.connect(str(db))
+    con.execute("DELETE FROM areas WHERE project = 'council-tax-reduction'")
+    con.close()
+    view = dashboards.ripple_view(dashboards.ProjectsData(db, fw)("council-tax-reduction"), "12m", "place")
     assert "there are no survey responses for Council Tax Reduction at 12 months yet" in view.html
     assert "reach" in view.tables and "ideal" not in view.tables
 

@@ -15,6 +15,7 @@ from helpers.config import paths
 from helpers.config.errors import FrameworkError
 from helpers.config.framework import load_framework
 from helpers.evidence import ripple
+from helpers.evidence.context import project_ripple
 from helpers.presentation import charts
 from helpers.presentation.render import to_html
 from helpers.presentation.sections import Report
@@ -122,14 +123,14 @@ def test_strength_and_certainty_words():
     ("project", "expected"), [("working-xtra", "people"), ("council-tax-reduction", "public-services")]
 )
 def test_sample_ripple_strongest_where_the_framework_expects(sample_db, fw, project, expected):
-    result = ripple.project_ripple(sample_db, fw, project)
+    result = project_ripple(sample_db, fw, project)
     assert result.wave == "12m" and not result.design_mode
     assert result.strongest == expected == fw.project(project).expected_strongest
     assert result.ideals["strength"].between(-1, 1).all()
 
 
 def test_sample_council_tax_trust_outcome_has_the_planted_survey_rise(sample_db, fw):
-    result = ripple.project_ripple(sample_db, fw, "council-tax-reduction")
+    result = project_ripple(sample_db, fw, "council-tax-reduction")
     lines = result.lines.set_index(["outcome", "line"])
     survey = lines.loc[("services-trust", "survey")]
     assert survey["score"] == 1 and "s17" in survey["detail"] and "(clear)" in survey["detail"]
@@ -140,7 +141,7 @@ def test_sample_council_tax_trust_outcome_has_the_planted_survey_rise(sample_db,
 
 
 def test_design_mode_shows_the_planned_reach(sample_db, fw):
-    result = ripple.project_ripple(sample_db, fw, "working-xtra", "baseline")
+    result = project_ripple(sample_db, fw, "working-xtra", "baseline")
     assert result.design_mode
     assert result.ideals["strength"].isna().all() and result.ideals["certainty"].isna().all()
     assert set(result.outcomes["survey"]) == {"planned", ""}
@@ -153,7 +154,7 @@ def test_design_mode_shows_the_planned_reach(sample_db, fw):
 
 def test_ripple_chart_both_modes(sample_db, fw):
     before = plt.get_fignums()
-    result = ripple.project_ripple(sample_db, fw, "council-tax-reduction")
+    result = project_ripple(sample_db, fw, "council-tax-reduction")
     fig = charts.ripple_chart(result.ideals, title="test", design=False)
     design = charts.ripple_chart(ripple.planned_reach(fw, "working-xtra"), title="test", design=True)
     texts = " ".join(t.get_text() for t in fig.axes[0].texts)
@@ -370,7 +371,7 @@ def test_a_missing_rule_file_is_named(framework_copy):
 def test_docs_state_the_rule_the_framework_has(fw):
     text = ripple.DOC.read_text(encoding="utf-8")
     block = text.split(ripple.RULE_START, 1)[1].split(ripple.RULE_END, 1)[0]
-    assert block == ripple.rule_markdown(fw.ripple_rule), "run helpers.evidence.ripple.update_doc() to rewrite it"
+    assert block == ripple.rule_markdown(fw.ripple_rule), "run python -m helpers docs to rewrite it"
 
 
 # --- the ripple explorer's sections ------------------------------------------------------------------

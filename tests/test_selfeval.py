@@ -16,7 +16,7 @@ import pytest
 
 from helpers.config.errors import UserError
 from helpers.config.framework import SelfEvaluation
-from helpers.presentation import self_evaluation
+from helpers.presentation import model, render, self_evaluation
 from helpers.store import database as store
 from helpers.store import selfeval
 
@@ -274,7 +274,6 @@ def test_the_documented_example(fw):
 def test_comparison_chart_is_drawn_and_closed(tiny):
     import matplotlib.pyplot as plt
 
-    from helpers.presentation import charts
 
     first = selfeval.Assessment("x", date(2025, 1, 1), {"a": "leading"})
     second = selfeval.Assessment("y", date(2025, 6, 1), {"a": "achieving", "c": "aspiring"})
@@ -282,6 +281,6 @@ def test_comparison_chart_is_drawn_and_closed(tiny):
     fig = self_evaluation.comparison_chart(
         table, label="area_name", fw=tiny, first=first.label, second=second.label, title="t"
     )
-    html = charts.figure_html(fig, "alt")
+    html = render.chart_html(model.draw(fig, "alt"))
     assert html.startswith('<figure class="chart"><img src="data:image/png;base64,')
     assert not plt.get_fignums()

@@ -30,8 +30,6 @@ from . import paths
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from ..presentation.report import ProjectReport
-
 ENV = "WORKBOOK_CACHE"
 
 
@@ -103,50 +101,6 @@ def _shared_file(path: Path, compute: Callable[[], Any]) -> Any:
         return compute()
 
 
-# --- transitional: the report-object API, removed once every section uses ProjectData -------------
-
-
-def _project_key(report: ProjectReport) -> str:
-    key = report.__dict__.get("_cache_key")
-    if key is None:
-        from ..store import database as store
-
-        areas = report.data.areas
-        hoods = areas.loc[areas["project"] == report.project_id, "neighbourhood"].tolist()
-        con = store.connect(report.db, read_only=True)
-        try:
-            data = store.data_fingerprint(con, report.project_id, hoods)
-        finally:
-            con.close()
-        key = project_key(report.db, data)
-        report.__dict__["_cache_key"] = key
-    return key
-
-
-def prune(folder: Path, current_keys: set[str]) -> int:
-    """Remove saved results (and their locks) whose key is not among ``current_keys``: results for data,
-    code or a framework that has since changed, which no kernel would load again. Returns how many files
-    went. The folder holds only this module's files (``reports/_cache``)."""
-    removed = 0
-    if not folder.is_dir():
-        return removed
-    for path in folder.iterdir():
-        name = path.name.lstrip(".").removesuffix(".lock")
-        if name.endswith(".pkl") and name.removesuffix(".pkl").rsplit("-", 1)[-1] not in current_keys:
-            with suppress(OSError):  # held open elsewhere (Windows): left for the next batch
-                path.unlink(missing_ok=True)
-                removed += 1
-    return removed
-
-
-def shared(report: ProjectReport, name: str, compute: Callable[[], Any]) -> Any:
-    """``compute()``, or the result another kernel of this batch saved for the same project, data and code."""
-    folder = os.environ.get(ENV)
-    if not folder:
-        return compute()
-    return _shared_file(Path(folder) / f"{report.project_id}-{name}-{_project_key(report)}.pkl", compute)
-
-
 _MISSING = object()
 # How long a kernel waits for another computing the same result (far longer than any project-level result).
 LOCK_WAIT_SECONDS = 300
@@ -159,26 +113,3 @@ def _load(path: Path) -> Any:
             return pickle.load(handle)
     except (OSError, EOFError, pickle.UnpicklingError):
         return _MISSING
-
-
-def same_for_every_neighbourhood(section: Callable) -> Callable:
-    """For a report section that shows the project as a whole at the report's wave (the same for each of the
-    project's neighbourhoods): drawn once per wave in a batch and shared through :func:`shared`."""
-    return _shared_section(section, by_wave=True)
-
-
-def same_for_every_report(section: Callable) -> Callable:
-    """For a report section that shows the project as a whole over all its waves (the same in every one of
-    the project's reports): drawn once per batch and shared through :func:`shared`."""
-    return _shared_section(section, by_wave=False)
-
-
-def _shared_section(section: Callable, *, by_wave: bool) -> Callable:
-    import functools
-
-    @functools.wraps(section)
-    def wrapper(report: ProjectReport):
-        name = f"section-{section.__module__}.{section.__qualname__}" + (f"-{report.wave}" if by_wave else "")
-        return shared(report, name, lambda: section(report))
-
-    return wrapper

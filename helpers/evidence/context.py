@@ -199,3 +199,24 @@ class ProjectData:
             return ripple.ripple_of(self.fw, self.project.id, wave, self.evidence, did, self.has_comparison)
 
         return self.result(f"ripple-{wave}-{ripple.rule_key(ripple.RULE)}", compute)
+
+
+def project_ripple(db: Path | str, fw: Framework, project_id: str, wave: str | None = None, rule=None):
+    """A project's ripple at ``wave`` (default: the latest wave with survey data) from the database: a
+    ``helpers.evidence.ripple.RippleResult`` (the command line's ``ripple`` verb)."""
+    from .ripple import ripple_of, wave_problem
+
+    data = ProjectData(db, project_id, fw)
+    if data.areas.empty:
+        raise UserError(
+            f"no neighbourhoods are mapped to project {project_id} in the areas table; "
+            "import an areas file with rows for it (role pilot or comparison)"
+        )
+    problem = wave_problem(data, wave)
+    if problem:
+        raise UserError(problem)
+    wave = wave or (data.survey_waves[-1] if data.survey_waves else None)
+    if rule is None:
+        return data.ripple(wave)
+    did = data.did if wave is not None and wave != fw.settings.baseline else None
+    return ripple_of(fw, project_id, wave, data.evidence, did, data.has_comparison, rule)

@@ -204,7 +204,7 @@ def build_evidence(
     if sentiment is None:
         sentiment = pd.DataFrame(columns=ITEM_COLUMNS)
     sentiment = score_sentiment_items(sentiment) if "text" in sentiment.columns else sentiment.copy()
-    sentiment["role"] = sentiment["neighbourhood"].map(roles).fillna("other")
+    sentiment["role"] = sentiment["neighbourhood"].map(roles).astype(object).fillna("other")
     dated = [pd.Period(p, freq="M") for p in indicators["period"]] + [pd.Period(d, freq="M") for d in sentiment["date"]]
     calendar = project_calendar(fw, project, dated_months=dated, survey_waves=survey_waves)
     sentiment["wave"] = calendar.wave_of(sentiment["date"])

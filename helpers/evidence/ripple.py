@@ -33,7 +33,7 @@ Results are data: the evidence lines carry the items a line counted as clear (``
 reader sees are written by the sections (``helpers.presentation.sections.ripple``) and the CLI below.
 
 Public functions: :func:`evidence_lines`, :func:`rollup`, :func:`planned_reach`, :func:`ripple_of` (what
-:meth:`helpers.evidence.context.ProjectData.ripple` computes once), :func:`project_ripple`,
+:meth:`helpers.evidence.context.ProjectData.ripple` computes once), :func:`helpers.evidence.context.project_ripple`,
 :func:`ripple_frame` (the CSV of ``python -m helpers ripple``), :func:`rule_markdown` (docs/ripple.md's
 statement of the rule).
 """
@@ -43,13 +43,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 from fractions import Fraction
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from ..config import paths
-from ..config.errors import UserError, allowed
+from ..config.errors import allowed
 from ..config.framework import IDEAL_IDS, Framework, RippleLine, RollupRule, WordScale
 from ..methods import estimates
 from . import evidence
@@ -558,28 +557,6 @@ def wave_problem(data, wave: str | None) -> str | None:
     return None
 
 
-def project_ripple(
-    db: Path | str, fw: Framework, project_id: str, wave: str | None = None, rule: RollupRule | None = None
-) -> RippleResult:
-    """A project's ripple at ``wave`` (default: the latest wave with survey data) from the database."""
-    from .context import ProjectData
-
-    data = ProjectData(db, project_id, fw)
-    if data.areas.empty:
-        raise UserError(
-            f"no neighbourhoods are mapped to project {project_id} in the areas table; "
-            "import an areas file with rows for it (role pilot or comparison)"
-        )
-    problem = wave_problem(data, wave)
-    if problem:
-        raise UserError(problem)
-    wave = wave or (data.survey_waves[-1] if data.survey_waves else None)
-    if rule is None:
-        return data.ripple(wave)
-    did = data.did if wave is not None and wave != fw.settings.baseline else None
-    return ripple_of(fw, project_id, wave, data.evidence, did, data.has_comparison, rule)
-
-
 # --- the rule as docs/ripple.md states it -----------------------------------------------------------
 
 DOC = paths.ROOT / "docs" / "ripple.md"
@@ -628,56 +605,6 @@ def rule_markdown(rule: RollupRule) -> str:
     return "\n\n".join([table, survey, words, where]) + "\n"
 
 
-def update_doc(doc: Path = DOC, rule: RollupRule | None = None) -> bool:
-    """Rewrite the rule between docs/ripple.md's markers from the framework; True if it changed."""
-    from ..config.framework import framework
-
-    text = doc.read_text(encoding="utf-8")
-    head, rest = text.split(RULE_START, 1)
-    _, tail = rest.split(RULE_END, 1)
-    new = head + RULE_START + rule_markdown(rule or framework().ripple_rule) + RULE_END + tail
-    if new != text:
-        doc.write_text(new, encoding="utf-8")
-    return new != text
-
-
-# --- command line -------------------------------------------------------------------------------------
-
-
-def cli_ripple(fw: Framework, args) -> int:
-    """``python -m helpers ripple --project P [--wave W] [--csv FILE]``."""
-    result = project_ripple(args.db, fw, args.project, getattr(args, "wave", None))
-    table = result.frame()
-    mode = f"design mode ({result.wave or 'no survey data yet'})" if result.design_mode else f"wave {result.wave}"
-    top = result.strongest
-    top_text = ""
-    if top:
-        r = result.ideals.set_index("ideal").loc[top]
-        top_text = f"; strongest: {top} ({r['strength']:+.2f}, certainty {r['certainty_words']})"
-    if args.csv:
-        from ..config.safe_output import write_csv_atomic
-
-        write_csv_atomic(table, args.csv)
-        print(
-            f"wrote {len(result.outcomes)} outcome and {len(result.ideals)} ideal rows for {args.project}, "
-            f"{mode}, to {args.csv}{top_text}"
-        )
-    else:
-        shown = table.drop(columns=["evidence"])
-        print(shown.to_string(index=False))
-        print(f"{args.project}, {mode}{top_text}")
-    return 0
-
-
-def describe(result: RippleResult) -> str:
-    """A few plain lines: the ideals' strength and certainty (for logs)."""
-    lines = []
-    for r in result.ideals.itertuples():
-        s = "no evidence" if pd.isna(r.strength) else f"{r.strength:+.2f} {r.strength_words}"
-        lines.append(f"{r.label}: {s}; certainty {r.certainty_words or '-'}")
-    return "\n".join(lines)
-
-
 __all__ = [
     "RollupRule",
     "RippleResult",
@@ -687,9 +614,5 @@ __all__ = [
     "ripple_frame",
     "planned_reach",
     "ripple_of",
-    "project_ripple",
     "rule_markdown",
-    "update_doc",
-    "cli_ripple",
-    "describe",
 ]

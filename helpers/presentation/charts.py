@@ -1,9 +1,9 @@
 """Charts shared by the batch reports and the dashboards (one definition, two front ends).
 
 Every chart uses seaborn's colour-blind-safe palette ("colorblind") and its whitegrid style, is drawn
-with matplotlib's Agg backend (no display needed) and is shown through :func:`figure_html`, which
-embeds it with a text alternative and closes the figure so a long batch or a dashboard session never
-leaks memory.
+with matplotlib's Agg backend (no display needed) and is added to a section with
+:meth:`helpers.presentation.model.Section.chart`, which embeds it with a text alternative and closes the
+figure so a long batch or a dashboard session never leaks memory.
 
 Why seaborn is not imported here: ``import seaborn`` pulls in ``scipy.stats``, about a second of
 every report kernel's start, a third of the per-report budget of the batch. The palette and style are
@@ -12,10 +12,6 @@ charts are plain matplotlib.
 """
 
 from __future__ import annotations
-
-import base64
-import html
-import io
 
 import matplotlib
 
@@ -46,20 +42,6 @@ def _figure(height: float, width: float = 7.5):
 
 
 SUPPRESSED_TEXT = "fewer than {n} responses"
-
-
-def figure_html(fig: plt.Figure, alt: str) -> str:
-    """The figure as an embedded PNG with a text alternative; the figure is closed."""
-    buffer = io.BytesIO()
-    if fig.get_layout_engine() is None:
-        fig.set_layout_engine("tight")  # cheaper than savefig(bbox_inches="tight"), which draws twice
-    fig.savefig(buffer, format="png", dpi=100, metadata={"Software": None})
-    plt.close(fig)
-    data = base64.b64encode(buffer.getvalue()).decode("ascii")
-    return (
-        f'<figure class="chart"><img src="data:image/png;base64,{data}" alt="{html.escape(alt)}" '
-        f'style="max-width:100%"><figcaption>{html.escape(alt)}</figcaption></figure>'
-    )
 
 
 def estimate_dots(table: pd.DataFrame, *, title: str, minimum_base: int, xlabel: str = "% agree") -> plt.Figure:

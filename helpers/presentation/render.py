@@ -86,17 +86,17 @@ def to_html(section, *, heading: int | None = None, downloads: str | None = None
     return "\n".join(parts)
 
 
-def to_widget(sections: list, *, selection: tuple = (), style: str = "", downloads: str = ""):
+def to_widget(sections: list, *, selection: tuple = (), style: str = "", downloads: str = "", heading: int = 2):
     """The sections as one dashboard view: an ``ipywidgets.HTML`` whose value is replaced in one update.
 
     ``selection`` is written to ``data-selection`` (the browser tests and the benchmark wait on it)."""
     import ipywidgets as widgets
 
-    return widgets.HTML(view_html(sections, selection=selection, style=style, downloads=downloads))
+    return widgets.HTML(view_html(sections, selection=selection, style=style, downloads=downloads, heading=heading))
 
 
-def view_html(sections: list, *, selection: tuple = (), style: str = "", downloads: str = "") -> str:
+def view_html(sections: list, *, selection: tuple = (), style: str = "", downloads: str = "", heading: int = 2) -> str:
     """The HTML of :func:`to_widget` (a dashboard replaces its body's value with this)."""
     key = "|".join(str(s) for s in selection)
-    body = "\n".join(to_html(s, heading=2, downloads=downloads) for s in sections)
+    body = "\n".join(to_html(s, heading=heading, downloads=downloads) for s in sections)
     return f'<div class="wb-view" data-selection="{_e(key)}">{style}{body}</div>'

@@ -7,13 +7,9 @@ module, and no function returns an individual's answers or demographics to a rep
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import Path
-
 import duckdb
 import pandas as pd
 
-from ..config.errors import UserError, allowed
 from ..config.framework import Framework
 from . import database as store
 
@@ -30,9 +26,12 @@ def _int_columns(fw: Framework) -> list[str]:
 
 
 def load_responses(con: duckdb.DuckDBPyConnection, fw: Framework, neighbourhoods=None) -> pd.DataFrame:
-    """Survey rows with answers as nullable integers (blank = <NA>). For computation, never for display."""
+    """Survey rows with answers as nullable integers (blank = <NA>). For computation, never for display.
+
+    ``neighbourhoods``: None for every neighbourhood; a list (possibly empty) for those only."""
     where, params = "", []
-    if neighbourhoods:
+    if neighbourhoods is not None:
+        neighbourhoods = list(neighbourhoods) or [None]  # an empty list matches no row
         where = f"WHERE neighbourhood IN ({', '.join('?' * len(neighbourhoods))})"
         params = list(neighbourhoods)
     frame = store.read_table(con, "survey", where + " ORDER BY neighbourhood, wave, respondent_id", params)
@@ -59,62 +58,3 @@ def consented_stories(con: duckdb.DuckDBPyConnection, project: str, neighbourhoo
         where += " AND neighbourhood = ?"
         params.append(neighbourhood)
     return store.read_table(con, "stories", where + " ORDER BY wave, story_id", params)
-
-
-@dataclass
-class ReportData:
-    """Everything one project report reads, loaded once from a read-only connection."""
-
-    fw: Framework
-    project: str
-    neighbourhood: str
-    wave: str
-    areas: pd.DataFrame
-    population: pd.DataFrame
-    responses: pd.DataFrame  # the project's neighbourhoods, every wave (for change and DiD)
-
-    @property
-    def role(self) -> str:
-        rows = self.areas[(self.areas["project"] == self.project) & (self.areas["neighbourhood"] == self.neighbourhood)]
-        return str(rows["role"].iloc[0])
-
-    @property
-    def name(self) -> str:
-        rows = self.areas[self.areas["neighbourhood"] == self.neighbourhood]
-        return str(rows["name"].iloc[0])
-
-    @property
-    def here(self) -> pd.DataFrame:
-        """This neighbourhood's responses for this wave."""
-        r = self.responses
-        return r[(r["neighbourhood"] == self.neighbourhood) & (r["wave"] == self.wave)]
-
-
-def check_selection(fw: Framework, areas: pd.DataFrame, project: str, neighbourhood: str, wave: str) -> None:
-    """Refuse a project, neighbourhood or wave the data does not have, listing the valid values."""
-    fw.project(project)
-    mapped = areas.loc[areas["project"] == project, "neighbourhood"].tolist()
-    if neighbourhood not in mapped:
-        raise UserError(
-            f"neighbourhood '{neighbourhood}' is not mapped to project {project} in the areas "
-            f"table; mapped: {allowed(mapped) if mapped else 'none'}"
-        )
-    if wave not in fw.settings.wave_ids:
-        raise UserError(f"unknown wave '{wave}'; known: {allowed(fw.settings.wave_ids)}")
-
-
-def report_data(db: Path | str, fw: Framework, project: str, neighbourhood: str, wave: str) -> ReportData:
-    """Open the database read-only, check the selection, and load the report's data."""
-    con = store.connect(db, read_only=True)
-    try:
-        areas = load_areas(con)
-        check_selection(fw, areas, project, neighbourhood, wave)
-        hoods = areas.loc[areas["project"] == project, "neighbourhood"].tolist()
-        responses = load_responses(con, fw, hoods)
-        population = load_population(con)
-    finally:
-        con.close()
-    have = responses[(responses["neighbourhood"] == neighbourhood) & (responses["wave"] == wave)]
-    if have.empty:
-        raise UserError(f"no survey responses for {neighbourhood} at wave {wave}")
-    return ReportData(fw, project, neighbourhood, wave, areas, population, responses)

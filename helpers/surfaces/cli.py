@@ -120,6 +120,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=paths.REPORTS, help="output folder (default: reports)")
     p.add_argument("--force", action="store_true", help="redo every report even if nothing changed")
     p.add_argument(
+        "--pdf",
+        action="store_true",
+        help="also print each report to PDF beside it, and a committee pack per project (needs Chromium)",
+    )
+    p.add_argument(
         "--executor",
         choices=("local", "dask"),
         default="local",
@@ -137,7 +142,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--id", dest="project_id", help="project id (default: made from NAME, e.g. tenant-voice)")
     _db_arg(p)
 
-    p = verbs.add_parser("docs", help="regenerate the README's command reference and table of file formats")
+    p = verbs.add_parser(
+        "docs",
+        help="regenerate the README's command reference and file formats, and docs/ripple.md's roll-up rule",
+    )
 
     p = verbs.add_parser("dashboard", help="serve the Voila dashboards on 127.0.0.1")
     p.add_argument("--port", type=int, default=8866, help="port (default: 8866)")
@@ -184,8 +192,6 @@ def _run(args: argparse.Namespace) -> int | None:
         print(f"wrote {len(written)} synthetic sample files to {args.out}")
         return 0
     if verb == "ripple":
-        from ..evidence.ripple import cli_ripple
-
         return cli_ripple(fw, args)
     if verb == "new-project":
         from .newproject import cli_new_project
@@ -243,6 +249,8 @@ def _run(args: argparse.Namespace) -> int | None:
     if verb == "docs":
         changed = update_readme(fw=fw)
         print("README command reference and file formats " + ("updated" if changed else "already up to date"))
+        changed = update_ripple_doc(fw)
+        print("docs/ripple.md's roll-up rule " + ("updated" if changed else "already up to date"))
         return 0
     if verb == "dashboard":
         from .dashboard_server import serve
@@ -322,3 +330,43 @@ def table_for(verb: str, fw, args: argparse.Namespace):
     if verb == "change":
         return estimates.change(scores, fw)
     return estimates.did(scores, population, areas, args.project, fw)
+
+
+def cli_ripple(fw, args) -> int:
+    """``python -m helpers ripple --project P [--wave W] [--csv FILE]``."""
+    from ..evidence.context import project_ripple
+
+    result = project_ripple(args.db, fw, args.project, getattr(args, "wave", None))
+    table = result.frame()
+    mode = f"design mode ({result.wave or 'no survey data yet'})" if result.design_mode else f"wave {result.wave}"
+    top = result.strongest
+    top_text = ""
+    if top:
+        r = result.ideals.set_index("ideal").loc[top]
+        top_text = f"; strongest: {top} ({r['strength']:+.2f}, certainty {r['certainty_words']})"
+    if args.csv:
+        from ..config.safe_output import write_csv_atomic
+
+        write_csv_atomic(table, args.csv)
+        print(
+            f"wrote {len(result.outcomes)} outcome and {len(result.ideals)} ideal rows for {args.project}, "
+            f"{mode}, to {args.csv}{top_text}"
+        )
+    else:
+        shown = table.drop(columns=["evidence"])
+        print(shown.to_string(index=False))
+        print(f"{args.project}, {mode}{top_text}")
+    return 0
+
+
+def update_ripple_doc(fw) -> bool:
+    """Rewrite the rule between docs/ripple.md's markers from the framework; True if it changed."""
+    from ..evidence.ripple import DOC, RULE_END, RULE_START, rule_markdown
+
+    text = DOC.read_text(encoding="utf-8")
+    head, rest = text.split(RULE_START, 1)
+    _, tail = rest.split(RULE_END, 1)
+    new = head + RULE_START + rule_markdown(fw.ripple_rule) + RULE_END + tail
+    if new != text:
+        DOC.write_text(new, encoding="utf-8")
+    return new != text
