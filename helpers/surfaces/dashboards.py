@@ -294,12 +294,7 @@ def ripple_sections(data: ProjectData, wave: str, ideal: str) -> list[Section]:
 
 def ripple_view(data: ProjectData, wave: str, ideal: str) -> View:
     """The ripple explorer's view of one project, wave (or ``design``) and ideal."""
-    made = ripple_sections(data, wave, ideal)
-    tables = {t.key: t.tidy for s in made for t in s.tables if t.tidy is not None}
-    stem = render.slug(data.project.id, wave, ideal)
-    return View(
-        render.view_html(made, selection=(data.project.id, wave, ideal), style=VIEW_STYLE, downloads=stem), tables
-    )
+    return _view(ripple_sections(data, wave, ideal), (data.project.id, wave, ideal))
 
 
 class RippleExplorer(widgets.VBox):
@@ -548,9 +543,5 @@ def comparison_view(db: Path, fw: Framework, first_key, second_key) -> View:
         return _view([Section().note("Save at least two assessments to compare them.")], ("none",))
     first = selfeval.load_assessment(db, fw, *first_key)
     second = selfeval.load_assessment(db, fw, *second_key)
-    made = self_evaluation.comparison_sections(fw, first, second)
-    tables = {t.key: t.tidy for m in made for t in m.tables if t.tidy is not None}
     labels = (first.label, second.label if second.label != first.label else f"{second.label}, again")
-    return View(
-        render.view_html(made, selection=labels, style=VIEW_STYLE, downloads="self-evaluation", heading=3), tables
-    )
+    return _view(self_evaluation.comparison_sections(fw, first, second), labels, "self-evaluation", heading=3)

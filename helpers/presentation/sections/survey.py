@@ -208,19 +208,25 @@ def statements_by_wave(data: ProjectData, sel: Selection) -> Section:
     rows["name"] = name
     rows["wave_label"] = rows["wave"].map(waves)
     rows = in_order(rows, measure=statements, wave=list(waves))
-    s = Section()
-    drawn = rows[rows["status"].isin([STATUS_OK, "suppressed"])].assign(group=lambda f: f["wave_label"])
-    if not drawn.empty:
-        fig = charts.estimate_dots(
-            drawn, title=f"% agreeing, {name}, by wave (weighted, {fmt.level(fw)} interval)", minimum_base=minimum
-        )
-        s.chart(fig, f"Share agreeing (weighted) in {name} by wave. " + dots_alt(rows, "wave_label", minimum))
-    return s.table(
-        "waves",
-        agree_shown(rows, minimum, ("Wave", "wave_label")),
-        f"% agree (4 or 5) in {name}, wave by wave, weighted, {fmt.level(fw)} Wilson interval",
-        tidy=agree_tidy(rows, minimum),
+    return _agree_by_group(
+        rows,
+        ("Wave", "wave_label"),
+        minimum,
+        key="waves",
+        title=f"% agreeing, {name}, by wave (weighted, {fmt.level(fw)} interval)",
+        alt=f"Share agreeing (weighted) in {name} by wave. ",
+        caption=f"% agree (4 or 5) in {name}, wave by wave, weighted, {fmt.level(fw)} Wilson interval",
     )
+
+
+def _agree_by_group(rows: pd.DataFrame, group: tuple[str, str], minimum: int, *, key, title, alt, caption) -> Section:
+    """A dot chart of % agreeing per statement and group (wave or area) where figures can be shown, and the
+    table beside it; ``group`` is the table's column heading and the column of ``rows`` it shows."""
+    s = Section()
+    drawn = rows[rows["status"].isin([STATUS_OK, "suppressed"])].assign(group=lambda f: f[group[1]])
+    if not drawn.empty:
+        s.chart(charts.estimate_dots(drawn, title=title, minimum_base=minimum), alt + dots_alt(rows, group[1], minimum))
+    return s.table(key, agree_shown(rows, minimum, group), caption, tidy=agree_tidy(rows, minimum))
 
 
 @section("Pilot and comparison areas", same_for="wave")
@@ -234,20 +240,15 @@ def areas_side_by_side(data: ProjectData, sel: Selection) -> Section:
     rows["name"] = rows["neighbourhood"].map(shown_as)
     rows["wave_label"] = wave_label
     rows = in_order(rows, measure=statements)
-    s = Section()
-    drawn = rows[rows["status"].isin([STATUS_OK, "suppressed"])].assign(group=lambda f: f["name"])
-    if not drawn.empty:
-        fig = charts.estimate_dots(
-            drawn,
-            title=f"% agreeing at {wave_label}: pilot and comparison areas ({fmt.level(fw)} interval)",
-            minimum_base=minimum,
-        )
-        s.chart(fig, f"Share agreeing (weighted) at {wave_label} by area. " + dots_alt(rows, "name", minimum))
-    return s.table(
-        "areas",
-        agree_shown(rows, minimum, ("Area", "name")),
-        f"% agree (4 or 5) at {wave_label} in each {data.project.name} area, weighted, {fmt.level(fw)} Wilson interval",
-        tidy=agree_tidy(rows, minimum),
+    level = fmt.level(fw)
+    return _agree_by_group(
+        rows,
+        ("Area", "name"),
+        minimum,
+        key="areas",
+        title=f"% agreeing at {wave_label}: pilot and comparison areas ({level} interval)",
+        alt=f"Share agreeing (weighted) at {wave_label} by area. ",
+        caption=f"% agree (4 or 5) at {wave_label} in each {data.project.name} area, weighted, {level} Wilson interval",
     )
 
 
