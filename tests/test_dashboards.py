@@ -155,7 +155,7 @@ def test_project_view_shows_the_figures_helpers_computes(projects, fw, expected)
     for s in statements:
         assert did.loc[s, "did_points"] == pytest.approx(round(100 * expected.did("working-xtra", "12m", s)["did"], 1))
     e = expected.agree("oakfield", "12m", "s05")
-    assert f"s05: Can access skills support, 12 months: {e['estimate']:.0%}" in view.html  # the chart's text
+    assert f"Can access skills support, 12 months: {e['estimate']:.0%}" in view.html  # the chart's text
     assert estimates.PARALLEL_TRENDS_NOTE.split(".")[0] in view.html
 
 

@@ -59,8 +59,9 @@ def wave_labels(fw: Framework) -> dict[str, str]:
 
 
 def statement_label(fw: Framework, statement: str) -> str:
-    """A statement as a table or chart shows it: its code and short label."""
-    return f"{statement}: {fw.instrument.statement(statement).short}"
+    """A statement as a table or chart shows it: its short label (the full wording is in the report's annex and
+    in every download)."""
+    return fw.instrument.statement(statement).short
 
 
 def significance_columns(rows: pd.DataFrame, blank) -> dict[str, list[str]]:

@@ -17,6 +17,14 @@ from ..model import Section
 from ..tables import STATUS_OK, agree_rows, agree_shown, agree_tidy, dots_alt, in_order
 from . import section
 
+# Why a neighbourhood x wave could not be weighted is for the analyst (the batch log and the CLI name it); a
+# reader is told what it means.
+UNWEIGHTED_NOTE = (
+    "These answers could not be weighted to the neighbourhood's population (the population figures are missing, "
+    "or a whole age group or gender did not answer), so the figures here are unweighted: they describe the people "
+    "who answered and may not represent every resident."
+)
+
 
 def _weighting_word(data: ProjectData, sel: Selection) -> str:
     if data.weighted(sel.neighbourhood, sel.wave):
@@ -73,7 +81,9 @@ def ripple_map(data: ProjectData, sel: Selection) -> Section:
         methods += [text for text in (line.indicators_text, line.stories, line.sentiment, line.other) if text]
         rows.append((fw.ideal_of(line.outcome).name, fw.outcomes[line.outcome].wording, " | ".join(methods)))
     table = pd.DataFrame(rows, columns=["Ideal", "Outcome", "How it is measured"])
-    return Section().table("ripple-map", table, f"{data.project.name}: analysing the ripple (framework, seed 000)")
+    return Section().table(
+        "ripple-map", table, f"{data.project.name}: analysing the ripple, as the framework sets it out"
+    )
 
 
 def _profile_rows(data: ProjectData, sel: Selection) -> pd.DataFrame:
@@ -112,22 +122,21 @@ def respondent_profile(data: ProjectData, sel: Selection) -> Section:
         }
     )
     name = data.name_of(sel.neighbourhood)
-    s = Section().table("who-answered", table, f"Who answered in {name}, {sel.wave} ({total} questionnaires)")
+    s = Section().table(
+        "who-answered", table, f"Who answered in {name}, {fmt.wave_label(data.fw, sel.wave)} ({total} questionnaires)"
+    )
     if not data.weighted(sel.neighbourhood, sel.wave):
-        return s.note(
-            "These answers could not be weighted to the population, so this report shows unweighted "
-            "figures: " + "; ".join(data.problems_of(sel.neighbourhood, sel.wave))
-        )
+        return s.note(UNWEIGHTED_NOTE)
     summary = data.weighting
     row = summary[(summary["neighbourhood"] == sel.neighbourhood) & (summary["wave"] == sel.wave)]
     if not row.empty:
         r = row.iloc[0]
         s.text(
-            f"Weighting: answers are weighted to the neighbourhood's adult population by age band and "
-            f"gender. Weights range from {r['weight_min']:.2f} to {r['weight_max']:.2f}; the design effect "
-            f"is {r['design_effect']:.2f}, so the {int(r['respondents'])} questionnaires carry the "
-            f"information of about {r['effective_n']:.0f} independent responses (Kish effective sample size)."
-            + ("" if r["converged"] else " Warning: the weighting did not converge.")
+            "Weighting: answers are weighted so that each age group and gender counts as much as it does among "
+            f"the neighbourhood's adults. Because some answers count for more than others, the "
+            f"{int(r['respondents'])} questionnaires are as precise as about {r['effective_n']:.0f} answers from "
+            "a simple random sample would be; the intervals in this report allow for that."
+            + ("" if r["converged"] else " Warning: the weighting did not fully match the population.")
         )
     return s
 
@@ -165,7 +174,9 @@ def statement_estimates(data: ProjectData, sel: Selection) -> Section:
     word = "weighted" if weighted else "unweighted"
     name, level = data.name_of(sel.neighbourhood), fmt.level(data.fw)
     fig = charts.estimate_dots(
-        rows, title=f"% agreeing, {name}, {sel.wave} ({word}, {level} interval)", minimum_base=th.minimum_base
+        rows,
+        title=f"% agreeing, {name}, {fmt.wave_label(data.fw, sel.wave)} ({word}, {level} interval)",
+        minimum_base=th.minimum_base,
     )
     alt = "; ".join(
         f"{r.label}: "
@@ -308,7 +319,7 @@ def change_since_baseline(data: ProjectData, sel: Selection) -> Section:
     s.table(
         "change",
         _difference_table(rows, "Change", data.fw.settings.thresholds.minimum_base),
-        f"Change in % agree, {sel.wave} against baseline ({word})",
+        f"Change in % agree, {fmt.wave_label(data.fw, sel.wave)} against the baseline ({word})",
         tidy=_difference_tidy(rows, "change"),
     )
     return s.note(
@@ -343,7 +354,9 @@ def difference_in_differences(data: ProjectData, sel: Selection) -> Section:
     notes = _did_notes(data, rows, sel)
     if rows["difference"].notna().any():
         fig = charts.difference_bars(
-            rows, title=f"{data.project.name}: {head.lower()}, {sel.wave}", xlabel="percentage points"
+            rows,
+            title=f"{data.project.name}: {head.lower()}, {fmt.wave_label(data.fw, sel.wave)}",
+            xlabel="percentage points",
         )
         alt = "; ".join(
             f"{r.label}: " + (n or "not shown" if pd.isna(r.difference) else f"{fmt.points(r.difference)} points")
@@ -383,7 +396,10 @@ def wellbeing(data: ProjectData, sel: Selection) -> Section:
         interval = "" if r.suppressed else fmt.interval(r.ci_low, r.ci_high, shown)
         out.append((names[(r.measure, r.statistic)], int(r.base_n), value, interval))
     table = pd.DataFrame(out, columns=["Measure", "Responses", "Estimate", "Interval"])
-    caption = f"Health and happiness, {data.name_of(sel.neighbourhood)}, {sel.wave} ({_weighting_word(data, sel)})"
+    caption = (
+        f"Health and happiness, {data.name_of(sel.neighbourhood)}, {fmt.wave_label(data.fw, sel.wave)} "
+        f"({_weighting_word(data, sel)})"
+    )
     return Section().table("wellbeing", table, caption)
 
 
