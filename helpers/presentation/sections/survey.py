@@ -198,10 +198,7 @@ def statement_estimates(data: ProjectData, sel: Selection) -> Section:
         tidy=tidy,
     )
     if not weighted:
-        s.note(
-            f"These figures are {_weighting_word(data, sel)}: "
-            + "; ".join(data.problems_of(sel.neighbourhood, sel.wave))
-        )
+        s.note(UNWEIGHTED_NOTE)
     if rows["low_base"].any():
         s.note(f"Grey points: fewer than {th.low_base} responses (low base): read with care.")
     return s
