@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Annotated, Literal, get_args
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from . import paths
 from .errors import FrameworkError, allowed
@@ -36,8 +36,13 @@ class Model(BaseModel):
 class Outcome(Model):
     id: str
     label: str
-    wording: str
+    wording: str  # exactly as the framework document words it
     high_level_indicators: tuple[str, ...] = ()
+    source_place: str = ""  # a place the wording names (the council that wrote the framework), if any
+
+    def shown(self, area: str) -> str:
+        """The wording as this council's reports show it: ``source_place`` replaced by the council's area."""
+        return self.wording.replace(self.source_place, area) if self.source_place else self.wording
 
 
 class Ideal(Model):
@@ -318,12 +323,43 @@ class WordScale(Model):
         return next(b.words for b in self.bands if b.holds(value))
 
 
+class ClearRule(Model):
+    """When an item (a survey statement, a local indicator) counts as clear: ``each`` by its own test at the
+    confidence level (the verdict the survey tables show), ``holm`` only after Holm's correction over the
+    outcome's items."""
+
+    method: Literal["each", "holm"]
+    why: str = Field(min_length=1)
+
+
+class Disagreement(Model):
+    """What happens when an outcome's lines (an ideal's outcomes) point clearly in opposite directions."""
+
+    subtract: float = Field(ge=0)  # certainty: the disagreeing weight, times this, comes off the agreeing weight
+    words: str = Field(min_length=1)  # the strength words instead of the band's
+    why: str = Field(min_length=1)
+
+
 class RollupRule(Model):
-    """The ripple's roll-up rule (ripple.yaml; docs/ripple.md): line weights, strength and certainty words."""
+    """The ripple's roll-up rule (ripple.yaml; docs/ripple.md): line weights, strength and certainty words,
+    when an item is clear, what disagreement does, and which strength words need the survey to agree."""
 
     weights: dict[WeightId, LineWeight]
     strength: WordScale
     certainty: WordScale
+    clear: ClearRule
+    disagreement: Disagreement
+    survey_must_agree: tuple[str, ...] = ()
+
+    @field_validator("survey_must_agree")
+    @classmethod
+    def _strength_words(cls, words, info: ValidationInfo):
+        scale = info.data.get("strength")
+        known = [b.words for b in scale.bands] if scale else []
+        unknown = [w for w in words if w not in known]
+        if scale and unknown:
+            raise ValueError(f"{', '.join(map(repr, unknown))} not among the strength words; known: {allowed(known)}")
+        return words
 
     @field_validator("weights")
     @classmethod
@@ -425,6 +461,7 @@ class Weighting(Model):
 class Council(Model):
     name: str
     logo: str = ""
+    area: str = "our area"  # the council's area in words, where the framework's wording names another place
     # One line printed on every report and PDF page: who to ask (a team, an email, a phone number).
     contact: str = Field(default="", max_length=160, pattern=r"^[^\r\n]*$")
 
@@ -464,6 +501,15 @@ class Settings(Model):
 # --- the whole framework ------------------------------------------------------------------------
 
 
+class GlossaryTerm(Model):
+    term: str = Field(min_length=1)
+    means: str = Field(min_length=1)
+
+
+class Glossary(Model):
+    terms: tuple[GlossaryTerm, ...] = Field(min_length=1)
+
+
 class Framework(Model):
     ideals: tuple[Ideal, ...]
     instrument: Instrument
@@ -472,6 +518,7 @@ class Framework(Model):
     self_evaluation: SelfEvaluation
     settings: Settings
     ripple_rule: RollupRule  # ripple.yaml
+    glossary: Glossary  # glossary.yaml: the words a report cannot avoid, in plain English
     resilience: ResilienceInstrument | None = None  # resilience.yaml, when present
 
     @property
@@ -643,6 +690,7 @@ def load_framework(root: Path | str | None = None) -> Framework:
         self_evaluation=_parse(SelfEvaluation, _read_yaml(root / "self_evaluation.yaml", root), "self_evaluation.yaml"),
         settings=_parse(Settings, _read_yaml(root / "settings.yaml", root), "settings.yaml"),
         ripple_rule=_parse(RollupRule, _read_yaml(root / "ripple.yaml", root), "ripple.yaml"),
+        glossary=_parse(Glossary, _read_yaml(root / "glossary.yaml", root), "glossary.yaml"),
         resilience=(
             _parse(ResilienceInstrument, _read_yaml(root / "resilience.yaml", root), "resilience.yaml")
             if (root / "resilience.yaml").exists()

@@ -64,6 +64,11 @@ def statement_label(fw: Framework, statement: str) -> str:
     return fw.instrument.statement(statement).short
 
 
+def outcome_wording(fw: Framework, outcome: str) -> str:
+    """An outcome's wording as this council's reports show it (the framework's place replaced by its area)."""
+    return fw.outcomes[outcome].shown(fw.settings.council.area)
+
+
 def significance_columns(rows: pd.DataFrame, blank) -> dict[str, list[str]]:
     """The Interval, p-value and "Clear change?" columns of a table of differences (ci_low, ci_high, p_value,
     significant), blank where ``blank`` is true."""
@@ -75,3 +80,66 @@ def significance_columns(rows: pd.DataFrame, blank) -> dict[str, list[str]]:
         "p-value": ["" if b else f"{p:.3f}" for b, p in zip(blank, rows["p_value"], strict=True)],
         "Clear change?": ["" if b else ("yes" if s else "no") for b, s in zip(blank, rows["significant"], strict=True)],
     }
+
+
+def point_words(share_difference: float) -> str:
+    """A difference of shares with its unit: '+12 points', '-1 point', '0 points' (never '-0', never '1 points')."""
+    shown = points(share_difference)
+    return f"{shown} {'point' if shown in ('+1', '-1') else 'points'}"
+
+
+def signed(value: float, decimals: int = 1) -> str:
+    """A signed number to ``decimals`` places, never '-0': 3.24 -> '+3.2', -0.04 -> '0'."""
+    rounded = round(value, decimals)
+    return f"{rounded:+.{decimals}f}" if rounded else "0"
+
+
+def percent_change(ratio: float) -> str:
+    """A relative change as a signed whole percentage, never '-0%': 0.129 -> '+13%', -0.004 -> '0%'."""
+    value = round(100 * ratio)
+    return f"{value:+d}%" if value else "0%"
+
+
+def clear_as_shown(low: float, high: float, shown=points) -> bool:
+    """Whether an interval, written as the reader sees it (each end through ``shown``), lies wholly on one side
+    of zero: '+2 to +20' does, '0 to +20' and '-3 to +5' do not. A verdict of a clear change is stated only
+    when this holds, so it never contradicts the interval printed beside it."""
+    ends = [shown(low), shown(high)]
+    if any(e.rstrip("%").strip() in ("0", "") for e in ends):
+        return False
+    return ends[0][0] == ends[1][0] and ends[0][0] in "+-"
+
+
+def point_count(share_difference: float) -> str:
+    """The size of a difference of shares, unsigned, in words: 0.127 -> '13 points', -0.011 -> '1 point'."""
+    value = abs(round(100 * share_difference))
+    return f"{value} point" + ("" if value == 1 else "s")
+
+
+def signed_points(share_difference: float) -> str:
+    """A difference of shares, signed, in words: 0.127 -> '+13 points', -0.011 -> '-1 point', 0.004 -> '0 points'."""
+    shown = points(share_difference)
+    return f"{shown} point" + ("" if shown in ("+1", "-1") else "s")
+
+
+def month_year(month) -> str:
+    """A calendar month as a reader writes it: '2026-01' (or a monthly Period) -> 'January 2026'."""
+    return pd.Period(month, freq="M").strftime("%B %Y")
+
+
+def listed(items) -> str:
+    """Words joined as a sentence lists them: 'a', 'a and b', 'a, b and c'."""
+    items = [str(i) for i in items]
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1] if items else ""
+
+
+def quoted(statement_short: str) -> str:
+    """A statement's short label as a sentence quotes it: 'Can access skills support'."""
+    return f"\u2018{statement_short}\u2019"
+
+
+def change_words(effect: float, clear: bool) -> str:
+    """What a tested change shows, in the words every summary uses: 'better', 'worse' or 'no clear change'."""
+    if pd.isna(effect) or not clear or effect == 0:
+        return "no clear change"
+    return "better" if effect > 0 else "worse"

@@ -79,7 +79,7 @@ def ripple_map(data: ProjectData, sel: Selection) -> Section:
         if line.survey:
             methods.append("Your Voice: " + "; ".join(labels[s] for s in line.survey))
         methods += [text for text in (line.indicators_text, line.stories, line.sentiment, line.other) if text]
-        rows.append((fw.ideal_of(line.outcome).name, fw.outcomes[line.outcome].wording, " | ".join(methods)))
+        rows.append((fw.ideal_of(line.outcome).name, fmt.outcome_wording(fw, line.outcome), " | ".join(methods)))
     table = pd.DataFrame(rows, columns=["Ideal", "Outcome", "How it is measured"])
     return Section().table(
         "ripple-map", table, f"{data.project.name}: analysing the ripple, as the framework sets it out"
