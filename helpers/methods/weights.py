@@ -183,13 +183,29 @@ def _population_margins(population: pd.DataFrame | None, weighting: Weighting, h
     """
     band_ids = [b.id for b in weighting.age_bands]
     genders = list(weighting.genders)
-    age_pop = np.full((len(hoods), len(band_ids)), np.nan)
-    gender_pop = np.full((len(hoods), len(genders)), np.nan)
+    pop = _population_rows(population, band_ids, genders)
+    age_pop, gender_pop = _margin_arrays(pop, hoods, band_ids, genders)
+    problems: dict[int, str] = {}
+    for h, hood in enumerate(hoods):
+        problem = _margins_problem(hood, age_pop[h], gender_pop[h], band_ids, genders)
+        if problem:
+            problems[h] = problem
+    return age_pop, gender_pop, problems
+
+
+def _population_rows(population: pd.DataFrame | None, band_ids: list[str], genders: list[str]) -> pd.DataFrame:
+    """The population file's ``neighbourhood, dimension, category, population`` (a number), checked."""
     if population is None or population.empty:
         population = pd.DataFrame(columns=["neighbourhood", "dimension", "category", "population"])
     _require_columns(population, ("neighbourhood", "dimension", "category", "population"), "population")
     pop = population[["neighbourhood", "dimension", "category"]].astype(object).copy()
     pop["population"] = _numeric(population["population"], "population: column population")
+    _check_population_rows(pop, band_ids, genders)
+    return pop
+
+
+def _check_population_rows(pop: pd.DataFrame, band_ids: list[str], genders: list[str]) -> None:
+    """Raise on the population file's first unknown dimension or category, negative or repeated row."""
     bad_dim = ~pop["dimension"].isin(["age_band", "gender"])
     if bad_dim.any():
         raise UserError(
@@ -218,6 +234,12 @@ def _population_margins(population: pd.DataFrame | None, weighting: Weighting, h
             f"population: neighbourhood '{r['neighbourhood']}' has {r['dimension']} "
             f"'{r['category']}' more than once; give each category once"
         )
+
+
+def _margin_arrays(pop: pd.DataFrame, hoods, band_ids: list[str], genders: list[str]):
+    """``(age_pop, gender_pop)``: arrays ``[neighbourhood, category]``, NaN where ``pop`` has no row."""
+    age_pop = np.full((len(hoods), len(band_ids)), np.nan)
+    gender_pop = np.full((len(hoods), len(genders)), np.nan)
     hood_pos = {h: i for i, h in enumerate(hoods)}
     pop = pop[pop["neighbourhood"].isin(hood_pos)]
     for dim, known, target in (("age_band", band_ids, age_pop), ("gender", genders, gender_pop)):
@@ -225,27 +247,29 @@ def _population_margins(population: pd.DataFrame | None, weighting: Weighting, h
         i = rows["neighbourhood"].map(hood_pos).to_numpy(dtype=np.int64)
         j = rows["category"].map({c: k for k, c in enumerate(known)}).to_numpy(dtype=np.int64)
         target[i, j] = rows["population"].to_numpy()
-    problems: dict[int, str] = {}
+    return age_pop, gender_pop
+
+
+def _margins_problem(hood, age_pop: np.ndarray, gender_pop: np.ndarray, band_ids, genders) -> str | None:
+    """Why one neighbourhood's margins cannot be raked to (missing, 0 adults, totals apart), or None."""
     expected = f"expected population rows for age_band {', '.join(band_ids)} and gender {', '.join(genders)}"
-    for h, hood in enumerate(hoods):
-        missing = [f"age band {b}" for b, v in zip(band_ids, age_pop[h], strict=True) if v != v]
-        missing += [f"gender {g}" for g, v in zip(genders, gender_pop[h], strict=True) if v != v]
-        if len(missing) == len(band_ids) + len(genders):
-            problems[h] = f"population margins are missing for neighbourhood '{hood}'; {expected}"
-        elif missing:
-            problems[h] = f"population margins for neighbourhood '{hood}' lack {', '.join(missing)}; " + expected
-        else:
-            age_total, gender_total = age_pop[h].sum(), gender_pop[h].sum()
-            if age_total <= 0:
-                problems[h] = f"population for neighbourhood '{hood}' totals 0 adults"
-            elif abs(age_total - gender_total) > MARGIN_TOTALS_TOLERANCE * age_total:
-                problems[h] = (
-                    f"population for neighbourhood '{hood}': the age bands total {age_total:,.0f} "
-                    f"adults but the genders total {gender_total:,.0f} "
-                    f"({abs(age_total - gender_total) / age_total:.1%} apart); they must agree "
-                    f"within {MARGIN_TOTALS_TOLERANCE:.1%}"
-                )
-    return age_pop, gender_pop, problems
+    missing = [f"age band {b}" for b, v in zip(band_ids, age_pop, strict=True) if v != v]
+    missing += [f"gender {g}" for g, v in zip(genders, gender_pop, strict=True) if v != v]
+    if len(missing) == len(band_ids) + len(genders):
+        return f"population margins are missing for neighbourhood '{hood}'; {expected}"
+    if missing:
+        return f"population margins for neighbourhood '{hood}' lack {', '.join(missing)}; " + expected
+    age_total, gender_total = age_pop.sum(), gender_pop.sum()
+    if age_total <= 0:
+        return f"population for neighbourhood '{hood}' totals 0 adults"
+    if abs(age_total - gender_total) > MARGIN_TOTALS_TOLERANCE * age_total:
+        return (
+            f"population for neighbourhood '{hood}': the age bands total {age_total:,.0f} "
+            f"adults but the genders total {gender_total:,.0f} "
+            f"({abs(age_total - gender_total) / age_total:.1%} apart); they must agree "
+            f"within {MARGIN_TOTALS_TOLERANCE:.1%}"
+        )
+    return None
 
 
 def _rake_cells(counts, age_target, gender_target, cap, max_iterations: int, tolerance: float):
@@ -293,6 +317,125 @@ def _rake_cells(counts, age_target, gender_target, cap, max_iterations: int, tol
     return weight, converged, iterations, gap
 
 
+@dataclass(frozen=True)
+class _GroupMargins:
+    """Per group (neighbourhood x wave): its neighbourhood's population margins and the raking targets."""
+
+    hood_of_group: np.ndarray  # the neighbourhood index of each group
+    hood_problems: dict[int, str]  # why a neighbourhood cannot be weighted, by neighbourhood index
+    size: np.ndarray  # [g] respondents
+    total: np.ndarray  # [g] adults (the age-band total)
+    age_pop: np.ndarray  # [g, age band]
+    gender_pop: np.ndarray  # [g, gender], rescaled to the age-band total
+    age_target: np.ndarray  # [g, age category]: the age bands, then unknown
+    gender_target: np.ndarray  # [g, gender category]: the genders, then unknown
+
+
+def _group_margins(population: pd.DataFrame | None, weighting: Weighting, groups: pd.DataFrame, counts):
+    """Each group's population margins and raking targets, ``unknown`` categories included."""
+    hoods = list(dict.fromkeys(groups["neighbourhood"]))
+    age_pop, gender_pop, hood_problems = _population_margins(population, weighting, hoods)
+    hood_of_group = groups["neighbourhood"].map({h: i for i, h in enumerate(hoods)}).to_numpy()
+    age_pop, gender_pop = age_pop[hood_of_group], gender_pop[hood_of_group]
+    total = age_pop.sum(axis=1)
+    size = counts.sum(axis=(1, 2))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        # the gender margin is rescaled to the age-band total (they agree within 0.5%)
+        gender_pop = gender_pop * (total / gender_pop.sum(axis=1))[:, None]
+        unknown_age = counts[:, -1, :].sum(axis=1) / size
+        unknown_gender = counts[:, :, -1].sum(axis=1) / size
+    age_target = np.column_stack([age_pop * (1 - unknown_age)[:, None], total * unknown_age])
+    gender_target = np.column_stack([gender_pop * (1 - unknown_gender)[:, None], total * unknown_gender])
+    return _GroupMargins(
+        hood_of_group=hood_of_group,
+        hood_problems=hood_problems,
+        size=size,
+        total=total,
+        age_pop=age_pop,
+        gender_pop=gender_pop,
+        age_target=age_target,
+        gender_target=gender_target,
+    )
+
+
+def _unweightable(groups: pd.DataFrame, counts, margins: _GroupMargins, age_labels, gender_labels) -> dict[int, str]:
+    """Why each group that cannot be raked cannot (its neighbourhood's margins, an empty category), by group."""
+    problems: dict[int, str] = {}
+    for g in range(len(groups)):
+        hood, wave = groups.at[g, "neighbourhood"], groups.at[g, "wave"]
+        h = margins.hood_of_group[g]
+        if h in margins.hood_problems:
+            problems[g] = margins.hood_problems[h] + f" (it has {margins.size[g]} responses at wave {wave})"
+            continue
+        for what, labels, pop, got in (
+            ("age band", age_labels[:-1], margins.age_pop[g], counts[g, :-1, :].sum(axis=1)),
+            ("gender", gender_labels[:-1], margins.gender_pop[g], counts[g, :, :-1].sum(axis=0)),
+        ):
+            problem = _category_problem(hood, wave, what, labels, pop, got)
+            if problem:
+                problems[g] = problem
+                break
+    return problems
+
+
+def _category_problem(hood, wave, what: str, labels, pop, got) -> str | None:
+    """A margin category with adults but no respondents, or respondents but no adults; else None."""
+    empty = [lab for lab, p, c in zip(labels, pop, got, strict=True) if p > 0 and c == 0]
+    if empty:
+        return (
+            f"cannot weight neighbourhood '{hood}' at wave {wave}: no respondent in "
+            f"{what} {', '.join(empty)}, where the population has adults; raking needs at "
+            "least one respondent in every category (merge categories in settings.yaml "
+            "weighting, or use unweighted figures)"
+        )
+    zero = [lab for lab, p, c in zip(labels, pop, got, strict=True) if p == 0 and c > 0]
+    if zero:
+        return (
+            f"cannot weight neighbourhood '{hood}' at wave {wave}: the population file "
+            f"gives 0 adults in {what} {', '.join(zero)} but respondents are in it"
+        )
+    return None
+
+
+def _rake_groups(counts, margins: _GroupMargins, weighting: Weighting, ok: np.ndarray):
+    """Rake the groups marked ``ok``: ``(weight[g, a, k], converged[g], iterations[g], gap[g])``.
+
+    ``weight`` is NaN in every group not raked or not converged; ``gap`` (how far the margins
+    still are, as a share of the population) is NaN in the groups not raked.
+    """
+    n_groups = len(counts)
+    cap = None
+    if weighting.weight_cap is not None:
+        cap = np.where(margins.size > 0, weighting.weight_cap * margins.total / np.maximum(margins.size, 1), np.inf)
+    weight = np.full(counts.shape, np.nan)
+    converged = np.zeros(n_groups, dtype=bool)
+    iterations = np.zeros(n_groups, dtype=np.int64)
+    gap = np.full(n_groups, np.nan)
+    if ok.any():
+        weight[ok], converged[ok], iterations[ok], gap[ok] = _rake_cells(
+            counts[ok],
+            margins.age_target[ok],
+            margins.gender_target[ok],
+            None if cap is None else cap[ok],
+            weighting.max_iterations,
+            weighting.tolerance,
+        )
+        weight[~converged] = np.nan
+    return weight, converged, iterations, gap
+
+
+def _not_converged(groups: pd.DataFrame, g: int, weighting: Weighting, gap: float) -> str:
+    """Why group ``g`` is not weighted when its raking stopped ``gap`` of the population short."""
+    hint = " or the weight cap (weighting.weight_cap) cannot be met" if weighting.weight_cap is not None else ""
+    return (
+        f"raking did not converge for neighbourhood '{groups.at[g, 'neighbourhood']}', "
+        f"wave {groups.at[g, 'wave']} after {weighting.max_iterations} iterations "
+        f"(margins still {gap:.2e} of the population away): the respondents' mix "
+        f"of age and gender cannot match the population margins{hint}; check the "
+        "population file or raise weighting.max_iterations in settings.yaml"
+    )
+
+
 def build_design(
     responses: pd.DataFrame,
     population: pd.DataFrame | None,
@@ -315,76 +458,12 @@ def build_design(
     key = (group * n_age + age_idx) * n_gender + gender_idx
     counts = np.bincount(key, minlength=n_groups * n_age * n_gender).reshape(n_groups, n_age, n_gender)
 
-    hoods = list(dict.fromkeys(groups["neighbourhood"]))
-    age_pop, gender_pop, hood_problems = _population_margins(population, weighting, hoods)
-    hood_of_group = groups["neighbourhood"].map({h: i for i, h in enumerate(hoods)}).to_numpy()
-    age_pop, gender_pop = age_pop[hood_of_group], gender_pop[hood_of_group]
-    total = age_pop.sum(axis=1)
-    size = counts.sum(axis=(1, 2))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        # the gender margin is rescaled to the age-band total (they agree within 0.5%)
-        gender_pop = gender_pop * (total / gender_pop.sum(axis=1))[:, None]
-        unknown_age = counts[:, -1, :].sum(axis=1) / size
-        unknown_gender = counts[:, :, -1].sum(axis=1) / size
-    age_target = np.column_stack([age_pop * (1 - unknown_age)[:, None], total * unknown_age])
-    gender_target = np.column_stack([gender_pop * (1 - unknown_gender)[:, None], total * unknown_gender])
-
-    problems: dict[int, str] = {}
-    for g in range(n_groups):
-        hood, wave = groups.at[g, "neighbourhood"], groups.at[g, "wave"]
-        h = hood_of_group[g]
-        if h in hood_problems:
-            problems[g] = hood_problems[h] + f" (it has {size[g]} responses at wave {wave})"
-            continue
-        for labels, pop, got, what in (
-            (age_labels[:-1], age_pop[g], counts[g, :-1, :].sum(axis=1), "age band"),
-            (gender_labels[:-1], gender_pop[g], counts[g, :, :-1].sum(axis=0), "gender"),
-        ):
-            empty = [lab for lab, p, c in zip(labels, pop, got, strict=True) if p > 0 and c == 0]
-            if empty:
-                problems[g] = (
-                    f"cannot weight neighbourhood '{hood}' at wave {wave}: no respondent in "
-                    f"{what} {', '.join(empty)}, where the population has adults; raking needs at "
-                    "least one respondent in every category (merge categories in settings.yaml "
-                    "weighting, or use unweighted figures)"
-                )
-                break
-            zero = [lab for lab, p, c in zip(labels, pop, got, strict=True) if p == 0 and c > 0]
-            if zero:
-                problems[g] = (
-                    f"cannot weight neighbourhood '{hood}' at wave {wave}: the population file "
-                    f"gives 0 adults in {what} {', '.join(zero)} but respondents are in it"
-                )
-                break
-
+    margins = _group_margins(population, weighting, groups, counts)
+    problems = _unweightable(groups, counts, margins, age_labels, gender_labels)
     ok = np.array([g not in problems for g in range(n_groups)], dtype=bool)
-    cap = None
-    if weighting.weight_cap is not None:
-        cap = np.where(size > 0, weighting.weight_cap * total / np.maximum(size, 1), np.inf)
-    weight = np.full(counts.shape, np.nan)
-    converged = np.zeros(n_groups, dtype=bool)
-    iterations = np.zeros(n_groups, dtype=np.int64)
-    if ok.any():
-        w, conv, its, gap = _rake_cells(
-            counts[ok],
-            age_target[ok],
-            gender_target[ok],
-            None if cap is None else cap[ok],
-            weighting.max_iterations,
-            weighting.tolerance,
-        )
-        weight[ok], converged[ok], iterations[ok] = w, conv, its
-        for pos, g in enumerate(np.flatnonzero(ok)):
-            if not conv[pos]:
-                hint = " or the weight cap (weighting.weight_cap) cannot be met" if cap is not None else ""
-                problems[g] = (
-                    f"raking did not converge for neighbourhood '{groups.at[g, 'neighbourhood']}', "
-                    f"wave {groups.at[g, 'wave']} after {weighting.max_iterations} iterations "
-                    f"(margins still {gap[pos]:.2e} of the population away): the respondents' mix "
-                    f"of age and gender cannot match the population margins{hint}; check the "
-                    "population file or raise weighting.max_iterations in settings.yaml"
-                )
-        weight[~converged] = np.nan
+    weight, converged, iterations, gap = _rake_groups(counts, margins, weighting, ok)
+    for g in np.flatnonzero(ok & ~converged):
+        problems[g] = _not_converged(groups, g, weighting, gap[g])
     ordered = tuple(problems[g] for g in sorted(problems))
     if strict and ordered:
         shown = "; ".join(ordered[:_MAX_PROBLEMS_SHOWN])
@@ -468,6 +547,9 @@ def rake_weights(
         Population margins missing for a neighbourhood with responses; age and gender totals more
         than 0.5% apart; a category with adults but no respondents (or respondents but no adults);
         raking not converged (names neighbourhood and wave).
+
+    Not split further: most of its length is this docstring; the work is in :func:`build_design`
+    and ``_respondent_weights``.
     """
     _require_columns(responses, KEY_COLUMNS, "survey responses")
     design = build_design(responses, population, settings, strict=strict)
@@ -476,6 +558,14 @@ def rake_weights(
             "some neighbourhood x waves are not weighted: " + "; ".join(design.problems),
             stacklevel=2,
         )
+    out = _respondent_weights(responses, design)
+    if isinstance(settings, Settings):
+        out.attrs["wave_order"] = settings.wave_ids
+    return out
+
+
+def _respondent_weights(responses: pd.DataFrame, design: CellDesign) -> pd.DataFrame:
+    """:func:`rake_weights`' table: the responses' key columns, raking cell, weight and convergence."""
     n_gender = len(design.gender_labels)
     cells = design.age * n_gender + design.gender
     labels = np.array([f"{a} x {g}" for a in design.age_labels for g in design.gender_labels], dtype=object)
@@ -489,8 +579,6 @@ def rake_weights(
     out["weight"] = design.weight[design.group, design.age, design.gender]
     out["converged"] = design.converged[design.group]
     out["iterations"] = design.iterations[design.group]
-    if isinstance(settings, Settings):
-        out.attrs["wave_order"] = settings.wave_ids
     return out
 
 
@@ -553,6 +641,23 @@ def _solve_psd(matrix: np.ndarray, rhs: np.ndarray) -> np.ndarray:
     return vectors @ (inverse[:, :, None] * (np.swapaxes(vectors, 1, 2) @ rhs))
 
 
+def _margin_fit(counts: np.ndarray, s_z: np.ndarray) -> np.ndarray:
+    """Step 3 of :func:`linearised_estimates`: per cell, the fitted value ``X b`` (``[g, a, k, v]``) of the
+    unweighted least-squares fit of ``z`` on the age and gender category dummies, from ``counts[g, a, k]``
+    and the cell sums of ``z``, ``s_z[g, a, k, v]``."""
+    n_age, n_gender = counts.shape[1], counts.shape[2]
+    c = counts.astype(float)
+    normal = np.zeros((len(c), n_age + n_gender, n_age + n_gender))
+    idx_a, idx_g = np.arange(n_age), np.arange(n_gender)
+    normal[:, idx_a, idx_a] = c.sum(axis=2)
+    normal[:, n_age + idx_g, n_age + idx_g] = c.sum(axis=1)
+    normal[:, :n_age, n_age:] = c
+    normal[:, n_age:, :n_age] = np.swapaxes(c, 1, 2)
+    rhs = np.concatenate([s_z.sum(axis=2), s_z.sum(axis=1)], axis=1)  # [g, a+k, v]
+    coef = _solve_psd(normal, rhs)
+    return coef[:, :n_age, None, :] + coef[:, None, n_age:, :]  # [g, a, k, v]
+
+
 def linearised_estimates(counts: np.ndarray, weight: np.ndarray, sums: CellSums):
     """Weighted means of several variables per group with their linearised standard errors.
 
@@ -585,23 +690,12 @@ def linearised_estimates(counts: np.ndarray, weight: np.ndarray, sums: CellSums)
         s_zz = (y2 - 2 * m * y1 + m**2 * a) / wt**2  # sum of z^2 in the cell
     s_z = np.nan_to_num(s_z)
     s_zz = np.nan_to_num(s_zz)
-
-    n_age, n_gender = counts.shape[1], counts.shape[2]
-    c = counts.astype(float)
-    normal = np.zeros((len(c), n_age + n_gender, n_age + n_gender))
-    idx_a, idx_g = np.arange(n_age), np.arange(n_gender)
-    normal[:, idx_a, idx_a] = c.sum(axis=2)
-    normal[:, n_age + idx_g, n_age + idx_g] = c.sum(axis=1)
-    normal[:, :n_age, n_age:] = c
-    normal[:, n_age:, :n_age] = np.swapaxes(c, 1, 2)
-    rhs = np.concatenate([s_z.sum(axis=2), s_z.sum(axis=1)], axis=1)  # [g, a+k, v]
-    coef = _solve_psd(normal, rhs)
-    fitted = coef[:, :n_age, None, :] + coef[:, None, n_age:, :]  # [g, a, k, v]
+    fitted = _margin_fit(counts, s_z)  # step 3
 
     w0 = np.nan_to_num(w)
     sum_u = (w0 * (s_z - n_c * fitted)).sum(axis=(1, 2))
     sum_uu = (w0**2 * (s_zz - 2 * fitted * s_z + n_c * fitted**2)).sum(axis=(1, 2))
-    n = c.sum(axis=(1, 2))[:, None]
+    n = counts.astype(float).sum(axis=(1, 2))[:, None]
     with np.errstate(invalid="ignore", divide="ignore"):
         var = n / (n - 1) * (sum_uu - sum_u**2 / n)
         # the margins can explain an item completely (say, every young person agrees and nobody
@@ -612,6 +706,17 @@ def linearised_estimates(counts: np.ndarray, weight: np.ndarray, sums: CellSums)
         se = np.where((n > 1) & np.isfinite(mean), se, np.nan)
         kish = big_w**2 / (w**2 * a).sum(axis=(1, 2))
     return mean, se, kish
+
+
+def _values_of(design: pd.DataFrame, values) -> np.ndarray:
+    """:func:`linearised_mean`'s ``values`` as floats in the design's row order, NaN for non-answerers."""
+    if isinstance(values, pd.Series):
+        y = _numeric(values.reindex(design.index), "values")
+    else:
+        y = _numeric(pd.Series(values), "values")
+    if len(y) != len(design):
+        raise ValueError(f"values has {len(y)} entries but the design has {len(design)} rows")
+    return y
 
 
 def linearised_mean(design: pd.DataFrame, values) -> pd.DataFrame:
@@ -636,12 +741,7 @@ def linearised_mean(design: pd.DataFrame, values) -> pd.DataFrame:
     residuals. This is R's ``svymean(~y, rake(...), na.rm = TRUE)`` (docs/method.md).
     """
     _require_columns(design, ("neighbourhood", "wave", "age_band", "gender_class", "weight"), "design")
-    if isinstance(values, pd.Series):
-        y = _numeric(values.reindex(design.index), "values")
-    else:
-        y = _numeric(pd.Series(values), "values")
-    if len(y) != len(design):
-        raise ValueError(f"values has {len(y)} entries but the design has {len(design)} rows")
+    y = _values_of(design, values)
     groups, group = _group_index(design, None)
     age, age_labels = pd.factorize(design["age_band"], sort=True)
     gender, gender_labels = pd.factorize(design["gender_class"], sort=True)
