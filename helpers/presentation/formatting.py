@@ -23,6 +23,12 @@ def points(share_difference: float) -> str:
     return f"{value:+d}" if value else "0"
 
 
+def points_text(share_difference: float) -> str:
+    """A difference of shares in words: '+12 points', '-1 point', '0 points'."""
+    shown = points(share_difference)
+    return f"{shown} point" if shown in ("+1", "-1") else f"{shown} points"
+
+
 def maybe(value: float, shown) -> str:
     """``shown(value)``, or blank when the value is missing."""
     return "" if pd.isna(value) else shown(value)

@@ -51,9 +51,7 @@ def standard_cells(notebook: dict) -> tuple[str, list[StandardCell]]:
     return setup, found
 
 
-def applies(fw: Framework, project_id: str, name: str) -> bool:
-    spec = sections.load_all()[name]
-    return spec.applies is None or spec.applies(fw, project_id)
+applies = sections.applies
 
 
 def for_project(notebook: dict, fw: Framework, project_id: str) -> dict:

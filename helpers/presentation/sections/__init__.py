@@ -71,6 +71,12 @@ def load_all() -> dict[str, SectionSpec]:
     return SECTIONS
 
 
+def applies(fw, project_id: str, name: str) -> bool:
+    """Whether the section ``name`` applies to the project (a notebook leaves out one that does not)."""
+    spec = load_all()[name]
+    return spec.applies is None or spec.applies(fw, project_id)
+
+
 def build(data: ProjectData, name: str, sel: Selection) -> Section:
     """The section ``name`` for ``sel``, computed once per data, code and selection (shared in a batch when
     the section is the same for every neighbourhood)."""

@@ -275,7 +275,7 @@ def _difference_table(rows: pd.DataFrame, head: str, minimum: int, notes: list[s
         {
             "Statement": rows["label"],
             head: [
-                n if b else f"{fmt.points(d)} points" for b, d, n in zip(blank, rows["difference"], notes, strict=True)
+                n if b else fmt.points_text(d) for b, d, n in zip(blank, rows["difference"], notes, strict=True)
             ],
             **fmt.significance_columns(rows, blank),
         }
@@ -308,7 +308,7 @@ def change_since_baseline(data: ProjectData, sel: Selection) -> Section:
         rows, title=f"Change in % agreeing since baseline, {name} ({level} interval)", xlabel="percentage points"
     )
     alt = "; ".join(
-        f"{r.label}: " + ("not shown (small base)" if pd.isna(r.difference) else f"{fmt.points(r.difference)} points")
+        f"{r.label}: " + ("not shown (small base)" if pd.isna(r.difference) else fmt.points_text(r.difference))
         for r in rows.itertuples()
     )
     s.chart(fig, "Change since baseline. " + alt)
@@ -356,7 +356,7 @@ def difference_in_differences(data: ProjectData, sel: Selection) -> Section:
             xlabel="percentage points",
         )
         alt = "; ".join(
-            f"{r.label}: " + (n or "not shown" if pd.isna(r.difference) else f"{fmt.points(r.difference)} points")
+            f"{r.label}: " + (n or "not shown" if pd.isna(r.difference) else fmt.points_text(r.difference))
             for r, n in zip(rows.itertuples(), notes, strict=True)
         )
         s.chart(fig, f"{head} by statement. " + alt)
