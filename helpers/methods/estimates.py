@@ -350,10 +350,39 @@ def scores_and_weighting_problems(
 
 def _scores_of_design(responses: pd.DataFrame, design: weights.CellDesign, framework: Framework) -> pd.DataFrame:
     """The estimates of :func:`scores` for a design already built."""
-    ins = framework.instrument
     th = framework.settings.thresholds
-    specs = measures(ins)
+    sums, stats = _statistic_sums(responses, design, measures(framework.instrument))
+    is_share = np.array([s.kind == "share" for s in stats])
+    n, u_est, u_se = _unweighted(sums, is_share)
+    w_est, w_se, w_eff = _weighted(design, sums, is_share)
 
+    # [group, statistic, weighted]
+    est = np.stack([u_est, w_est], axis=2)
+    se = np.stack([u_se, w_se], axis=2)
+    eff = np.stack([n.astype(float), w_eff], axis=2)
+    base = np.stack([n, n], axis=2).astype(np.int64)
+    ci_low, ci_high = _intervals(est, se, eff, is_share, th.confidence_level)
+    suppressed = base < th.minimum_base
+    for arr in (est, se, eff, ci_low, ci_high):
+        arr[suppressed] = np.nan
+    figures = {
+        "base_n": base,
+        "effective_n": eff,
+        "estimate": est,
+        "se": se,
+        "ci_low": ci_low,
+        "ci_high": ci_high,
+        "suppressed": suppressed,
+        "low_base": base < th.low_base,
+    }
+    return _score_rows(design, stats, figures)
+
+
+def _statistic_sums(
+    responses: pd.DataFrame, design: weights.CellDesign, specs: tuple[Measure, ...]
+) -> tuple[weights.CellSums, list[Statistic]]:
+    """Per group x raking cell x statistic (every statistic of every measure, in order): answerers and
+    the sums of ``y`` and ``y^2``; and the statistics."""
     n_groups = len(design.groups)
     n_age, n_gender = len(design.age_labels), len(design.gender_labels)
     n_cells = n_groups * n_age * n_gender
@@ -374,60 +403,55 @@ def _scores_of_design(responses: pd.DataFrame, design: weights.CellDesign, frame
         sum_y=np.column_stack(sum_y).reshape(shape),
         sum_y2=np.column_stack(sum_y2).reshape(shape),
     )
-    is_share = np.array([s.kind == "share" for s in stats])
+    return sums, stats
 
-    # unweighted
+
+def _unweighted(sums: weights.CellSums, is_share: np.ndarray):
+    """Per ``[group, statistic]``: ``(n, estimate, se)``, the answerers and their plain share or mean."""
     n = sums.answered.sum(axis=(1, 2))
     s1, s2 = sums.sum_y.sum(axis=(1, 2)), sums.sum_y2.sum(axis=(1, 2))
     with np.errstate(invalid="ignore", divide="ignore"):
-        u_est = s1 / n
-        u_var_mean = (s2 - n * u_est**2) / (n - 1) / n
-        u_se = np.sqrt(np.where(is_share, u_est * (1 - u_est) / n, np.clip(u_var_mean, 0, None)))
-    u_eff = n.astype(float)
+        est = s1 / n
+        var_mean = (s2 - n * est**2) / (n - 1) / n
+        se = np.sqrt(np.where(is_share, est * (1 - est) / n, np.clip(var_mean, 0, None)))
+    return n, est, se
 
-    # weighted
-    w_est, w_se, kish = weights.linearised_estimates(design.counts, design.weight, sums)
+
+def _weighted(design: weights.CellDesign, sums: weights.CellSums, is_share: np.ndarray):
+    """Per ``[group, statistic]``: ``(estimate, se, effective_n)`` from the raked weights (linearised se)."""
+    est, se, kish = weights.linearised_estimates(design.counts, design.weight, sums)
     with np.errstate(invalid="ignore", divide="ignore"):
-        share_eff = w_est * (1 - w_est) / w_se**2
-    degenerate = (w_est <= 0) | (w_est >= 1) | (w_se == 0)
-    w_eff = np.where(is_share, np.where(degenerate, kish, share_eff), kish)
+        share_eff = est * (1 - est) / se**2
+    degenerate = (est <= 0) | (est >= 1) | (se == 0)
+    return est, se, np.where(is_share, np.where(degenerate, kish, share_eff), kish)
 
-    # [group, statistic, weighted]
-    est = np.stack([u_est, w_est], axis=2)
-    se = np.stack([u_se, w_se], axis=2)
-    eff = np.stack([u_eff, w_eff], axis=2)
-    base = np.stack([n, n], axis=2).astype(np.int64)
+
+def _intervals(est, se, eff, is_share: np.ndarray, confidence: float) -> tuple[np.ndarray, np.ndarray]:
+    """``(low, high)`` per ``[group, statistic, weighted]``: Wilson on ``eff`` for shares, ``est +/- z se`` for
+    means."""
     share3 = np.broadcast_to(is_share[None, :, None], est.shape)
-    z = _z(th.confidence_level)
-    w_low, w_high = wilson_interval(est, eff, th.confidence_level)
-    ci_low = np.where(share3, w_low, est - z * se)
-    ci_high = np.where(share3, w_high, est + z * se)
-    suppressed = base < th.minimum_base
-    for arr in (est, se, eff, ci_low, ci_high):
-        arr[suppressed] = np.nan
+    z = _z(confidence)
+    w_low, w_high = wilson_interval(est, eff, confidence)
+    return np.where(share3, w_low, est - z * se), np.where(share3, w_high, est + z * se)
 
-    n_stats = len(stats)
+
+def _score_rows(design: weights.CellDesign, stats: list[Statistic], figures: dict[str, np.ndarray]) -> pd.DataFrame:
+    """The scores table from ``[group, statistic, weighted]`` arrays: a row per group x statistic x weighted
+    (unweighted first), without the weighted rows of groups that could not be weighted."""
+    n_groups, n_stats = len(design.groups), len(stats)
     group = np.repeat(np.arange(n_groups), n_stats * 2)
     stat = np.tile(np.repeat(np.arange(n_stats), 2), n_groups)
     weighted = np.tile(np.array([False, True]), n_groups * n_stats)
     keep = ~weighted | design.weighted[group]
-    out = pd.DataFrame(
-        {
-            "neighbourhood": design.groups["neighbourhood"].to_numpy()[group],
-            "wave": design.groups["wave"].to_numpy()[group],
-            "measure": np.array([s.measure for s in stats], dtype=object)[stat],
-            "statistic": np.array([s.statistic for s in stats], dtype=object)[stat],
-            "base_n": base.ravel(),
-            "effective_n": eff.ravel(),
-            "estimate": est.ravel(),
-            "se": se.ravel(),
-            "ci_low": ci_low.ravel(),
-            "ci_high": ci_high.ravel(),
-            "weighted": weighted,
-            "suppressed": suppressed.ravel(),
-            "low_base": base.ravel() < th.low_base,
-        }
-    )
+    columns = {
+        "neighbourhood": design.groups["neighbourhood"].to_numpy()[group],
+        "wave": design.groups["wave"].to_numpy()[group],
+        "measure": np.array([s.measure for s in stats], dtype=object)[stat],
+        "statistic": np.array([s.statistic for s in stats], dtype=object)[stat],
+        "weighted": weighted,
+        **{name: values.ravel() for name, values in figures.items()},
+    }
+    out = pd.DataFrame({c: columns[c] for c in SCORE_COLUMNS})
     return out[keep].reset_index(drop=True)
 
 
@@ -558,6 +582,56 @@ def _pooled(weighted: pd.DataFrame, hoods: list[str], share: pd.Series, index: p
     )
 
 
+def _did_rows(weighted: pd.DataFrame, framework: Framework) -> tuple[pd.MultiIndex, pd.MultiIndex]:
+    """The table's (measure, statistic, wave) rows, every later wave with scores; and each row's baseline."""
+    baseline = framework.settings.baseline
+    combos = weighted[["measure", "statistic"]].drop_duplicates()
+    waves = [w for w in framework.settings.wave_ids if w != baseline and w in set(weighted["wave"])]
+    rows = pd.MultiIndex.from_tuples(
+        [(m, s, w) for m, s in combos.itertuples(index=False) for w in waves],
+        names=["measure", "statistic", "wave"],
+    )
+    at_base = pd.MultiIndex.from_tuples([(m, s, baseline) for m, s, _ in rows], names=["measure", "statistic", "wave"])
+    return rows, at_base
+
+
+def _role_change(weighted: pd.DataFrame, members: list[str], adults: pd.Series, rows, at_base):
+    """A role's pooled change from the baseline and its se, per row."""
+    share = adults[members] / adults[members].sum()
+    est, se = _pooled(weighted, members, share, rows.append(at_base).unique())
+    diff = est.reindex(rows).to_numpy() - est.reindex(at_base).to_numpy()
+    var = se.reindex(rows).to_numpy() ** 2 + se.reindex(at_base).to_numpy() ** 2
+    return diff, np.sqrt(var)
+
+
+def _contrast(changes: dict[str, tuple[np.ndarray, np.ndarray]], n_rows: int) -> dict:
+    """The pilot's change less the comparison's (difference-in-differences), or with no comparison
+    neighbourhoods the pilot's alone (before-and-after): the table's change, ``did``, ``se`` and
+    ``design`` columns."""
+    pilot_change, pilot_se = changes["pilot"]
+    if "comparison" in changes:
+        comparison_change, comparison_se = changes["comparison"]
+        return {
+            "pilot_change": pilot_change,
+            "pilot_se": pilot_se,
+            "comparison_change": comparison_change,
+            "comparison_se": comparison_se,
+            "did": pilot_change - comparison_change,
+            "se": np.sqrt(pilot_se**2 + comparison_se**2),
+            "design": DIFFERENCE_IN_DIFFERENCES,
+        }
+    blank = np.full(n_rows, np.nan)
+    return {
+        "pilot_change": pilot_change,
+        "pilot_se": pilot_se,
+        "comparison_change": blank,
+        "comparison_se": blank,
+        "did": pilot_change,
+        "se": pilot_se,
+        "design": BEFORE_AND_AFTER,
+    }
+
+
 def did(
     scores_df: pd.DataFrame,
     population: pd.DataFrame,
@@ -580,57 +654,25 @@ def did(
     roles = _project_areas(areas, project_id)
     hoods = roles["pilot"] + roles["comparison"]
     adults = _adults(population, hoods)
-    baseline = framework.settings.baseline
-    conf = framework.settings.thresholds.confidence_level
-
     weighted = scores_df[scores_df["weighted"].astype(bool) & scores_df["neighbourhood"].isin(hoods)]
-    combos = weighted[["measure", "statistic"]].drop_duplicates()
-    waves = [w for w in framework.settings.wave_ids if w != baseline and w in set(weighted["wave"])]
-    rows = pd.MultiIndex.from_tuples(
-        [(m, s, w) for m, s in combos.itertuples(index=False) for w in waves],
-        names=["measure", "statistic", "wave"],
-    )
-    at_base = pd.MultiIndex.from_tuples([(m, s, baseline) for m, s, _ in rows], names=["measure", "statistic", "wave"])
-    changes = {}
-    for role, members in roles.items():
-        if not members:
-            continue
-        share = adults[members] / adults[members].sum()
-        index = rows.append(at_base).unique()
-        est, se = _pooled(weighted, members, share, index)
-        diff = est.reindex(rows).to_numpy() - est.reindex(at_base).to_numpy()
-        var = se.reindex(rows).to_numpy() ** 2 + se.reindex(at_base).to_numpy() ** 2
-        changes[role] = (diff, np.sqrt(var))
-
-    pilot_change, pilot_se = changes["pilot"]
-    if "comparison" in changes:
-        design = DIFFERENCE_IN_DIFFERENCES
-        comparison_change, comparison_se = changes["comparison"]
-        estimate = pilot_change - comparison_change
-        se = np.sqrt(pilot_se**2 + comparison_se**2)
-    else:
-        design = BEFORE_AND_AFTER
-        comparison_change = comparison_se = np.full(len(rows), np.nan)
-        estimate, se = pilot_change, pilot_se
-    low, high, p, significant = _test(estimate, se, conf)
+    rows, at_base = _did_rows(weighted, framework)
+    changes = {
+        role: _role_change(weighted, members, adults, rows, at_base) for role, members in roles.items() if members
+    }
+    figures = _contrast(changes, len(rows))
+    low, high, p, significant = _test(figures["did"], figures["se"], framework.settings.thresholds.confidence_level)
     out = pd.DataFrame(
         {
             "project": project_id,
             "measure": rows.get_level_values("measure").astype(object),
             "statistic": rows.get_level_values("statistic").astype(object),
             "wave": rows.get_level_values("wave").astype(object),
-            "pilot_change": pilot_change,
-            "pilot_se": pilot_se,
-            "comparison_change": comparison_change,
-            "comparison_se": comparison_se,
-            "did": estimate,
-            "se": se,
+            **figures,
             "ci_low": low,
             "ci_high": high,
             "p_value": p,
             "significant": significant,
-            "design": design,
-            "suppressed": np.isnan(np.asarray(estimate, dtype=float)),
+            "suppressed": np.isnan(np.asarray(figures["did"], dtype=float)),
         }
     )
     out = _sorted(out, framework, ["measure", "statistic", "wave"])
