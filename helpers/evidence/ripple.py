@@ -5,15 +5,16 @@ co-operative stories and sentiment, "can then be aggregated up, at which point y
 effect". This module makes that aggregation a transparent rule (docs/ripple.md, "The roll-up rule"):
 
 1. Every evidence line of every outcome in the map scores +1 (clear improvement), 0 (no clear change, or
-   clear changes both ways) or -1 (clear worsening):
+   clear changes both ways) or -1 (clear worsening). When an item's change is clear is the rule's
+   ``clear.method``: ``each``, its own test at the framework's confidence level (the verdict the survey
+   tables show), or ``holm``, only after Holm's correction over the outcome's items:
 
    - survey: the project's difference-in-differences (pilots pooled against comparisons; before-and-after
      when there are no comparison areas) in the share agreeing with each of the outcome's statements, at
-     the chosen wave; a statement's change is clear when it survives Holm's correction for the number of
-     statements of the outcome at the framework's confidence level;
+     the chosen wave;
    - local indicators: each indicator's improvement (in the direction that counts as better) in pilots
      against comparisons, tested against the indicator's own ups and downs before the baseline
-     (:func:`helpers.evidence.evidence.indicator_tests`), Holm-corrected within the outcome;
+     (:func:`helpers.evidence.indicators.indicator_tests`);
    - stories: +1 when at least one story shared with consent is linked to the outcome (stories show how a
      change happened, never how often, so they cannot score below zero and carry the least weight);
    - sentiment: +1 / -1 when net tone (positive minus negative) changed clearly in pilots against
@@ -22,11 +23,18 @@ effect". This module makes that aggregation a transparent rule (docs/ripple.md, 
 2. Strength of an outcome = the weighted mean of the scores of its lines that have data (the weights are
    framework data: ``data/framework/ripple.yaml``, :class:`helpers.config.framework.RollupRule`), from -1
    to +1. Certainty of an outcome = the weight of its lines with a clear result in the direction of its
-   strength, over the weight of every measurable line the map plans for it (0 to 1).
+   strength, less ``disagreement.subtract`` times the weight of those with a clear result the other way
+   (never below 0), over the weight of every measurable line the map plans for it (0 to 1).
 
-3. An ideal's strength = the mean strength of its outcomes that have evidence; its certainty = the mean
-   certainty of all its outcomes in the map (an outcome with no evidence counts 0). ``reach`` = the number of
-   the ideal's outcomes in the map.
+3. An ideal's strength = the mean strength of its outcomes that have evidence; its certainty = the summed
+   certainty of its outcomes leaning the way of its strength, less ``disagreement.subtract`` times that of
+   those leaning the other way (never below 0), over the number of its outcomes in the map (an outcome with
+   no evidence counts 0). ``reach`` = the number of the ideal's outcomes in the map.
+
+4. Words (:func:`strength_words`): the strength band's words; ``disagreement.words`` ("mixed") when an
+   outcome's lines point clearly both ways, or an ideal's outcomes do (one of them is mixed, or they lean in
+   opposite directions); and the words in ``survey_must_agree`` ("strong") step one band towards the middle
+   when the outcome or ideal has survey evidence none of which clearly moved the way its strength points.
 
 Results are data: the evidence lines carry the items a line counted as clear (``clear_items``) and
 :attr:`RippleResult.items` has one row per survey statement and indicator of each outcome; the words a
@@ -69,13 +77,13 @@ LINE_COLUMNS = (
     "tested",
     "clear_up",
     "clear_down",
-    "clear_items",  # the statements or indicators counted as clear after Holm's correction (a tuple)
+    "clear_items",  # the statements or indicators counted as clear by the rule's clear.method (a tuple)
     "design",
     "detail",
 )
 # One row per survey statement or indicator of an outcome at a wave (none in design mode). effect: survey,
 # the difference-in-differences in the share agreeing (-1 to 1); indicators, the net improvement in % of the
-# baseline value. significant: the item's own test; clear: after Holm's correction within the outcome's line.
+# baseline value. significant: the item's own test; clear: by the rule's clear.method (``each``: the same).
 ITEM_COLUMNS = (
     "project",
     "wave",
@@ -111,6 +119,7 @@ RIPPLE_COLUMNS = (
     "strength_words",
     "certainty",
     "certainty_words",
+    "disagrees",
     "evidence",
 )
 REACH_COLUMNS = (
@@ -153,14 +162,24 @@ def rule_key(rule: RollupRule) -> str:
     return hashlib.sha256(rule.model_dump_json().encode()).hexdigest()[:8]
 
 
-def line_score(effects, p_values, alpha: float) -> tuple[int, int, int, int]:
+def clear_flags(p_values, alpha: float, method: str) -> np.ndarray:
+    """Which items of a line are clear: ``each`` by its own p-value (below ``alpha``, the same test as the
+    survey tables' "Clear change?"), ``holm`` by Holm's correction over the line's items. Missing: never."""
+    p = np.asarray(p_values, dtype=float)
+    if method == "holm":
+        return evidence.holm_clear(p, alpha)
+    with np.errstate(invalid="ignore"):
+        return ~np.isnan(p) & (p < alpha)
+
+
+def line_score(effects, p_values, alpha: float, method: str = "each") -> tuple[int, int, int, int]:
     """(score, tested, clear up, clear down) for one evidence line of an outcome.
 
-    Holm's correction over the line's tested items; +1 if at least one item is clearly better and none
-    clearly worse, -1 the reverse, 0 otherwise (nothing clear, or clear changes both ways).
+    Items clear by :func:`clear_flags`; +1 if at least one item is clearly better and none clearly worse, -1
+    the reverse, 0 otherwise (nothing clear, or clear changes both ways).
     """
     effects = np.asarray(effects, dtype=float)
-    clear = evidence.holm_clear(p_values, alpha)
+    clear = clear_flags(p_values, alpha, method)
     up, down = int((clear & (effects > 0)).sum()), int((clear & (effects < 0)).sum())
     tested = int((~np.isnan(np.asarray(p_values, dtype=float))).sum())
     score = 1 if up and not down else -1 if down and not up else 0
@@ -176,14 +195,16 @@ class _Measured:
 
     design: bool
     alpha: float
+    method: str  # the rule's clear.method
     survey: pd.DataFrame  # the project's DiD rows at the wave: share agreeing, not suppressed
     indicators: pd.DataFrame  # evidence.indicator_tests at the wave
     sentiment: dict  # evidence.sentiment_change at the wave
     stories: dict[str, int]  # consented stories per outcome up to the wave
 
     @classmethod
-    def at(cls, fw: Framework, wave: str | None, did: pd.DataFrame | None, ev) -> _Measured:
-        nothing = cls(True, 1 - fw.settings.thresholds.confidence_level, pd.DataFrame(), pd.DataFrame(), {}, {})
+    def at(cls, fw: Framework, wave: str | None, did: pd.DataFrame | None, ev, rule: RollupRule) -> _Measured:
+        alpha = 1 - fw.settings.thresholds.confidence_level
+        nothing = cls(True, alpha, rule.clear.method, pd.DataFrame(), pd.DataFrame(), {}, {})
         if wave is None or wave == fw.settings.baseline:
             return nothing
         survey = pd.DataFrame()
@@ -211,10 +232,10 @@ def _line(kind: str, weight: float, detail: str, **scored) -> dict:
     return row | scored | {"detail": detail}
 
 
-def _tested_line(kind: str, weight: float, found: pd.DataFrame, key: str, effect: str, alpha: float, words):
-    """(line, {item: clear}) for a line of tested items (``key``, ``effect``, p_value, design): Holm over them."""
-    score, tested, up, down = line_score(found[effect], found["p_value"], alpha)
-    clear = dict(zip(found[key], evidence.holm_clear(found["p_value"], alpha), strict=True))
+def _tested_line(kind: str, weight: float, found: pd.DataFrame, key: str, effect: str, m: _Measured, words):
+    """(line, {item: clear}) for a line of tested items (``key``, ``effect``, p_value, design): clear by the rule."""
+    score, tested, up, down = line_score(found[effect], found["p_value"], m.alpha, m.method)
+    clear = dict(zip(found[key], clear_flags(found["p_value"], m.alpha, m.method), strict=True))
     detail = "; ".join(f"{words(r)}{' (clear)' if clear[getattr(r, key)] else ''}" for r in found.itertuples())
     scored = {"score": score, "tested": tested, "clear_up": up, "clear_down": down, "design": found["design"].iloc[0]}
     return _line(kind, weight, detail, **scored, clear_items=tuple(i for i in found[key] if clear[i])), clear
@@ -259,7 +280,7 @@ def _survey_line(fw: Framework, line: RippleLine, m: _Measured, rule: RollupRule
         did_design = found["design"].iloc[0] == estimates.DIFFERENCE_IN_DIFFERENCES
         weight = rule.weight("survey-did" if did_design else "survey-before-after")
         words = lambda r: f"{r.measure} {100 * r.did:+.0f} points"  # noqa: E731
-        row, clear = _tested_line("survey", weight, found, "measure", "did", m.alpha, words)
+        row, clear = _tested_line("survey", weight, found, "measure", "did", m, words)
     items = [] if m.design else _items("survey", line.survey, found, "measure", clear, _survey_values)
     return row, items
 
@@ -274,9 +295,7 @@ def _indicator_line(line: RippleLine, m: _Measured, rule: RollupRule):
         row, clear = _line("indicators", rule.weight("indicators"), ", ".join(line.indicators)), {}
     else:
         words = lambda r: f"{r.indicator} {r.net_pct:+.0f}% {'better' if r.net_pct > 0 else 'worse'}"  # noqa: E731
-        row, clear = _tested_line(
-            "indicators", rule.weight("indicators"), found, "indicator", "net_pct", m.alpha, words
-        )
+        row, clear = _tested_line("indicators", rule.weight("indicators"), found, "indicator", "net_pct", m, words)
     items = [] if m.design else _items("indicators", line.indicators, found, "indicator", clear, _indicator_values)
     return row, items
 
@@ -309,7 +328,7 @@ def _sentiment_line(line: RippleLine, m: _Measured, rule: RollupRule) -> dict | 
 def _lines_and_items(fw, project_id, wave, did, ev, has_comparison, rule) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The evidence lines (LINE_COLUMNS) and their items (ITEM_COLUMNS) of every outcome in the map."""
     rule = rule_of(fw, rule)
-    m = _Measured.at(fw, wave, did, ev)
+    m = _Measured.at(fw, wave, did, ev, rule)
     lines, items = [], []
     for line in fw.project(project_id).ripple:
         base = {
@@ -362,16 +381,52 @@ def _score_text(rows: pd.DataFrame, kind: str) -> str:
     return f"{int(r['score'].iloc[0]):+d}" if r["score"].iloc[0] else "0"
 
 
+def strength_words(rule: RollupRule, strength: float, *, disagrees: bool = False, survey_agrees=None) -> str:
+    """The words for a strength by the rule: the band's words; the disagreement words when the evidence
+    disagrees; a word of ``survey_must_agree`` steps one band towards the middle (until it is not one of them)
+    when ``survey_agrees`` is False (there is survey evidence and none of it moved the strength's way)."""
+    if strength is None or math.isnan(strength):
+        return rule.strength_words(math.nan)
+    if disagrees:
+        return rule.disagreement.words
+    bands = [b.words for b in rule.strength.bands]
+    words = rule.strength_words(strength)
+    step = 1 if strength > 0 else -1
+    while survey_agrees is False and words in rule.survey_must_agree and 0 <= bands.index(words) + step < len(bands):
+        words = bands[bands.index(words) + step]
+    return words
+
+
+def _survey_agrees(scores: pd.Series, strength: float):
+    """None without survey evidence; else whether any survey line's score is the sign of ``strength``."""
+    scores = scores.dropna()
+    if scores.empty or math.isnan(strength):
+        return None
+    return bool(strength != 0 and (scores == np.sign(strength)).any())
+
+
+def _net_certainty(values: pd.Series, leaning: pd.Series, sign: float, rule: RollupRule, total: float) -> float:
+    """(sum of ``values`` leaning ``sign`` - subtract x sum of those leaning the other way) / total, at least 0."""
+    if total <= 0:
+        return 0.0
+    if sign == 0:
+        return 0.0
+    agreeing = values[leaning == sign].sum()
+    disagreeing = values[leaning == -sign].sum()
+    return float(max(0.0, agreeing - rule.disagreement.subtract * disagreeing) / total)
+
+
 def _outcome_row(fw: Framework, outcome: str, rows: pd.DataFrame, rule: RollupRule) -> dict:
-    """An outcome's strength and certainty from its evidence lines ``rows``."""
+    """An outcome's strength, certainty and words from its evidence lines ``rows``."""
     m = rows[rows["measurable"] & rows["planned"]]
     data = m[m["has_data"]]
     total = data["weight"].sum()
     strength = float((data["weight"] * data["score"]).sum() / total) if total > 0 else math.nan
     planned_weight = float(m["weight"].sum())
     sign = np.sign(strength) if not math.isnan(strength) else 0
-    agreeing = data.loc[(data["score"] == sign) & (sign != 0), "weight"].sum()
-    certainty = float(agreeing / planned_weight) if planned_weight > 0 else 0.0
+    certainty = _net_certainty(data["weight"], data["score"], sign, rule, planned_weight)
+    disagrees = bool((data["score"] > 0).any() and (data["score"] < 0).any())
+    survey = data.loc[data["line"] == "survey", "score"]
     return {
         "ideal": fw.ideal_of(outcome).id,
         "outcome": outcome,
@@ -381,19 +436,30 @@ def _outcome_row(fw: Framework, outcome: str, rows: pd.DataFrame, rule: RollupRu
         "lines_with_data": len(data),
         "planned_weight": planned_weight,
         "strength": strength,
-        "strength_words": rule.strength_words(strength),
+        "strength_words": strength_words(
+            rule, strength, disagrees=disagrees, survey_agrees=_survey_agrees(survey, strength)
+        ),
         "certainty": certainty,
         "certainty_words": rule.certainty_words(certainty),
+        "disagrees": disagrees,
+        "survey_score": float(survey.iloc[0]) if len(survey) else math.nan,
         "evidence": " | ".join(f"{LINE_NAMES.get(r.line, 'Other')}: {r.detail}" for r in rows.itertuples() if r.detail),
     }
 
 
 def _ideal_row(ideal, outcomes: pd.DataFrame, rule: RollupRule) -> dict:
-    """An ideal's strength (mean over its outcomes with evidence) and certainty (mean over all of them)."""
+    """An ideal's strength (mean over its outcomes with evidence), certainty (over all of them, outcomes
+    leaning the other way taken off) and words."""
     mine = outcomes[outcomes["ideal"] == ideal.id] if not outcomes.empty else outcomes
     evidenced = mine[mine["strength"].notna()] if not mine.empty else mine
     strength = float(evidenced["strength"].mean()) if len(evidenced) else math.nan
-    certainty = float(mine["certainty"].mean()) if len(mine) else math.nan
+    sign = np.sign(strength) if not math.isnan(strength) else 0
+    certainty = (
+        _net_certainty(mine["certainty"], np.sign(mine["strength"]), sign, rule, len(mine)) if len(mine) else math.nan
+    )
+    leans = np.sign(evidenced["strength"]) if len(evidenced) else pd.Series(dtype=float)
+    disagrees = bool(len(evidenced) and (evidenced["disagrees"].any() or ((leans > 0).any() and (leans < 0).any())))
+    survey = evidenced["survey_score"] if len(evidenced) else pd.Series(dtype=float)
     return {
         "ideal": ideal.id,
         "label": ideal.name,
@@ -402,9 +468,12 @@ def _ideal_row(ideal, outcomes: pd.DataFrame, rule: RollupRule) -> dict:
         "lines_planned": int(mine["lines_planned"].sum()) if len(mine) else 0,
         "planned_weight": float(mine["planned_weight"].sum()) if len(mine) else 0.0,
         "strength": strength,
-        "strength_words": rule.strength_words(strength),
+        "strength_words": strength_words(
+            rule, strength, disagrees=disagrees, survey_agrees=_survey_agrees(survey, strength)
+        ),
         "certainty": certainty,
         "certainty_words": rule.certainty_words(certainty),
+        "disagrees": disagrees,
     }
 
 
@@ -415,9 +484,11 @@ def rollup(
 
     outcomes: project, wave, ideal, outcome, label, survey, indicators, stories, sentiment (each '+1', '0',
     '-1', 'no data' or blank when not planned), lines_planned, lines_with_data, planned_weight, strength,
-    strength_words, certainty, certainty_words, evidence. ideals: project, wave, ideal, label,
+    strength_words, certainty, certainty_words, disagrees (its lines point clearly both ways), survey_score
+    (its survey line's score, blank without data), evidence. ideals: project, wave, ideal, label,
     outcomes_in_map, outcomes_with_evidence, planned_weight, strength, strength_words, certainty,
-    certainty_words; one row per ideal in framework order, also when the map has none of its outcomes.
+    certainty_words, disagrees; one row per ideal in framework order, also when the map has none of its
+    outcomes.
     """
     rule = rule_of(fw, rule)
     head = {"project": project_id, "wave": lines["wave"].iloc[0] if not lines.empty else ""}
@@ -597,12 +668,45 @@ def rule_markdown(rule: RollupRule) -> str:
     )
     none = f' (no line with data: "{rule.strength.none}")' if rule.strength.none else ""
     words = f"Words: strength {_scale_words(rule.strength)}{none}. Certainty {_scale_words(rule.certainty)}."
+    clear = CLEAR_METHODS[rule.clear.method] + f" Why: {rule.clear.why}"
+    d = rule.disagreement
+    disagree = (
+        "**Disagreement.** When an outcome's lines point clearly in opposite directions (one scores +1, another "
+        "-1), or an ideal's outcomes disagree (one of them does, or they lean in opposite directions), the "
+        f'strength is called "{d.words}" whatever its value, and certainty subtracts {d.subtract:g} times the '
+        "weight of the lines (the certainty of the outcomes) pointing the other way from that of those agreeing "
+        f"(never below 0). Why: {d.why}."
+    )
+    needs = " and ".join(f'"{w}"' for w in rule.survey_must_agree)
+    survey_words = (
+        f"**The survey must agree.** {needs[0].upper() + needs[1:]} need the survey: an outcome or ideal with "
+        "survey evidence none of which clearly moved the way its strength points takes the next words towards "
+        "the middle."
+        if rule.survey_must_agree
+        else ""
+    )
     where = (
         "(`data/framework/ripple.yaml` holds these values: change them there and say why in its `why`. This "
-        "part of the page is written from that file by `helpers.evidence.ripple.update_doc`; a test checks it.)"
+        "part of the page is written from that file by `python -m helpers docs`; a test checks it.)"
     )
     table = "\n".join(["| line | weight | why |", "| --- | --- | --- |", *rows])
-    return "\n\n".join([table, survey, words, where]) + "\n"
+    parts = [table, survey, words, f"**Clear.** {clear}", disagree, survey_words, where]
+    return "\n\n".join(p for p in parts if p) + "\n"
+
+
+# How the rule's clear.method is stated (docs/ripple.md, and the reports' method notes say the same in short).
+CLEAR_METHODS = {
+    "each": (
+        "A survey statement's or local indicator's change is clear when its own test says so at the framework's "
+        "confidence level (for a statement: its interval excludes no change), the same verdict the survey tables "
+        'show as "Clear change?"; every section and sentence uses it.'
+    ),
+    "holm": (
+        "A survey statement's or local indicator's change counts as clear only when it survives Holm's correction "
+        "over the outcome's statements (indicators); stricter than the survey tables' \"Clear change?\", which "
+        "show each statement's own test."
+    ),
+}
 
 
 __all__ = [
