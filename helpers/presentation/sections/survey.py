@@ -14,7 +14,7 @@ from ...methods import estimates
 from .. import charts
 from .. import formatting as fmt
 from ..model import Section
-from ..tables import STATUS_OK, agree_rows, agree_shown, agree_tidy, dots_alt, in_order
+from ..tables import STATUS_OK, agree_rows, agree_shown, agree_tidy, cell, dots_alt, in_order
 from . import section
 
 # Why a neighbourhood x wave could not be weighted is for the analyst (the batch log and the CLI name it); a
@@ -44,17 +44,33 @@ def _labels(data: ProjectData) -> dict[str, str]:
 
 @section("The project and this neighbourhood")
 def header(data: ProjectData, sel: Selection) -> Section:
-    n = len(data.responses_here(sel.neighbourhood, sel.wave))
-    minimum = data.fw.settings.thresholds.minimum_base
-    answered = "none yet" if n == 0 else fmt.count_or_fewer(n, minimum)
-    words = (
-        f"{data.project.name} in {data.name_of(sel.neighbourhood)} ({data.role_of(sel.neighbourhood)} area), "
-        f"survey wave {fmt.wave_label(data.fw, sel.wave)}. Responses this wave: {answered}."
-    )
-    s = Section().text(words, "lead")
+    """The report's title block: the council, the project, the neighbourhood and its role, the survey wave with
+    its fieldwork month (the project's calendar) and the responses this wave; a comparison area's report says
+    in one sentence what it is for."""
+    fw, project = data.fw, data.project.name
+    s = Section().text(fw.settings.council.name, "lead")
+    name = data.name_of(sel.neighbourhood) if sel.neighbourhood else ""
+    role = data.role_of(sel.neighbourhood) if sel.neighbourhood else ""
+    s.text(f"{project}: {name} ({role} area)" if name else f"{project}: all its areas", "lead")
+    if sel.wave:
+        month = data.evidence.calendar.month(sel.wave)
+        if month is None:
+            when = "fieldwork month not set"
+        else:
+            when = f"fieldwork {fmt.month_year(month)}" + ("" if data.project.start else " (estimated)")
+        n = len(data.responses_here(sel.neighbourhood, sel.wave)) if sel.neighbourhood else len(data.responses)
+        answered = "none yet" if n == 0 else fmt.count_or_fewer(n, fw.settings.thresholds.minimum_base)
+        s.text(f"Survey wave: {fmt.wave_label(fw, sel.wave)}; {when}. Responses this wave: {answered}.")
+    if role == "comparison":
+        s.text(
+            f"{name} is a comparison area: {project} does not run here. It shows what happened without the project, "
+            "so that the pilot areas' change can be compared with it."
+        )
+    elif role == "pilot":
+        s.text(f"{name} is a pilot area: {project} runs here.")
     if sel.outcome:
-        outcome = data.fw.outcomes[sel.outcome]
-        s.text(f"Outcome: {outcome.label} ({data.fw.ideal_of(sel.outcome).name}): {outcome.wording}")
+        outcome = fw.outcomes[sel.outcome]
+        s.text(f"Outcome: {outcome.label} ({fw.ideal_of(sel.outcome).name}): {fmt.outcome_wording(fw, sel.outcome)}")
     return s
 
 
@@ -274,9 +290,7 @@ def _difference_table(rows: pd.DataFrame, head: str, minimum: int, notes: list[s
     return pd.DataFrame(
         {
             "Statement": rows["label"],
-            head: [
-                n if b else fmt.points_text(d) for b, d, n in zip(blank, rows["difference"], notes, strict=True)
-            ],
+            head: [n if b else fmt.points_text(d) for b, d, n in zip(blank, rows["difference"], notes, strict=True)],
             **fmt.significance_columns(rows, blank),
         }
     )
@@ -436,4 +450,49 @@ def did_every_wave(data: ProjectData, sel: Selection) -> Section:
         s.text(f"At {fmt.wave_label(data.fw, wave)}:", "lead").extend(
             difference_in_differences(data, sel.but(wave=wave))
         )
+    return s
+
+
+@section("Every area over time", same_for="wave")
+def areas_over_time(data: ProjectData, sel: Selection) -> Section:
+    """For each statement and area: % agreeing at every wave up to the chosen one, and the change since the
+    baseline with whether it is clear (weighted; small bases not shown)."""
+    fw, minimum = data.fw, data.fw.settings.thresholds.minimum_base
+    statements, labels = data.statements(sel.outcome), fmt.wave_labels(fw)
+    waves = [w for w in fw.settings.wave_ids[: fw.settings.wave_ids.index(sel.wave) + 1] if w in data.survey_waves]
+    rows = agree_rows(data.scores, data.neighbourhoods, waves, statements)
+    shown = {w: labels[w] for w in waves}
+    wide = rows.assign(value=[cell(r, minimum) for r in rows.itertuples()]).pivot(
+        index=["measure", "neighbourhood"], columns="wave", values="value"
+    )[waves]
+    change = data.change
+    change = change[
+        (change["wave"] == sel.wave)
+        & (change["statistic"] == "agree")
+        & change["weighted"]
+        & change["measure"].isin(statements)
+    ].set_index(["measure", "neighbourhood"])
+    areas = {r.neighbourhood: f"{r.name} ({r.role})" for r in data.areas.itertuples()}
+    out = []
+    for (measure, hood), values in (
+        in_order(wide.reset_index(), measure=statements, neighbourhood=data.neighbourhoods)
+        .set_index(["measure", "neighbourhood"])
+        .iterrows()
+    ):
+        found = change.loc[(measure, hood)] if (measure, hood) in change.index else None
+        moved = found is not None and pd.notna(found["difference"])
+        out.append(
+            {
+                "Statement": fmt.statement_label(fw, measure),
+                "Area": areas.get(hood, hood),
+                **{shown[w]: values[w] for w in waves},
+                "Change since the baseline": fmt.points_text(found["difference"]) if moved else "",
+                "Clear change?": ("yes" if found["significant"] else "no") if moved else "",
+            }
+        )
+    table = pd.DataFrame(out)
+    caption = f"% agree (4 or 5) in every {data.project.name} area, wave by wave to {labels[sel.wave]}, weighted"
+    s = Section().table("over-time", table, caption, tidy=table)
+    if sel.wave == fw.settings.baseline:
+        s.note("This is the baseline: later waves are compared with it.")
     return s
