@@ -8,10 +8,15 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..config import paths
 from ..config.errors import UserError
+
+if TYPE_CHECKING:
+    from ..config.framework import Framework
 
 EXIT_USER_ERROR = 2
 
@@ -34,6 +39,10 @@ def _list_arg(value: str) -> list[str]:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The command line: one sub-parser per verb, in the order ``--help`` and the README list them.
+
+    Not split: it is a flat list of argparse declarations, one block per verb, which reads best top to bottom.
+    """
     parser = argparse.ArgumentParser(
         prog="python -m helpers",
         description="The Co-operative Difference Workbook: load data, compute the survey statistics, "
@@ -173,90 +182,163 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int | None:
+    """Load the framework and hand the verb to its handler in :data:`_HANDLERS`."""
     from ..config.framework import framework
 
     fw = framework()
-    verb = args.verb
-    if verb == "framework":
-        if args.json:
-            print(fw.model_dump_json(indent=2))
-        else:
-            from ..config.framework import summary
+    handler = _HANDLERS.get(args.verb)
+    if handler is None:
+        raise AssertionError(args.verb)
+    return handler(fw, args)
 
-            print(summary(fw))
+
+# --- one handler per verb: (framework, parsed arguments) -> exit status ------------------------------------
+
+
+def _show_framework(fw: Framework, args: argparse.Namespace) -> int:
+    if args.json:
+        print(fw.model_dump_json(indent=2))
+    else:
+        from ..config.framework import summary
+
+        print(summary(fw))
+    return 0
+
+
+def _write_sample(fw: Framework, args: argparse.Namespace) -> int:
+    from ..store.sample import DEFAULT_SEED, write_sample
+
+    written = write_sample(fw, args.out, args.seed if args.seed is not None else DEFAULT_SEED)
+    print(f"wrote {len(written)} synthetic sample files to {args.out}")
+    return 0
+
+
+def _import_file(fw: Framework, args: argparse.Namespace) -> int:
+    from ..store.intake import import_file
+
+    result = import_file(
+        args.kind,
+        args.file,
+        fw,
+        args.db,
+        sheet=args.sheet,
+        skip_bad_rows=args.skip_bad_rows,
+        replace=args.replace,
+        rejects_path=args.rejects,
+    )
+    print(result.message)
+    return 0
+
+
+def _build_db(fw: Framework, args: argparse.Namespace) -> int:
+    from ..store.intake import build_database
+
+    if args.if_missing and args.db.exists():
+        print(f"database {args.db} already exists; kept as it is (use build-db --force to rebuild)")
         return 0
-    if verb == "sample":
-        from ..store.sample import DEFAULT_SEED, write_sample
+    print(build_database(args.source, fw, args.db, force=args.force))
+    return 0
 
-        written = write_sample(fw, args.out, args.seed if args.seed is not None else DEFAULT_SEED)
-        print(f"wrote {len(written)} synthetic sample files to {args.out}")
-        return 0
-    if verb == "ripple":
-        return cli_ripple(fw, args)
-    if verb == "new-project":
-        from .newproject import cli_new_project
 
-        return cli_new_project(args)
-    if verb == "import":
-        from ..store.intake import import_file
+def _show_status(fw: Framework, args: argparse.Namespace) -> int:
+    from ..store.intake import status
 
-        result = import_file(
-            args.kind,
-            args.file,
-            fw,
-            args.db,
-            sheet=args.sheet,
-            skip_bad_rows=args.skip_bad_rows,
-            replace=args.replace,
-            rejects_path=args.rejects,
+    for title, table in status(args.db).items():
+        print(f"\n{title}:")
+        print(table.to_string(index=False) if not table.empty else "  (none)")
+    return 0
+
+
+def _write_template(fw: Framework, args: argparse.Namespace) -> int:
+    from ..store.entry_template import write_template
+
+    print(write_template(args.name, fw, args.out, force=args.force, db=args.db)[1])
+    return 0
+
+
+def _show_table(fw: Framework, args: argparse.Namespace) -> int:
+    """``scores``, ``change`` and ``did``: the table printed, or written to ``--csv``."""
+    table = table_for(args.verb, fw, args)
+    if args.csv:
+        from ..config.safe_output import write_csv_atomic
+
+        write_csv_atomic(table, args.csv)
+        print(f"wrote {len(table)} rows to {args.csv}")
+    else:
+        print(table.to_string(index=False))
+    return 0
+
+
+def cli_ripple(fw: Framework, args: argparse.Namespace) -> int:
+    """``python -m helpers ripple --project P [--wave W] [--csv FILE]``."""
+    from ..evidence.context import project_ripple
+
+    result = project_ripple(args.db, fw, args.project, getattr(args, "wave", None))
+    table = result.frame()
+    mode = f"design mode ({result.wave or 'no survey data yet'})" if result.design_mode else f"wave {result.wave}"
+    top = result.strongest
+    top_text = ""
+    if top:
+        r = result.ideals.set_index("ideal").loc[top]
+        top_text = f"; strongest: {top} ({r['strength']:+.2f}, certainty {r['certainty_words']})"
+    if args.csv:
+        from ..config.safe_output import write_csv_atomic
+
+        write_csv_atomic(table, args.csv)
+        print(
+            f"wrote {len(result.outcomes)} outcome and {len(result.ideals)} ideal rows for {args.project}, "
+            f"{mode}, to {args.csv}{top_text}"
         )
-        print(result.message)
-        return 0
-    if verb == "build-db":
-        from ..store.intake import build_database
+    else:
+        shown = table.drop(columns=["evidence"])
+        print(shown.to_string(index=False))
+        print(f"{args.project}, {mode}{top_text}")
+    return 0
 
-        if args.if_missing and args.db.exists():
-            print(f"database {args.db} already exists; kept as it is (use build-db --force to rebuild)")
-            return 0
-        print(build_database(args.source, fw, args.db, force=args.force))
-        return 0
-    if verb == "status":
-        from ..store.intake import status
 
-        for title, table in status(args.db).items():
-            print(f"\n{title}:")
-            print(table.to_string(index=False) if not table.empty else "  (none)")
-        return 0
-    if verb == "template":
-        from ..store.entry_template import write_template
+def _run_reports(fw: Framework, args: argparse.Namespace) -> int:
+    from .batch import run_batch
 
-        print(write_template(args.name, fw, args.out, force=args.force, db=args.db)[1])
-        return 0
-    if verb in ("scores", "change", "did"):
-        table = table_for(verb, fw, args)
-        if args.csv:
-            from ..config.safe_output import write_csv_atomic
+    return run_batch(fw, args)
 
-            write_csv_atomic(table, args.csv)
-            print(f"wrote {len(table)} rows to {args.csv}")
-        else:
-            print(table.to_string(index=False))
-        return 0
-    if verb == "reports":
-        from .batch import run_batch
 
-        return run_batch(fw, args)
-    if verb == "docs":
-        changed = update_readme(fw=fw)
-        print("README command reference and file formats " + ("updated" if changed else "already up to date"))
-        changed = update_ripple_doc(fw)
-        print("docs/ripple.md's roll-up rule " + ("updated" if changed else "already up to date"))
-        return 0
-    if verb == "dashboard":
-        from .dashboard_server import serve
+def _new_project(fw: Framework, args: argparse.Namespace) -> int:
+    from .newproject import cli_new_project
 
-        return serve(args)
-    raise AssertionError(verb)
+    return cli_new_project(args)
+
+
+def _write_docs(fw: Framework, args: argparse.Namespace) -> int:
+    changed = update_readme(fw=fw)
+    print("README command reference and file formats " + ("updated" if changed else "already up to date"))
+    changed = update_ripple_doc(fw)
+    print("docs/ripple.md's roll-up rule " + ("updated" if changed else "already up to date"))
+    return 0
+
+
+def _serve_dashboard(fw: Framework, args: argparse.Namespace) -> int:
+    from .dashboard_server import serve
+
+    return serve(args)
+
+
+_HANDLERS: dict[str, Callable[[Framework, argparse.Namespace], int | None]] = {
+    "framework": _show_framework,
+    "sample": _write_sample,
+    "import": _import_file,
+    "build-db": _build_db,
+    "status": _show_status,
+    "template": _write_template,
+    "scores": _show_table,
+    "change": _show_table,
+    "did": _show_table,
+    "ripple": cli_ripple,
+    "reports": _run_reports,
+    "new-project": _new_project,
+    "docs": _write_docs,
+    "dashboard": _serve_dashboard,
+}
+"""What each verb runs (every verb of :func:`build_parser`)."""
 
 
 if __name__ == "__main__":
@@ -330,33 +412,6 @@ def table_for(verb: str, fw, args: argparse.Namespace):
     if verb == "change":
         return estimates.change(scores, fw)
     return estimates.did(scores, population, areas, args.project, fw)
-
-
-def cli_ripple(fw, args) -> int:
-    """``python -m helpers ripple --project P [--wave W] [--csv FILE]``."""
-    from ..evidence.context import project_ripple
-
-    result = project_ripple(args.db, fw, args.project, getattr(args, "wave", None))
-    table = result.frame()
-    mode = f"design mode ({result.wave or 'no survey data yet'})" if result.design_mode else f"wave {result.wave}"
-    top = result.strongest
-    top_text = ""
-    if top:
-        r = result.ideals.set_index("ideal").loc[top]
-        top_text = f"; strongest: {top} ({r['strength']:+.2f}, certainty {r['certainty_words']})"
-    if args.csv:
-        from ..config.safe_output import write_csv_atomic
-
-        write_csv_atomic(table, args.csv)
-        print(
-            f"wrote {len(result.outcomes)} outcome and {len(result.ideals)} ideal rows for {args.project}, "
-            f"{mode}, to {args.csv}{top_text}"
-        )
-    else:
-        shown = table.drop(columns=["evidence"])
-        print(shown.to_string(index=False))
-        print(f"{args.project}, {mode}{top_text}")
-    return 0
 
 
 def update_ripple_doc(fw) -> bool:
