@@ -363,20 +363,8 @@ class SelfEvaluationForm(widgets.VBox):
         except UserError as exc:
             self.children = [_message(str(exc))]
             return
-        levels = "".join(f"<dt>{_e(lvl.name)}</dt><dd>{_e(lvl.description)}</dd>" for lvl in se.levels)
-        intro = widgets.HTML(f"<p>{_e(se.note)}</p><dl>{levels}</dl>")
-        if self.writable:
-            head, banner = "Saving is on:", "assessments you save are written to the workbook database."
-        else:
-            head, banner = (
-                "Read-only:",
-                (
-                    "this dashboard server was started without --allow-write, so assessments can be opened and "
-                    "compared but not saved. To save, start it with: python -m helpers dashboard --allow-write"
-                ),
-            )
-        css = "wb-writable" if self.writable else "wb-readonly"
-        self.banner = widgets.HTML(f'<p class="{css}" role="status"><strong>{head}</strong> {_e(banner)}</p>')
+        intro = self._levels_intro()
+        self.banner = self._banner()
 
         self.saved = _dropdown("Open a saved assessment")
         self.open_button = widgets.Button(description="Open", tooltip="Open the chosen assessment to read or edit it")
@@ -387,27 +375,8 @@ class SelfEvaluationForm(widgets.VBox):
         self.assessed_on = widgets.DatePicker(description="Assessed on", style=LABEL_STYLE)
         self.levels: dict[str, widgets.Dropdown] = {}
         self.evidence: dict[str, widgets.Textarea] = {}
-        area_boxes = []
         level_options = [("not assessed", NOT_ASSESSED)] + [(lvl.name, lvl.id) for lvl in se.levels]
-        for n, area in enumerate(se.areas, start=1):
-            criteria = "".join(
-                f"<dt>{_e(lvl.name)}</dt><dd>{_e(getattr(area.criteria, lvl.id))}</dd>" for lvl in se.levels
-            )
-            ideals = ", ".join(i.name for i in fw.ideals if i.id in area.ideals)
-            head = widgets.HTML(
-                f"<h3>{n}. {_e(area.name)}</h3><p>{_e(area.statement)}</p><p class='note'>Serves: {_e(ideals)}</p>"
-                f"<details><summary>What each level looks like</summary><dl>{criteria}</dl></details>"
-            )
-            self.levels[area.id] = _dropdown(f"{area.name}: level", level_options)
-            self.levels[area.id].layout.width = "36em"
-            self.evidence[area.id] = widgets.Textarea(
-                description=f"{area.name}: evidence",
-                placeholder="What shows this level: documents, decisions, examples",
-                style=LABEL_STYLE,
-                layout={"width": "95%"},
-                rows=3,
-            )
-            area_boxes.append(widgets.VBox([head, self.levels[area.id], self.evidence[area.id]]))
+        area_boxes = [self._area_box(n, area, level_options) for n, area in enumerate(se.areas, start=1)]
         self.save_button = widgets.Button(
             description="Save assessment", button_style="primary", disabled=not self.writable
         )
@@ -417,13 +386,7 @@ class SelfEvaluationForm(widgets.VBox):
         self.comparison = _body()
         self.comparison_view = View()
 
-        for w in (self.name, self.assessed_on, *self.levels.values(), *self.evidence.values()):
-            w.disabled = not self.writable
-        self.open_button.on_click(self._open)
-        self.new_button.on_click(self._new)
-        self.save_button.on_click(self._save)
-        self.first.observe(lambda _c: self.compare(), names="value")
-        self.second.observe(lambda _c: self.compare(), names="value")
+        self._connect()
         self.children = [
             widgets.HTML("<h2>The four levels</h2>"),
             intro,
@@ -440,6 +403,60 @@ class SelfEvaluationForm(widgets.VBox):
             self.comparison,
         ]
         self._set_lists(saved)
+
+    # --- building the form ---
+
+    def _levels_intro(self) -> widgets.HTML:
+        """The self-evaluation's note and what each of the four levels means."""
+        se = self.fw.self_evaluation
+        levels = "".join(f"<dt>{_e(lvl.name)}</dt><dd>{_e(lvl.description)}</dd>" for lvl in se.levels)
+        return widgets.HTML(f"<p>{_e(se.note)}</p><dl>{levels}</dl>")
+
+    def _banner(self) -> widgets.HTML:
+        """Whether this server saves assessments (started with ``--allow-write``) or is read-only."""
+        if self.writable:
+            head, banner = "Saving is on:", "assessments you save are written to the workbook database."
+        else:
+            head, banner = (
+                "Read-only:",
+                (
+                    "this dashboard server was started without --allow-write, so assessments can be opened and "
+                    "compared but not saved. To save, start it with: python -m helpers dashboard --allow-write"
+                ),
+            )
+        css = "wb-writable" if self.writable else "wb-readonly"
+        return widgets.HTML(f'<p class="{css}" role="status"><strong>{head}</strong> {_e(banner)}</p>')
+
+    def _area_box(self, n: int, area, level_options: list[tuple[str, str]]) -> widgets.VBox:
+        """Performance area ``n``: its statement, the ideals it serves, its level criteria, and its level and
+        evidence controls (kept in ``self.levels`` and ``self.evidence``)."""
+        se = self.fw.self_evaluation
+        criteria = "".join(f"<dt>{_e(lvl.name)}</dt><dd>{_e(getattr(area.criteria, lvl.id))}</dd>" for lvl in se.levels)
+        ideals = ", ".join(i.name for i in self.fw.ideals if i.id in area.ideals)
+        head = widgets.HTML(
+            f"<h3>{n}. {_e(area.name)}</h3><p>{_e(area.statement)}</p><p class='note'>Serves: {_e(ideals)}</p>"
+            f"<details><summary>What each level looks like</summary><dl>{criteria}</dl></details>"
+        )
+        self.levels[area.id] = _dropdown(f"{area.name}: level", level_options)
+        self.levels[area.id].layout.width = "36em"
+        self.evidence[area.id] = widgets.Textarea(
+            description=f"{area.name}: evidence",
+            placeholder="What shows this level: documents, decisions, examples",
+            style=LABEL_STYLE,
+            layout={"width": "95%"},
+            rows=3,
+        )
+        return widgets.VBox([head, self.levels[area.id], self.evidence[area.id]])
+
+    def _connect(self) -> None:
+        """Lock the inputs when read-only; buttons and the comparison's choices call their handlers."""
+        for w in (self.name, self.assessed_on, *self.levels.values(), *self.evidence.values()):
+            w.disabled = not self.writable
+        self.open_button.on_click(self._open)
+        self.new_button.on_click(self._new)
+        self.save_button.on_click(self._save)
+        self.first.observe(lambda _c: self.compare(), names="value")
+        self.second.observe(lambda _c: self.compare(), names="value")
 
     # --- lists of saved assessments ---
 
