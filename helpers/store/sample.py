@@ -7,6 +7,7 @@ README so tests can check that the analysis finds them, and finds nothing where 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -84,6 +85,18 @@ ITEM_MISSING = 0.04
 
 def _project_roles() -> dict[str, dict[str, str]]:
     return {a.neighbourhood: dict(a.roles) for a in AREAS}
+
+
+def _area_roles() -> Iterator[tuple[Area, str, str]]:
+    """Every ``(area, project id, role)`` of the sample, area by area."""
+    for a in AREAS:
+        for project_id, role in a.roles:
+            yield a, project_id, role
+
+
+def _item_id(project_id: str, area: Area, wave: str, number: str) -> str:
+    """A story's or sentiment item's id: the project's first three letters, neighbourhood, wave, number."""
+    return f"{project_id[:3]}-{area.neighbourhood}-{wave}-{number}"
 
 
 def areas_frame() -> pd.DataFrame:
@@ -194,23 +207,22 @@ def indicators_frame(fw: Framework, rng: np.random.Generator) -> pd.DataFrame:
     levels = {"percent": 50.0, "rate": 40.0, "count": 120.0}
     rows = []
     catalogue = fw.indicator_map
-    for a in AREAS:
-        for project_id, role in a.roles:
-            for ind_id in fw.project(project_id).indicator_ids:
-                ind = catalogue[ind_id]
-                level = levels[ind.unit] * rng.uniform(0.6, 1.4)
-                sign = 1 if ind.better == "higher" else -1
-                for period in periods:
-                    months = max(0, (period - start).n)
-                    improve = (0.012 if role == "pilot" else 0.002) * months * level * sign
-                    value = level + improve + rng.normal(0, 0.01 * level)
-                    predicted = ""
-                    if ind_id == "council-tax-collection":
-                        # Seed 000: "the collection rate which was predicted to be 25% was in fact around 70%".
-                        value = 25 + (45 * min(months, 12) / 12 if role == "pilot" else 3 * min(months, 12) / 12)
-                        value += rng.normal(0, 0.8)
-                        predicted = "25.0" if months > 0 else ""
-                    rows.append((ind_id, a.neighbourhood, str(period), f"{value:.1f}", predicted))
+    for a, project_id, role in _area_roles():
+        for ind_id in fw.project(project_id).indicator_ids:
+            ind = catalogue[ind_id]
+            level = levels[ind.unit] * rng.uniform(0.6, 1.4)
+            sign = 1 if ind.better == "higher" else -1
+            for period in periods:
+                months = max(0, (period - start).n)
+                improve = (0.012 if role == "pilot" else 0.002) * months * level * sign
+                value = level + improve + rng.normal(0, 0.01 * level)
+                predicted = ""
+                if ind_id == "council-tax-collection":
+                    # Seed 000: "the collection rate which was predicted to be 25% was in fact around 70%".
+                    value = 25 + (45 * min(months, 12) / 12 if role == "pilot" else 3 * min(months, 12) / 12)
+                    value += rng.normal(0, 0.8)
+                    predicted = "25.0" if months > 0 else ""
+                rows.append((ind_id, a.neighbourhood, str(period), f"{value:.1f}", predicted))
     frame = pd.DataFrame(rows, columns=["indicator", "neighbourhood", "period", "value", "predicted"])
     return frame.drop_duplicates(["indicator", "neighbourhood", "period"]).sort_values(
         ["indicator", "neighbourhood", "period"], ignore_index=True
@@ -233,34 +245,33 @@ STORY_ENDINGS = (
 
 def stories_frame(fw: Framework, rng: np.random.Generator) -> pd.DataFrame:
     rows = []
-    for a in AREAS:
-        for project_id, role in a.roles:
-            if role != "pilot":
-                continue
-            outcomes = [line.outcome for line in fw.project(project_id).ripple if line.stories]
-            for wave in fw.settings.wave_ids[1:]:
-                for k in range(3):
-                    chosen = sorted(rng.choice(outcomes, size=min(2, len(outcomes)), replace=False))
-                    consent = "no" if k == 2 else "yes"
-                    text = f"{rng.choice(STORY_OPENINGS)} {rng.choice(STORY_ENDINGS)} (synthetic story)"
-                    if consent == "no":
-                        text = (
-                            f"Not for publication: a resident's private account ({a.neighbourhood}-{wave}-{k}). {text}"
-                        )
-                    rows.append(
-                        (
-                            f"{project_id[:3]}-{a.neighbourhood}-{wave}-{k + 1}",
-                            project_id,
-                            a.neighbourhood,
-                            wave,
-                            ";".join(chosen),
-                            f"Story {k + 1} from {a.name}",
-                            text,
-                            consent,
-                        )
-                    )
+    for a, project_id, role in _area_roles():
+        if role != "pilot":
+            continue
+        outcomes = [line.outcome for line in fw.project(project_id).ripple if line.stories]
+        for wave in fw.settings.wave_ids[1:]:
+            rows += [_story(rng, project_id, a, wave, k, outcomes) for k in range(3)]
     return pd.DataFrame(
         rows, columns=["story_id", "project", "neighbourhood", "wave", "outcomes", "title", "text", "consent"]
+    )
+
+
+def _story(rng: np.random.Generator, project_id: str, a: Area, wave: str, k: int, outcomes: list[str]) -> tuple:
+    """Story ``k + 1`` of a pilot neighbourhood at a wave, about up to two outcomes; the third is withheld."""
+    chosen = sorted(rng.choice(outcomes, size=min(2, len(outcomes)), replace=False))
+    consent = "no" if k == 2 else "yes"
+    text = f"{rng.choice(STORY_OPENINGS)} {rng.choice(STORY_ENDINGS)} (synthetic story)"
+    if consent == "no":
+        text = f"Not for publication: a resident's private account ({a.neighbourhood}-{wave}-{k}). {text}"
+    return (
+        _item_id(project_id, a, wave, f"{k + 1}"),
+        project_id,
+        a.neighbourhood,
+        wave,
+        ";".join(chosen),
+        f"Story {k + 1} from {a.name}",
+        text,
+        consent,
     )
 
 
@@ -285,27 +296,19 @@ SENTIMENT_TEXTS = {
 
 def sentiment_frame(fw: Framework, rng: np.random.Generator) -> pd.DataFrame:
     rows = []
-    for a in AREAS:
-        for project_id, role in a.roles:
-            for w, wave in enumerate(fw.settings.wave_ids):
-                positive = 0.3 + (0.12 * w if role == "pilot" else 0.01 * w)
-                probs = [positive, 0.3, 1 - positive - 0.3]
-                date = pd.Period(WAVE_DATES[wave], "M").start_time
-                for k in range(8):
-                    tone = rng.choice(["positive", "neutral", "negative"], p=probs)
-                    text = rng.choice(SENTIMENT_TEXTS[tone])
-                    day = (date + pd.Timedelta(days=int(rng.integers(0, 28)))).strftime("%Y-%m-%d")
-                    channel = rng.choice(["facebook", "twitter", "reputation-tracker"])
-                    rows.append(
-                        (
-                            f"{project_id[:3]}-{a.neighbourhood}-{wave}-{k + 1:02d}",
-                            project_id,
-                            a.neighbourhood,
-                            day,
-                            channel,
-                            text,
-                        )
-                    )
+    for a, project_id, role in _area_roles():
+        for w, wave in enumerate(fw.settings.wave_ids):
+            positive = 0.3 + (0.12 * w if role == "pilot" else 0.01 * w)
+            probs = [positive, 0.3, 1 - positive - 0.3]
+            date = pd.Period(WAVE_DATES[wave], "M").start_time
+            for k in range(8):
+                tone = rng.choice(["positive", "neutral", "negative"], p=probs)
+                text = rng.choice(SENTIMENT_TEXTS[tone])
+                day = (date + pd.Timedelta(days=int(rng.integers(0, 28)))).strftime("%Y-%m-%d")
+                channel = rng.choice(["facebook", "twitter", "reputation-tracker"])
+                rows.append(
+                    (_item_id(project_id, a, wave, f"{k + 1:02d}"), project_id, a.neighbourhood, day, channel, text)
+                )
     return pd.DataFrame(rows, columns=["item_id", "project", "neighbourhood", "date", "channel", "text"])
 
 
