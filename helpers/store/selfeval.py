@@ -301,32 +301,33 @@ def roll_up(fw: Framework, assessment: Assessment) -> pd.DataFrame:
 
 def compare_areas(fw: Framework, first: Assessment, second: Assessment) -> pd.DataFrame:
     """Per area: both levels, both scores and ``change`` = second - first (blank if either is not assessed)."""
-    a, b = area_levels(fw, first), area_levels(fw, second)
-    return pd.DataFrame(
-        {
-            "area": a["area"],
-            "area_name": a["area_name"],
-            "first_level": a["level_name"],
-            "second_level": b["level_name"],
-            "first_score": a["score"],
-            "second_score": b["score"],
-            "change": b["score"] - a["score"],
-        }
-    )[list(COMPARE_AREA_COLUMNS)]
+    return _side_by_side(
+        area_levels(fw, first),
+        area_levels(fw, second),
+        ["area", "area_name"],
+        {"level": "level_name", "score": "score"},
+        COMPARE_AREA_COLUMNS,
+    )
 
 
 def compare_ideals(fw: Framework, first: Assessment, second: Assessment) -> pd.DataFrame:
     """Per ideal: both roll-up scores (with the areas assessed) and ``change`` = second - first."""
-    a, b = roll_up(fw, first), roll_up(fw, second)
-    return pd.DataFrame(
-        {
-            "ideal": a["ideal"],
-            "ideal_name": a["ideal_name"],
-            "areas": a["areas"],
-            "first_assessed": a["assessed"],
-            "second_assessed": b["assessed"],
-            "first_score": a["score"],
-            "second_score": b["score"],
-            "change": b["score"] - a["score"],
-        }
-    )[list(COMPARE_IDEAL_COLUMNS)]
+    return _side_by_side(
+        roll_up(fw, first),
+        roll_up(fw, second),
+        ["ideal", "ideal_name", "areas"],
+        {"assessed": "assessed", "score": "score"},
+        COMPARE_IDEAL_COLUMNS,
+    )
+
+
+def _side_by_side(a: pd.DataFrame, b: pd.DataFrame, same: list[str], paired: dict[str, str], columns) -> pd.DataFrame:
+    """Two tables with the same rows, side by side: the ``same`` columns from ``a``; for each ``paired``
+    name, its column from ``a`` as ``first_<name>`` and from ``b`` as ``second_<name>``; ``change`` = b's
+    score - a's. In the order of ``columns``."""
+    out = {c: a[c] for c in same}
+    for name, column in paired.items():
+        out[f"first_{name}"] = a[column]
+        out[f"second_{name}"] = b[column]
+    out["change"] = b["score"] - a["score"]
+    return pd.DataFrame(out)[list(columns)]
