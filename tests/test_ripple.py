@@ -200,15 +200,36 @@ def test_cli_ripple_csv(sample_db, tmp_path, capsys):
     assert main(["ripple", "--project", "working-xtra", "--wave", "24m", "--db", str(sample_db)]) == 2
 
 
-def test_report_sections_say_where_the_ripple_is_strongest(sample_db, fw):
+def test_report_sections_word_the_ripple_from_the_rule(sample_db, fw):
     report = Report(sample_db, "working-xtra", "oakfield", "12m", fw)
-    brief = to_html(report.in_brief())
-    assert "strongest on co-operative people" in brief and "What it does not show" in brief
-    section = to_html(report.ripple())
-    assert 'alt="Ripple chart for Working Xtra' in section and "docs/ripple.md" in section
+    brief = report.in_brief()
+    assert len(brief.points) in range(3, 7) and brief.points[-1].startswith("What this cannot show")
+    section = report.ripple()
+    html = to_html(section)
+    assert 'alt="Ripple chart for Working Xtra' in html and "guide to the ripple" in html
+    note = section.notes[-1]
+    assert ripple_sections.rule_words(report.data) in note  # the roll-up's words are written from the rule
+    assert "own 95% test" in note and "\u201cmixed\u201d" in note and "\u201cstrong\u201d" in note
     baseline = Report(sample_db, "working-xtra", "oakfield", "baseline", fw)
     assert "nothing has changed yet" in to_html(baseline.in_brief())
     assert "design mode" in to_html(baseline.ripple())
+
+
+def test_the_rule_words_follow_the_rule(framework_copy, sample_db, fw):
+    from helpers.evidence.context import ProjectData
+
+    edited = _with_rule(
+        framework_copy,
+        lambda d: (
+            d["clear"].update(method="holm"),
+            d["disagreement"].update(words="pulling both ways", subtract=0.5),
+            d.update(survey_must_agree=[]),
+        ),
+    )
+    words = ripple_sections.rule_words(ProjectData(sample_db, "working-xtra", edited))
+    assert "allowing for the number of statements" in words and "own 95% test" not in words
+    assert "\u201cpulling both ways\u201d" in words and "less 0.5 times the weight" in words
+    assert "also need the survey" not in words
 
 
 def test_summary_says_before_and_after_when_a_project_has_no_comparison_areas(fw, tmp_path):
@@ -508,3 +529,69 @@ def test_a_wave_without_a_ripple_gives_a_message(wx):
     for name in ("ripple", "in_brief", "ideal_outcomes", "survey_by_ideal"):
         s = _build(wx, name, wave="24m", ideal="place")
         assert [b.kind for b in s.blocks] == ["message"] and "unknown wave '24m'" in s.blocks[0].text, name
+
+
+# --- the ripple never contradicts the sections it summarises ---------------------------------------------
+
+SAMPLE_REPORTS = [
+    (project, hood, wave)
+    for project, hoods in (
+        ("working-xtra", ("brookside", "oakfield", "hollins", "millbrook")),
+        ("council-tax-reduction", ("ashgrove", "westwood", "hollins", "kingsmoor")),
+    )
+    for hood in hoods
+    for wave in ("6m", "12m")
+]
+
+
+@pytest.fixture(scope="module")
+def sample_data(sample_db, fw):
+    from helpers.evidence.context import ProjectData
+
+    return {p: ProjectData(sample_db, p, fw) for p in ("working-xtra", "council-tax-reduction")}
+
+
+def test_a_clear_difference_in_differences_counts_for_its_outcome(sample_data, fw):
+    """Every statement the DiD table calls clear is clear in the ripple, and moves its outcome's survey line."""
+    for project, data in sample_data.items():
+        for wave in ("6m", "12m"):
+            result = data.ripple(wave)
+            did = data.did
+            rows = did[(did["wave"] == wave) & (did["statistic"] == "agree") & ~did["suppressed"].astype(bool)]
+            rows = rows[rows["measure"].isin(data.project.survey_statements)]
+            assert result.clear_statements() == set(rows.loc[rows["significant"].astype(bool), "measure"])
+            for line in result.lines[(result.lines["line"] == "survey") & result.lines["has_data"]].itertuples():
+                items = result.items[(result.items["outcome"] == line.outcome) & (result.items["line"] == "survey")]
+                up = (items["clear"] & (items["effect"] > 0)).any()
+                down = (items["clear"] & (items["effect"] < 0)).any()
+                assert line.score == (1 if up and not down else -1 if down and not up else 0), (project, wave, line)
+
+
+@pytest.mark.parametrize(("project", "hood", "wave"), SAMPLE_REPORTS)
+def test_no_sample_summary_contradicts_its_ripple(sample_data, fw, project, hood, wave):
+    from helpers.evidence.context import Selection
+    from helpers.presentation.sections import build
+
+    data = sample_data[project]
+    result = data.ripple(wave)
+    brief = build(data, "in_brief", Selection(project, hood, wave))
+    text = " ".join(brief.points)
+    # The ripple's words per ideal are the ripple table's words, and no other strength words are used.
+    table = build(data, "ripple", Selection(project, hood, wave)).tables[0].display.set_index("Ideal")
+    ripple_point = next(p for p in brief.points if p.startswith("The ripple"))
+    for r in result.ideals.itertuples():
+        if pd.isna(r.strength):
+            continue
+        assert f"{r.label.lower()} {r.strength_words} (certainty {r.certainty_words})" in ripple_point
+        assert table.loc[r.label, "Strength (-1 to +1)"].endswith(f"({r.strength_words})")
+        # an ideal is never called strong while none of its survey lines shows a clear improvement
+        if r.strength_words == "strong":
+            survey = result.outcomes[(result.outcomes["ideal"] == r.ideal)]["survey_score"].dropna()
+            assert survey.empty or (survey > 0).any(), (r.ideal, survey.tolist())
+    # A statement is called clearly better or worse exactly when the ripple counts it as clear.
+    project_point = next(p for p in brief.points if p.startswith(("Against the comparison", "There are no")))
+    for s in data.project.survey_statements:
+        named = f"on \u2018{fw.instrument.statement(s).short}\u2019, by" in project_point
+        assert named == (s in result.clear_statements()), (s, project_point)
+    assert "strength +" not in text and "strength -" not in text  # no index numbers on page one
+    assert "does not count as clear" not in text and "clearest" not in text

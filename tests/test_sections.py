@@ -119,3 +119,152 @@ def test_narrowing_to_an_outcome_keeps_every_figure(sample_db, fw):
         assert list(narrow["Statement"]) == statements  # in the ripple map's order
         rows = full.set_index("Statement").loc[narrow["Statement"]]
         assert narrow.set_index("Statement").equals(rows), name
+
+
+# --- page one: the title block and the findings -----------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def wx_data(sample_db, fw):
+    from helpers.evidence.context import ProjectData
+
+    return ProjectData(sample_db, "working-xtra", fw)
+
+
+def _page_one(data, hood, wave):
+    from helpers.evidence.context import Selection
+    from helpers.presentation.sections import build
+
+    sel = Selection(data.project.id, hood, wave)
+    return build(data, "header", sel), build(data, "in_brief", sel)
+
+
+def test_the_title_block_names_council_project_area_role_wave_and_fieldwork(wx_data, fw):
+    header, _ = _page_one(wx_data, "hollins", "12m")
+    month = wx_data.evidence.calendar.month("12m")
+    assert header.paragraphs[:2] == [fw.settings.council.name, "Working Xtra: Hollins Green (comparison area)"]
+    n = len(wx_data.responses_here("hollins", "12m"))
+    assert f"Survey wave: 12 months; fieldwork {month:%B %Y}" in header.paragraphs[2]
+    assert f"Responses this wave: {n}." in header.paragraphs[2]
+    assert "(estimated)" in header.paragraphs[2]  # the sample's projects set no start month: it is derived
+    assert header.paragraphs[3] == (
+        "Hollins Green is a comparison area: Working Xtra does not run here. It shows what happened without the "
+        "project, so that the pilot areas' change can be compared with it."
+    )
+    pilot, _ = _page_one(wx_data, "brookside", "12m")
+    assert "Brookside is a pilot area: Working Xtra runs here." in pilot.paragraphs
+    assert not any("comparison area" in p for p in pilot.paragraphs)
+
+
+def test_the_title_block_says_when_the_fieldwork_month_is_not_set(sample_db, fw, monkeypatch):
+    import dataclasses
+
+    from helpers.evidence.context import ProjectData, Selection
+    from helpers.evidence.project import Calendar
+    from helpers.presentation.sections import build
+
+    data = ProjectData(sample_db, "working-xtra", fw)
+    undated = dataclasses.replace(data.evidence, calendar=Calendar(None, {}, "no dated data"))
+    monkeypatch.setattr(ProjectData, "evidence", property(lambda self: undated))
+    header = build(data, "header", Selection("working-xtra", "oakfield", "6m"))
+    assert "Survey wave: 6 months; fieldwork month not set." in header.paragraphs[2]
+
+
+def test_page_one_tells_each_neighbourhood_its_own_story(wx_data, fw):
+    """Brookside (pilot) and Hollins Green (comparison) at 12 months: different findings, each about its own area,
+    Brookside's own clear rises named by their labels with their points, as "Change since the baseline" has them."""
+    _, brookside = _page_one(wx_data, "brookside", "12m")
+    _, hollins = _page_one(wx_data, "hollins", "12m")
+    assert brookside.points != hollins.points and 3 <= len(brookside.points) <= 6
+    assert brookside.points[0].startswith("In Brookside,") and hollins.points[0].startswith("In Hollins Green,")
+    change = wx_data.change
+    mine = change[
+        (change["neighbourhood"] == "brookside")
+        & (change["wave"] == "12m")
+        & (change["statistic"] == "agree")
+        & change["weighted"]
+        & change["measure"].isin(wx_data.project.survey_statements)
+        & change["significant"].fillna(False).astype(bool)
+    ]
+    assert len(mine) == 4 and (mine["difference"].between(0.135, 0.185)).all()  # four statements up 14 to 18 points
+    for r in mine.itertuples():
+        assert (
+            f"\u2018{fw.instrument.statement(r.measure).short}\u2019 +{round(100 * r.difference)} points"
+            in (brookside.points[0])
+        )
+    assert "Working Xtra does not run here" in hollins.points[0]
+    assert "comparison areas (this area and Millbrook)" in hollins.points[1]
+    assert "pilot areas (this area and Oakfield)" in brookside.points[1]
+    assert brookside.points[-1].startswith("What this cannot show")
+
+
+@pytest.mark.parametrize(
+    ("project", "hood", "wave"),
+    [
+        ("working-xtra", "brookside", "12m"),
+        ("working-xtra", "hollins", "12m"),
+        ("working-xtra", "millbrook", "6m"),
+        ("council-tax-reduction", "ashgrove", "baseline"),
+        ("council-tax-reduction", "westwood", "12m"),
+    ],
+)
+def test_page_one_has_no_forbidden_wording_or_index_numbers(sample_db, fw, project, hood, wave):
+    import re
+    import sys
+
+    from helpers.presentation.render import to_html
+
+    sys.path.insert(0, str(paths.ROOT / "tests"))
+    from wording import forbidden, visible_text
+
+    report = Report(sample_db, project, hood, wave)
+    text = visible_text(to_html(report.header()) + to_html(report.in_brief()))
+    assert forbidden(text, fw) == []
+    assert "strength" not in text.lower() and not re.search(r"[+-]0\.\d\d\b", text)  # no index numbers
+
+
+def test_the_baseline_page_one_describes_the_starting_point(sample_db, fw):
+    report = Report(sample_db, "council-tax-reduction", "ashgrove", "baseline")
+    brief = report.in_brief()
+    text = " ".join(brief.points)
+    assert 3 <= len(brief.points) <= 6 and "nothing has changed yet" in brief.points[0]
+    scores = report.data.scores
+    here = scores[
+        (scores["neighbourhood"] == "ashgrove")
+        & (scores["wave"] == "baseline")
+        & (scores["statistic"] == "agree")
+        & scores["weighted"]
+        & scores["measure"].isin(report.data.project.survey_statements)
+    ].sort_values("estimate")
+    top, bottom = here.iloc[-1], here.iloc[0]
+    assert f"highest with \u2018{fw.instrument.statement(top['measure']).short}\u2019 {top['estimate']:.0%}" in text
+    assert f"\u2018{fw.instrument.statement(bottom['measure']).short}\u2019 {bottom['estimate']:.0%}" in text
+    for claim in ("rose", "fell", "clearly better", "clearly worse", "changed clearly", "improved"):
+        assert claim not in text, claim
+    key = brief.tables[0]
+    assert key.key == "key-indicators" and list(key.display.columns) == ["Indicator", "Better when", "Baseline here"]
+
+
+def test_the_key_indicators_table_says_better_worse_or_no_clear_change(wx_data):
+    _, brief = _page_one(wx_data, "brookside", "12m")
+    key = next(t for t in brief.tables if t.key == "key-indicators")
+    tier2 = [i for i in wx_data.project.indicator_ids if wx_data.fw.indicator_map[i].tier == 2]
+    assert key.tidy["indicator"].tolist() == tier2
+    verdicts = key.display["Pilot areas against comparison areas"]
+    assert set(verdicts) <= {"better", "worse", "no clear change", "no data"}
+    result = wx_data.ripple("12m")
+    items = result.items[result.items["line"] == "indicators"].drop_duplicates("item").set_index("item")
+    for i, word in zip(key.tidy["indicator"], verdicts, strict=True):
+        clear, effect = items.loc[i, "clear"], items.loc[i, "effect"]
+        assert word == ("better" if clear and effect > 0 else "worse" if clear and effect < 0 else "no clear change")
+
+
+def test_a_list_of_points_renders_alike_in_a_report_and_a_dashboard():
+    from helpers.presentation.model import Bullets, Section
+    from helpers.presentation.render import to_html, view_html
+
+    s = Section().bullets(["fewer <than> 10", "two"], "findings").bullets([])
+    assert s.blocks == [Bullets(("fewer <than> 10", "two"), "findings")] and s.points == ["fewer <than> 10", "two"]
+    html = to_html(s)
+    assert html == '<ul class="findings"><li>fewer &lt;than&gt; 10</li><li>two</li></ul>'
+    assert html in view_html([s])

@@ -1,7 +1,8 @@
 """What a section is: a value, made once, that every surface renders.
 
 A section function (``helpers.presentation.sections``) takes the data context and a selection and returns a
-:class:`Section`: its title, a one-sentence headline, and an ordered list of blocks: paragraphs, tables (a
+:class:`Section`: its title, a one-sentence headline, and an ordered list of blocks: paragraphs, lists of
+points (bullets), tables (a
 caption, the display frame a reader sees and the tidy frame a CSV download gives), charts (an image with its
 text alternative) and consented stories. The batch renders it as static HTML, the dashboards as a widget
 (``helpers.presentation.render``); neither adds numbers or words of its own.
@@ -26,6 +27,12 @@ class Paragraph:
 
 
 @dataclass(frozen=True)
+class Bullets:
+    items: tuple[str, ...]  # one point each, in the order a reader should read them
+    kind: str = ""  # "" (body) or "findings" (a report's key findings)
+
+
+@dataclass(frozen=True)
 class Table:
     key: str  # short name: the download's file name and the table's id
     caption: str
@@ -45,7 +52,7 @@ class Story:
     text: str  # shown only when its teller consented (the data layer never returns another)
 
 
-Block = Paragraph | Table | Chart | Story
+Block = Paragraph | Bullets | Table | Chart | Story
 
 
 def draw(fig, alt: str, dpi: int = 100) -> Chart:
@@ -79,6 +86,12 @@ class Section:
     def message(self, words: str) -> Section:
         return self.text(words, "message")
 
+    def bullets(self, items, kind: str = "") -> Section:
+        """A list of points (nothing when ``items`` is empty)."""
+        if items:
+            self.blocks.append(Bullets(tuple(items), kind))
+        return self
+
     def table(self, key: str, display: pd.DataFrame, caption: str, tidy: pd.DataFrame | None = None) -> Section:
         self.blocks.append(Table(key, caption, display.reset_index(drop=True), tidy))
         return self
@@ -110,6 +123,11 @@ class Section:
     @property
     def paragraphs(self) -> list[str]:
         return [b.text for b in self.blocks if isinstance(b, Paragraph)]
+
+    @property
+    def points(self) -> list[str]:
+        """Every bullet point, in order."""
+        return [item for b in self.blocks if isinstance(b, Bullets) for item in b.items]
 
     def _repr_html_(self) -> str:  # JupyterLab, nbconvert and Voila show a section through this
         from .render import to_html

@@ -57,6 +57,11 @@ def _paragraph_html(block, downloads: str | None) -> str:
     return f'<p class="{css}"{role}>{_e(block.text)}</p>' if css else f"<p>{_e(block.text)}</p>"
 
 
+def _bullets_html(block, downloads: str | None) -> str:
+    css = f' class="{_e(block.kind)}"' if block.kind else ""
+    return f"<ul{css}>" + "".join(f"<li>{_e(item)}</li>" for item in block.items) + "</ul>"
+
+
 def _table_html(block, downloads: str | None) -> str:
     out = table_html(block)
     if downloads is not None and block.tidy is not None:
@@ -72,6 +77,7 @@ def _story_html(block, downloads: str | None) -> str:
 # itself in a notebook through this module without the two importing each other.
 BLOCKS = {
     "Paragraph": _paragraph_html,
+    "Bullets": _bullets_html,
     "Table": _table_html,
     "Chart": lambda block, downloads: chart_html(block),
     "Story": _story_html,

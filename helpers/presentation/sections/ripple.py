@@ -10,12 +10,10 @@ mode: the ripple as planned, before anything is measured.
 
 from __future__ import annotations
 
-import math
-
 import pandas as pd
 
 from ...config.framework import Ideal
-from ...evidence import evidence
+from ...evidence import indicators
 from ...evidence import ripple as ripples
 from ...evidence.context import ProjectData, Selection
 from ...methods import estimates
@@ -32,8 +30,8 @@ def _ideal_names(data: ProjectData) -> dict[str, str]:
 
 
 def _signed(value: float) -> str:
-    """A strength as the ripple shows it: +0.43."""
-    return f"{value:+.2f}"
+    """A strength as the ripple shows it: +0.43 (0 for none, never -0.00)."""
+    return fmt.signed(value, 2)
 
 
 def _ripple_at(data: ProjectData, sel: Selection, what: str):
@@ -44,106 +42,259 @@ def _ripple_at(data: ProjectData, sel: Selection, what: str):
     return data.ripple(sel.wave), None
 
 
-# --- in brief ---------------------------------------------------------------------------------------
+# --- in brief: page one's findings ------------------------------------------------------------------
+#
+# Every figure comes from the results the other sections show: the neighbourhood's change since the baseline
+# (ProjectData.change, as "Change since the baseline"), the project's difference-in-differences (ProjectData.did,
+# judged clear by the ripple's rule, as the ripple's tables), the local indicators (as "Local indicators") and
+# the ripple's words (as "The ripple"). Nothing is read back from another section's text.
+
+MOST_NAMED = 4  # statements named in one bullet; the rest are counted
 
 
-def _design_brief(data: ProjectData, sel: Selection, result: ripples.RippleResult) -> str:
-    names = {k: v.lower() for k, v in _ideal_names(data).items()}
-    reach = ", ".join(f"{names[r.ideal]} {r.outcomes_in_map}" for r in result.ideals.itertuples() if r.outcomes_in_map)
-    where = f" in {data.name_of(sel.neighbourhood)}" if sel.neighbourhood else ""
-    return (
-        f"This is the baseline for {data.project.name}{where}: nothing has changed yet to measure. The "
-        f"project's ripple map plans evidence for {len(result.outcomes)} outcomes (by ideal: {reach}). Later "
-        "reports compare each wave with this one and with the comparison areas, and this summary will say what "
-        "changed and how sure we can be."
-    )
+def _agree_here(data: ProjectData, frame: pd.DataFrame, sel: Selection) -> pd.DataFrame:
+    """This neighbourhood x wave's % agree rows of ``frame`` (scores or change) for the map's statements, weighted
+    when the answers could be weighted (as the survey sections choose), figures not suppressed."""
+    here = (frame["neighbourhood"] == sel.neighbourhood) & (frame["wave"] == sel.wave)
+    here &= frame["weighted"] == data.weighted(sel.neighbourhood, sel.wave)
+    rows = frame[here & (frame["statistic"] == "agree") & frame["measure"].isin(data.statements(sel.outcome))]
+    return rows[~rows["suppressed"].astype(bool)]
 
 
-def _leaning(data: ProjectData, sel: Selection, result: ripples.RippleResult) -> list[str]:
-    """How many outcomes lean each way, and the ideal where the ripple is strongest."""
-    o = result.outcomes
-    better, worse, measured = (
-        int((o["strength"] > 0).sum()),
-        int((o["strength"] < 0).sum()),
-        int(o["strength"].notna().sum()),
-    )
-    sentences = [
-        f"By {fmt.wave_label(data.fw, sel.wave).lower()}, {better} of the {measured} outcomes with evidence in "
-        f"{data.project.name}'s ripple map lean towards improvement"
-        + (f" and {worse} towards worsening" if worse else "")
-        + "."
+def _short(data: ProjectData, statement: str) -> str:
+    return fmt.quoted(data.fw.instrument.statement(statement).short)
+
+
+def _moves(data: ProjectData, rows: pd.DataFrame, value: str) -> str:
+    """'‘A’ +18 points, ‘B’ +16 points and 2 more', largest first."""
+    rows = rows.reindex(rows[value].abs().sort_values(ascending=False).index)
+    named = [
+        f"{_short(data, r.measure)} {fmt.point_words(getattr(r, value))}" for r in rows.head(MOST_NAMED).itertuples()
     ]
-    top = result.strongest
-    if top:
-        r = result.ideals.set_index("ideal").loc[top]
-        sentences.append(
-            f"The ripple is strongest on {_ideal_names(data)[top].lower()} (strength {_signed(r['strength'])}, "
-            f"{r['strength_words']}; certainty {r['certainty_words']})."
+    more = len(rows) - len(named)
+    return fmt.listed(named + ([f"{more} more"] if more > 0 else []))
+
+
+def _interval(low: float, high: float) -> str:
+    """A difference's interval in points as the findings print it beside a verdict: '+2 to +23'; to one decimal
+    when an end of a clear interval would round to 0 ('+0.1 to +19.4'), so it never reads as including no change."""
+    decimals = 0
+    while (low > 0 or high < 0) and decimals < 3 and fmt.signed(100 * low, decimals) in ("0", "0.0"):
+        decimals += 1
+    while (low > 0 or high < 0) and decimals < 3 and fmt.signed(100 * high, decimals) in ("0", "0.0"):
+        decimals += 1
+    if not decimals:
+        return fmt.interval(low, high, fmt.points)
+    return f"{fmt.signed(100 * low, decimals)} to {fmt.signed(100 * high, decimals)}"
+
+
+def _statements(n: int) -> str:
+    return f"{n} statement{'' if n == 1 else 's'}"
+
+
+def _area_bullet(data: ProjectData, sel: Selection) -> str | None:
+    """This neighbourhood's clear changes since the baseline (its own statements), as the change section shows."""
+    rows = _agree_here(data, data.change, sel)
+    if rows.empty:
+        return None
+    name = data.name_of(sel.neighbourhood)
+    clear = rows[rows["significant"].fillna(False).astype(bool)]
+    up, down = clear[clear["difference"] > 0], clear[clear["difference"] < 0]
+    word = "" if data.weighted(sel.neighbourhood, sel.wave) else " (unweighted figures)"
+    if clear.empty:
+        biggest = rows.loc[rows["difference"].abs().idxmax()]
+        said = (
+            f"In {name}, none of the {_statements(len(rows))} changed clearly since the baseline{word}: the largest "
+            f"move, {_short(data, biggest['measure'])} {fmt.point_words(biggest['difference'])}, is within what "
+            "sampling alone could give."
         )
-    return sentences
+    else:
+        if len(down) == 0:
+            how, moves = "risen", _moves(data, up, "difference")
+        elif len(up) == 0:
+            how, moves = "fallen", _moves(data, down, "difference")
+        else:
+            how = "changed"
+            moves = f"risen for {_moves(data, up, 'difference')}, and fallen for {_moves(data, down, 'difference')}"
+        rest = len(rows) - len(clear)
+        said = (
+            f"In {name}, agreement has {how} clearly since the baseline for {len(clear)} of the "
+            f"{_statements(len(rows))}{word}: {moves}. Each is clear at the {fmt.level(data.fw)} level (its interval "
+            "excludes no change)" + (f"; the other {rest} show no clear change." if rest else ".")
+        )
+    if data.role_of(sel.neighbourhood) == "comparison":
+        said += f" {data.project.name} does not run here: this is what changed without it."
+    return said
 
 
-def _survey_brief(data: ProjectData, sel: Selection, result: ripples.RippleResult) -> tuple[list[str], float]:
-    """The clearest rise and fall among the map's statements (each said to count as clear in the ripple or
-    not), and the median half-width of their intervals (math.nan without survey evidence)."""
+def _names(data: ProjectData, role: str, sel: Selection) -> str:
+    hoods = data.areas.loc[data.areas["role"] == role, "neighbourhood"]
+    return fmt.listed("this area" if h == sel.neighbourhood else data.name_of(h) for h in hoods)
+
+
+def _project_rows(data: ProjectData, sel: Selection, result: ripples.RippleResult) -> pd.DataFrame:
+    """The project's difference-in-differences at the wave for the map's statements, each with the ripple's
+    verdict (``clear``: the rule's clear.method, as every ripple table counts it)."""
     did = data.did
     if did is None or did.empty:
-        return [], math.nan
+        return pd.DataFrame()
     rows = did[
         (did["wave"] == sel.wave)
         & (did["statistic"] == "agree")
-        & did["measure"].isin(data.project.survey_statements)
+        & did["measure"].isin(data.statements(sel.outcome))
         & ~did["suppressed"].astype(bool)
     ]
-    clear = rows[rows["significant"].fillna(False).astype(bool)].sort_values("p_value")
-    did_design = rows["design"].eq(estimates.DIFFERENCE_IN_DIFFERENCES).any()
-    against = "relative to the comparison areas" if did_design else "since the baseline"
-    counted = result.clear_statements()
-    sentences = []
-    for direction, pick in (("clearest rise", clear[clear["did"] > 0]), ("clearest fall", clear[clear["did"] < 0])):
-        if pick.empty:
-            continue
-        c = pick.iloc[0]
-        short = data.fw.instrument.statement(c["measure"]).short
-        caveat = (
-            ""
-            if c["measure"] in counted
-            else "; taken with the other statements of its outcomes it does not count as clear in the ripple"
+    return rows.assign(clear=rows["measure"].isin(result.clear_statements()))
+
+
+def _project_bullet(data: ProjectData, sel: Selection, result: ripples.RippleResult) -> str | None:
+    """The project's difference-in-differences (pilot areas against comparison areas), or the before-and-after
+    change with its caveat, in the ripple's verdict."""
+    rows = _project_rows(data, sel, result)
+    if rows.empty:
+        return None
+    clear = rows[rows["clear"]].assign(_worse=lambda f: f["did"] < 0).sort_values(["_worse", "p_value"])
+    level = fmt.level(data.fw)
+
+    def sure(r) -> str:
+        return f"{level} interval {_interval(r.ci_low, r.ci_high)}"
+
+    if data.before_and_after():
+        head = (
+            f"There are no comparison areas, so the survey shows the pilot areas ({_names(data, 'pilot', sel)}) "
+            "before and after only: "
         )
-        interval = fmt.interval(c["ci_low"], c["ci_high"], fmt.points)
-        sentences.append(
-            f"The {direction} in the survey: agreement that '{short}' moved {fmt.points(c['did'])} points in the "
-            f"pilot areas {against} ({fmt.level(data.fw)} interval {interval}{caveat})."
+        moved = [
+            f"agreement with {_short(data, r.measure)} {'rose' if r.did > 0 else 'fell'} {fmt.point_count(r.did)} "
+            f"({sure(r)})"
+            for r in clear.itertuples()
+        ]
+        tail = " Changes like these may come from anything else that changed over the same time, not only the project."
+    else:
+        head = (
+            f"Against the comparison areas ({_names(data, 'comparison', sel)}), the pilot areas "
+            f"({_names(data, 'pilot', sel)}) "
         )
-    if clear.empty:
-        sentences.append(f"No survey statement in the map changed clearly {against}.")
-    half = float(((rows["ci_high"] - rows["ci_low"]) / 2).median()) if not rows.empty else math.nan
-    return sentences, half
-
-
-def _other_evidence_brief(data: ProjectData, sel: Selection) -> list[str]:
-    """How many local indicators improved beyond noise, and the first predicted-against-actual sentence."""
-    ev = data.evidence
-    tests = evidence.indicator_tests(ev, sel.wave)
-    tested = tests[tests["p_value"].notna()]
-    sentences = []
-    if not tested.empty:
-        n_clear = int((tested["clear"] & (tested["net_pct"] > 0)).sum())
-        against = "pilots against comparisons" if data.has_comparison else "in the pilot areas since the baseline"
-        sentences.append(
-            f"{n_clear} of {len(tested)} local indicators improved beyond their usual ups and downs, {against}."
+        moved = [
+            f"did clearly {'better' if r.did > 0 else 'worse'} on {_short(data, r.measure)}, by "
+            f"{fmt.point_count(r.did)} ({sure(r)})"
+            for r in clear.itertuples()
+        ]
+        tail = " This comparison of changes since the baseline is the survey's best test of the project's effect."
+    if not moved:
+        half = float(((rows["ci_high"] - rows["ci_low"]) / 2).median())
+        return (
+            head + f"show no clear change in any of the {_statements(len(rows))}: the survey can tell apart changes "
+            f"larger than about {fmt.point_count(half)} either way, so smaller effects may be missed." + tail
         )
-    return sentences + evidence.predicted_actual_sentences(evidence.predicted_vs_actual(ev))[:1]
+    rest = len(rows) - len(clear)
+    others = f"; the other {rest} statements show no clear difference." if rest else "."
+    return head + fmt.listed(moved[:MOST_NAMED]) + others + tail
 
 
-def _limits(data: ProjectData) -> str:
+def _changes(data: ProjectData, wave: str) -> pd.DataFrame:
+    """Each indicator's change since the baseline per neighbourhood (the result "Local indicators" shows)."""
+    return data.result(f"indicator-changes-{wave}", lambda: indicators.indicator_changes(data.evidence, wave))
+
+
+def _indicator_verdicts(result: ripples.RippleResult) -> pd.DataFrame:
+    """One row per local indicator of the map (item, effect = net % better, clear) in the ripple's verdict."""
+    items = result.items
+    return items[items["line"] == "indicators"].drop_duplicates("item").set_index("item")
+
+
+def _of(part: int, whole: int) -> str:
+    """'all 12', 'none of the 12', '3 of the 12'."""
+    return (
+        f"all {whole}"
+        if part == whole and whole > 1
+        else f"none of the {whole}"
+        if not part
+        else f"{part} of the {whole}"
+    )
+
+
+def _named(labels: list[str], most: int = 3) -> str:
+    """' (a, b and c)' when there are few enough to name, else nothing."""
+    return f" ({fmt.listed(labels)})" if 0 < len(labels) <= most else ""
+
+
+def _indicator_bullet(data: ProjectData, sel: Selection, result: ripples.RippleResult) -> str | None:
+    """Local indicators that moved, as at the wave: the pilot areas against the rest (the ripple's verdict), and
+    in this neighbourhood (the way each moved, as "Local indicators" shows it)."""
+    verdicts = _indicator_verdicts(result)
+    tested = verdicts[verdicts["p_value"].notna()]
+    if tested.empty:
+        return None
+    label = {i.id: i.label for i in data.fw.indicators}
+    better = tested[tested["clear"] & (tested["effect"] > 0)]
+    worse = tested[tested["clear"] & (tested["effect"] < 0)]
+    month = data.evidence.calendar.month(sel.wave)
+    when = f"as at {fmt.month_year(month)}" if month is not None else f"at {fmt.wave_label(data.fw, sel.wave).lower()}"
+    against = "than in the comparison areas" if data.has_comparison else "than expected"
+    said = [
+        f"Local indicators, {when}: in the pilot areas, {_of(len(better), len(tested))} improved clearly more "
+        f"{against} (by more than their usual ups and downs)"
+        + (f", and {len(worse)} got clearly worse{_named([label[i] for i in worse.index])}" if len(worse) else "")
+        + "."
+    ]
+    if sel.neighbourhood:
+        changes = _changes(data, sel.wave)
+        here = changes[(changes["neighbourhood"] == sel.neighbourhood) & changes["indicator"].isin(verdicts.index)]
+        if not here.empty:
+            ways = here["better_way"].value_counts()
+            worse_here = [label[i] for i in here.loc[here["better_way"] == "worse", "indicator"]]
+            said.append(
+                f"In {data.name_of(sel.neighbourhood)} itself, {_of(int(ways.get('better', 0)), len(here))} have moved "
+                "the better way since the baseline period"
+                + (f" and {len(worse_here)} the worse way{_named(worse_here)}" if worse_here else "")
+                + " (one area's figures are not tested against their ups and downs)."
+            )
+    return " ".join(said)
+
+
+def _ripple_bullet(data: ProjectData, result: ripples.RippleResult) -> str | None:
+    """The ripple's words per ideal (the rule's strength and certainty words, as the ripple's table), strongest
+    first."""
+    have = result.ideals[result.ideals["strength"].notna()]
+    if have.empty:
+        return None
+    ranked = have.sort_values(["strength", "certainty"], ascending=False)
+    parts = [f"{r.label.lower()} {r.strength_words} (certainty {r.certainty_words})" for r in ranked.itertuples()]
+    mixed = data.fw.ripple_rule.disagreement.words
+    meaning = (
+        f" {mixed.capitalize()} means some of the evidence points one way and some the other."
+        if (ranked["strength_words"] == mixed).any()
+        else ""
+    )
+    return (
+        "The ripple, all the project's areas and every kind of evidence taken together: "
+        f"{'; '.join(parts)}.{meaning} The ripple section shows each outcome's evidence."
+    )
+
+
+def _chance(data: ProjectData, n: int) -> str:
+    """What chance alone could do among ``n`` statements, in the rule's terms."""
+    rule, alpha = data.fw.ripple_rule, 1 - data.fw.settings.thresholds.confidence_level
+    if rule.clear.method == "holm":
+        return (
+            "each outcome's statements are judged together, so a clear result from chance alone is unlikely (about "
+            f"1 in {1 / alpha:.0f} per outcome)"
+        )
+    expected = n * alpha
+    if expected < 0.5:
+        return f"with {_statements(n)} tested, a clear result from chance alone is unlikely but possible"
+    return (
+        f"with {_statements(n)} tested, about {expected:.0f} could look clear by chance alone even if nothing changed"
+    )
+
+
+def _limits_bullet(data: ProjectData, n: int) -> str:
     limits = [
+        _chance(data, n) if n else "",
         "the comparison assumes pilot and comparison areas would otherwise have moved alike"
         if data.has_comparison
-        else "there are no comparison areas, so the changes are before and after only: they may come from anything "
-        "else that changed over the same time",
-        "stories are chosen examples shared with consent and sentiment comes from relatively few comments",
-        "high-level (tier 1) indicators move over years, not months",
+        else "without comparison areas, changes may come from anything else that changed over the same time",
     ]
     resilience = data.fw.resilience
     if resilience is None or data.project.id not in resilience.projects:
@@ -154,32 +305,147 @@ def _limits(data: ProjectData) -> str:
             "area figures do not show the effect on individuals (the financial-resilience check below does, "
             "for the people who answered it before and after support)",
         )
-    return "What it does not show: " + "; ".join(limits) + "."
+    limits.append("stories are chosen examples and high-level indicators move over years, not months")
+    return "What this cannot show: " + "; ".join(x for x in limits if x) + "."
+
+
+def _baseline_bullets(data: ProjectData, sel: Selection, result: ripples.RippleResult) -> list[str]:
+    """The starting point: where agreement is highest and lowest here, and what later reports will measure."""
+    where = f" in {data.name_of(sel.neighbourhood)}" if sel.neighbourhood else ""
+    bullets = [
+        f"This is the starting point for {data.project.name}{where}: nothing has changed yet to measure. Later "
+        "reports compare each wave with this one" + (" and with the comparison areas." if data.has_comparison else ".")
+    ]
+    rows = _agree_here(data, data.scores, sel) if sel.neighbourhood and sel.wave else pd.DataFrame()
+    if len(rows) >= 2:
+        ranked = rows.sort_values("estimate", ascending=False)
+
+        def shown(r) -> str:
+            return f"{_short(data, r.measure)} {fmt.percent(r.estimate)} ({fmt.interval(r.ci_low, r.ci_high)})"
+
+        top, bottom = list(ranked.head(2).itertuples()), list(ranked.tail(2).itertuples())[::-1]
+        bullets.append(
+            f"Agreement{where} is highest with {fmt.listed(shown(r) for r in top)}, and lowest with "
+            f"{fmt.listed(shown(r) for r in bottom)} ({fmt.level(data.fw)} intervals; the share agreeing among those "
+            "who answered each statement)."
+        )
+    names = {k: v.lower() for k, v in _ideal_names(data).items()}
+    reach = fmt.listed(f"{names[r.ideal]} {r.outcomes_in_map}" for r in result.ideals.itertuples() if r.outcomes_in_map)
+    bullets.append(
+        f"The project's ripple map plans evidence for {len(result.outcomes)} outcomes (by co-operative ideal: "
+        f"{reach}); the ripple section shows what is planned for each."
+    )
+    bullets.append(
+        "What this cannot show: a baseline shows where things start, not any effect of the project; "
+        "the table below gives the key local indicators' starting values."
+    )
+    return bullets
+
+
+def _key_indicators(data: ProjectData) -> list[str]:
+    """The project's key local indicators: its map's medium-term (tier 2) ones, else all of its map's."""
+    ids = list(data.project.indicator_ids)
+    key = [i for i in ids if data.fw.indicator_map[i].tier == 2]
+    return key or ids
+
+
+def _starting_values(data: ProjectData, neighbourhood: str) -> pd.DataFrame:
+    """Each indicator's latest figure on or before the baseline month in this neighbourhood (indicator-indexed:
+    baseline_value, baseline_period), from the series "Local indicators" charts."""
+    ev = data.evidence
+    series = indicators.indicator_series(ev)
+    end = (ev.calendar.baseline + 1).start_time
+    mine = series[(series["neighbourhood"] == neighbourhood) & (series["period"] < end)].sort_values("period")
+    last = mine.groupby("indicator").tail(1).set_index("indicator")
+    return last.rename(columns={"value": "baseline_value", "period": "baseline_period"})
+
+
+def _key_table(data: ProjectData, sel: Selection, result: ripples.RippleResult) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(display, tidy) of the key indicators: this area's value at the baseline (and at the wave, with the way it
+    moved), and the pilot areas against the comparison areas in words (better / worse / no clear change)."""
+    fw, ids, design = data.fw, _key_indicators(data), result.design_mode
+    if not sel.neighbourhood:
+        here = pd.DataFrame()
+    elif design:
+        here = _starting_values(data, sel.neighbourhood)
+    else:
+        changes = _changes(data, sel.wave)
+        here = changes[changes["neighbourhood"] == sel.neighbourhood].set_index("indicator")
+    verdicts = pd.DataFrame() if design else _indicator_verdicts(result)
+    wave = fmt.wave_label(fw, sel.wave)
+    compared = "Pilot areas against comparison areas" if data.has_comparison else "Pilot areas"
+    shown, tidy = [], []
+    for i in ids:
+        meta = fw.indicator_map[i]
+        h = here.loc[i] if i in here.index else None
+        v = verdicts.loc[i] if i in verdicts.index else None
+
+        def value(column: str, period: str, h=h, meta=meta) -> str:
+            if h is None or pd.isna(h[column]):
+                return "no data"
+            return f"{indicators.format_value(h[column], meta.unit)} ({fmt.month_year(h[period])})"
+
+        row = {
+            "Indicator": meta.label,
+            "Better when": meta.better,
+            "Baseline here": value("baseline_value", "baseline_period"),
+        }
+        numbers = {"indicator": i, "label": meta.label, "better": meta.better}
+        numbers["baseline_value"] = None if h is None else h["baseline_value"]
+        if not design:
+            row[f"{wave} here"] = value("value", "period")
+            row["Moved here"] = "no data" if h is None else h["better_way"]
+            row[compared] = (
+                "no data" if v is None or pd.isna(v["p_value"]) else fmt.change_words(v["effect"], v["clear"])
+            )
+            numbers |= {
+                "value": None if h is None else h["value"],
+                "moved_here": row["Moved here"],
+                "net_pct_better": None if v is None else v["effect"],
+                "p_value": None if v is None else v["p_value"],
+                "clear": None if v is None else bool(v["clear"]),
+                "verdict": row[compared],
+            }
+        shown.append(row)
+        tidy.append(numbers)
+    display = pd.DataFrame(shown)
+    if not sel.neighbourhood:
+        display = display.drop(columns=[c for c in display.columns if c.endswith("here")])
+    return display, pd.DataFrame(tidy)
 
 
 @section("In brief")
 def in_brief(data: ProjectData, sel: Selection) -> Section:
-    """One plain-English paragraph at the top: what changed, how sure we are, what it does not show."""
+    """Page one's findings for this neighbourhood at this wave, as bullets, most important first: its own clear
+    changes since the baseline, the project's test against the comparison areas (or the before-and-after caveat),
+    the local indicators, the ripple in words and what the evidence cannot show; at the baseline, the starting
+    point. Then a small table of the key local indicators in words."""
     result, missing = _ripple_at(data, sel, "The ripple")
     if missing:
         return missing
+    s = Section()
     if result.design_mode:
-        return Section().text(_design_brief(data, sel, result), "lead")
-    survey, half = _survey_brief(data, sel, result)
-    sure = (
-        f"How sure we are: the survey can only tell apart changes larger than about {100 * half:.0f} points either "
-        "way, so smaller effects may be missed"
-        if not math.isnan(half)
-        else "How sure we are: certainty reflects how much of the planned evidence is in and points the same way"
-    )
-    sentences = [
-        *_leaning(data, sel, result),
-        *survey,
-        *_other_evidence_brief(data, sel),
-        sure + "; certainty per ideal is shown with the ripple chart.",
-        _limits(data),
-    ]
-    return Section().text(" ".join(sentences), "lead")
+        s.bullets(_baseline_bullets(data, sel, result), "findings")
+    else:
+        n = len(_project_rows(data, sel, result))
+        found = [
+            _area_bullet(data, sel) if sel.neighbourhood else None,
+            _project_bullet(data, sel, result),
+            _indicator_bullet(data, sel, result),
+            _ripple_bullet(data, result),
+            _limits_bullet(data, n),
+        ]
+        s.bullets([b for b in found if b], "findings")
+    if data.project.indicator_ids and data.evidence.calendar.baseline is not None and sel.wave:
+        display, tidy = _key_table(data, sel, result)
+        where = data.name_of(sel.neighbourhood) if sel.neighbourhood else data.project.name
+        caption = (
+            f"Key local indicators, {where}: starting values"
+            if result.design_mode
+            else f"Key local indicators, {where}: better, worse or no clear change since the baseline"
+        )
+        s.table("key-indicators", display, caption, tidy=tidy)
+    return s
 
 
 # --- the ripple -------------------------------------------------------------------------------------
@@ -219,17 +485,97 @@ def _ideals_table(result: ripples.RippleResult) -> pd.DataFrame:
     )
 
 
+def _item_words(data: ProjectData, row) -> str:
+    """One survey statement or indicator of a line, as the ripple's tables word it: its name, its change and
+    whether it is clear by the rule."""
+    clear = " (clear)" if row.clear else ""
+    if row.line == "survey":
+        name = data.fw.instrument.statement(row.item).short
+        return f"{name} {fmt.point_words(row.effect)}{clear}" if pd.notna(row.effect) else f"{name}: not available"
+    name = data.fw.indicator_map[row.item].label
+    if pd.isna(row.effect):
+        return f"{name}: no data"
+    way = "better" if row.effect > 0 else "worse" if row.effect < 0 else "no change"
+    return f"{name} {fmt.percent_change(row.effect / 100)} {way}{clear}"
+
+
+def _line_words(data: ProjectData, result: ripples.RippleResult, row) -> str:
+    """What one evidence line of an outcome shows, in words (statements and indicators by name, never by id)."""
+    if result.design_mode:
+        return "planned"
+    if row.line in ("survey", "indicators"):
+        if not row.has_data:
+            return "no figures yet (too few answers, or not collected)"
+        items = result.items
+        mine = items[(items["outcome"] == row.outcome) & (items["line"] == row.line)]
+        return "; ".join(_item_words(data, r) for r in mine.itertuples())
+    return row.detail
+
+
 def _outcomes_table(data: ProjectData, result: ripples.RippleResult) -> pd.DataFrame:
-    o = result.outcomes
+    o, lines = result.outcomes, result.lines
+    evidence = [
+        " | ".join(
+            f"{ripples.LINE_NAMES.get(r.line, 'Other')}: {_line_words(data, result, r)}"
+            for r in lines[lines["outcome"] == outcome].itertuples()
+        )
+        for outcome in o["outcome"]
+    ]
     return pd.DataFrame(
         {
             "Ideal": o["ideal"].map(_ideal_names(data)),
             "Outcome": o["label"],
             **{ripples.LINE_NAMES[k]: o[k] for k in ripples.LINES},
-            "Strength": [fmt.maybe(v, _signed) for v in o["strength"]],
-            "Certainty": ["" if result.design_mode else f"{v:.2f}" for v in o["certainty"]],
-            "Evidence": o["evidence"],
+            "Strength": [
+                "" if pd.isna(v) else f"{_signed(v)} ({w})"
+                for v, w in zip(o["strength"], o["strength_words"], strict=True)
+            ],
+            "Certainty": [
+                "" if result.design_mode else f"{v:.2f} ({w})"
+                for v, w in zip(o["certainty"], o["certainty_words"], strict=True)
+            ],
+            "Evidence": evidence,
         }
+    )
+
+
+def rule_words(data: ProjectData) -> str:
+    """How the roll-up works, in plain words written from the rule (``ripple.yaml``): what counts as clear, the
+    weights, certainty, disagreement and the words that need the survey to agree."""
+    rule, level = data.fw.ripple_rule, fmt.level(data.fw)
+    w, d = rule.weight, rule.disagreement
+    clear = (
+        f"a statement or indicator counts as clearly changed when its own {level} test says so (for a statement: its "
+        "interval excludes no change), the same verdict the survey tables show"
+        if rule.clear.method == "each"
+        else "a statement or indicator counts as clearly changed only when it stays clear after allowing for the "
+        "number of statements (indicators) its outcome has, a stricter test than the survey tables' own"
+    )
+    less = (
+        ""
+        if d.subtract == 0
+        else " less the weight of those pointing clearly the other way"
+        if d.subtract == 1
+        else f" less {d.subtract:g} times the weight of those pointing clearly the other way"
+    )
+    needs = fmt.listed(f"\u201c{x}\u201d" for x in rule.survey_must_agree)
+    strong = (
+        f" The words {needs} also need the survey: where there are "
+        "survey figures and none moved that way, the next words towards the middle are used."
+        if rule.survey_must_agree
+        else ""
+    )
+    return (
+        "How the roll-up works: each evidence line of an outcome scores +1 (clearly better), 0 (no clear change, or "
+        f"clear changes both ways) or -1 (clearly worse); {clear}. Survey: the pilot areas' change against the "
+        "comparison areas' in the share agreeing; local indicators: improvement beyond the indicator's usual ups "
+        "and downs; stories: +1 when a story shared with consent is linked; sentiment: a clear change in tone. "
+        f"Strength is the weighted mean of the scores (survey {w('survey-did'):g}, or {w('survey-before-after'):g} "
+        f"without comparison areas; indicators {w('indicators'):g}; stories {w('stories'):g}; sentiment "
+        f"{w('sentiment'):g}); certainty is the weight of the lines that clearly point the same way{less}, over the "
+        "weight of all the planned lines. When lines point clearly both ways the strength is called "
+        f"\u201c{d.words}\u201d.{strong} An ideal takes the mean over its outcomes, and is {d.words} when they "
+        "disagree."
     )
 
 
@@ -240,17 +586,7 @@ def _ripple_note(data: ProjectData, result: ripples.RippleResult) -> str:
             "reach: how much evidence the ripple map plans for each ideal. Gaps (outcomes with no measurable "
             "line) show where to plan more evidence before launch."
         )
-    w = data.fw.ripple_rule.weight
-    note = (
-        "How the roll-up works: each evidence line scores +1, 0 or -1 (survey: pilot change against comparison "
-        "areas in the share agreeing, Holm-corrected over the outcome's statements; local indicators: "
-        "improvement in the better direction beyond the indicator's usual ups and downs; stories: +1 when a "
-        "consented story is linked; sentiment: a clear change in tone). Strength is the weighted mean "
-        f"(survey {w('survey-did'):g}, or {w('survey-before-after'):g} without comparison areas; indicators "
-        f"{w('indicators'):g}; stories {w('stories'):g}; sentiment {w('sentiment'):g}); certainty is the "
-        "weight of lines that clearly point the same way over the weight of all planned lines. Ideals take the "
-        "mean over their outcomes. The full rule is in docs/ripple.md."
-    )
+    note = rule_words(data) + " The workbook's guide to the ripple sets out the full rule."
     expected, found = data.project.expected_strongest, result.strongest
     if expected and found:
         names = _ideal_names(data)
@@ -331,11 +667,25 @@ def expected_ripple(data: ProjectData, sel: Selection) -> Section:
 # --- the ripple explorer: an ideal's outcomes and the survey evidence per ideal ---------------------
 
 
-def _verdict(effect: float, significant: bool) -> str:
-    """What a statement's own test shows (every Your Voice statement is worded so that agreeing is better)."""
+def _clear_sentence(data: ProjectData) -> str:
+    """When a statement's change is called clear, by the rule (one sentence)."""
+    if data.fw.ripple_rule.clear.method == "each":
+        return (
+            f"a change is clear when its {fmt.level(data.fw)} interval excludes no change, as in the survey tables "
+            "and the ripple."
+        )
+    return (
+        "a change is clear when it stays clear after allowing for the number of statements its outcome has, as the "
+        "ripple counts it (a stricter test than the survey tables' own)."
+    )
+
+
+def _verdict(effect: float, clear: bool) -> str:
+    """What a statement's change shows by the ripple's rule (every Your Voice statement is worded so that agreeing
+    is better): the one verdict every section and sentence uses."""
     if pd.isna(effect):
         return "not available"
-    if significant:
+    if clear:
         return "clear improvement" if effect > 0 else "clear decline"
     return "no clear change"
 
@@ -348,7 +698,7 @@ def _survey_items(data: ProjectData, result: ripples.RippleResult, outcomes: lis
     rows["label"] = [
         f"{o}: {fmt.statement_label(data.fw, s)}" for o, s in zip(rows["outcome_label"], rows["item"], strict=True)
     ]
-    rows["verdict"] = [_verdict(e, s) for e, s in zip(rows["effect"], rows["significant"], strict=True)]
+    rows["verdict"] = [_verdict(e, c) for e, c in zip(rows["effect"], rows["clear"], strict=True)]
     return rows.rename(columns={"item": "measure", "effect": "did"})
 
 
@@ -368,8 +718,7 @@ def _survey_evidence(data: ProjectData, sel: Selection, rows: pd.DataFrame, what
     if bars["difference"].notna().any():
         fig = charts.difference_bars(bars, title=what, xlabel=f"{head.lower()} in % agree (percentage points)")
         alt = "; ".join(
-            f"{r.label}: " + (fmt.maybe(r.difference, lambda d: f"{fmt.points(d)} points") or "not available")
-            for r in bars.itertuples()
+            f"{r.label}: " + (fmt.maybe(r.difference, fmt.point_words) or "not available") for r in bars.itertuples()
         )
         s.chart(fig, f"{what}, {head.lower()} by outcome and statement. " + alt)
     blank = rows["did"].isna()
@@ -377,15 +726,11 @@ def _survey_evidence(data: ProjectData, sel: Selection, rows: pd.DataFrame, what
         {
             "Outcome": rows["outcome_label"],
             "Statement": [fmt.statement_label(data.fw, m) for m in rows["measure"]],
-            head: ["" if b else f"{fmt.points(d)} points" for b, d in zip(blank, rows["did"], strict=True)],
+            head: ["" if b else fmt.point_words(d) for b, d in zip(blank, rows["did"], strict=True)],
             "Interval": [
-                "" if b else fmt.interval(lo, hi, fmt.points)
-                for b, lo, hi in zip(blank, rows["ci_low"], rows["ci_high"], strict=True)
+                "" if b else _interval(lo, hi) for b, lo, hi in zip(blank, rows["ci_low"], rows["ci_high"], strict=True)
             ],
             "What it shows": rows["verdict"],
-            "Clear in the ripple": [
-                "" if b else ("yes" if c else "no") for b, c in zip(blank, rows["clear"], strict=True)
-            ],
         }
     )
     tidy = rows[
@@ -405,10 +750,7 @@ def _survey_evidence(data: ProjectData, sel: Selection, rows: pd.DataFrame, what
     s.table(
         "ideal", shown, f"{what}: survey evidence per outcome", tidy=tidy.rename(columns={"clear": "clear_in_ripple"})
     )
-    s.note(
-        "'What it shows' is each statement's own test (its interval excludes zero); 'Clear in the ripple' is "
-        "after Holm's correction over the outcome's statements, as the roll-up counts it."
-    )
+    s.note(f"'What it shows': {_clear_sentence(data)}")
     return s.note(estimates.BEFORE_AFTER_NOTE if data.before_and_after() else estimates.PARALLEL_TRENDS_NOTE)
 
 
@@ -429,15 +771,15 @@ def _plans(data: ProjectData, line) -> list[tuple[str, str]]:
     ]
 
 
-def _line_result(row, design: bool) -> tuple[str, str]:
+def _line_result(data: ProjectData, result: ripples.RippleResult, row) -> tuple[str, str]:
     """(result, detail) of one evidence line as the table shows them."""
     if row is None or not row.measurable:
         return "not measured in the workbook", ""
-    if design:
+    if result.design_mode:
         return "planned", ""
     if not row.has_data:
-        return "no data yet", row.detail
-    return (f"{int(row.score):+d}" if row.score else "0"), row.detail
+        return "no data yet", _line_words(data, result, row) if row.line in ("survey", "indicators") else row.detail
+    return (f"{int(row.score):+d}" if row.score else "0"), _line_words(data, result, row)
 
 
 def _outcome_lines(data: ProjectData, result: ripples.RippleResult, ideals: list[Ideal], only: str | None):
@@ -451,7 +793,7 @@ def _outcome_lines(data: ProjectData, result: ripples.RippleResult, ideals: list
             continue
         for kind, plan in _plans(data, in_map[outcome.id]):
             row = lines.get((outcome.id, kind))
-            words, detail = _line_result(row, result.design_mode)
+            words, detail = _line_result(data, result, row)
             shown.append((outcome.label, ripples.LINE_NAMES.get(kind, "Other"), plan, words, detail))
             clear = "; ".join(row.clear_items) if row is not None else ""
             tidy.append((outcome.id, outcome.label, kind, plan, words, clear, detail))
@@ -477,7 +819,10 @@ def ideal_outcomes(data: ProjectData, sel: Selection) -> Section:
     outcomes = [o for i in ideals for o in i.outcomes if sel.outcome in (None, o.id)]
     in_map = set(data.project.outcome_ids)
     for o in outcomes:
-        s.text(f"{o.label}: {o.wording}" + ("" if o.id in in_map else f" ({NOT_IN_MAP.rstrip('.').lower()})"))
+        s.text(
+            f"{o.label}: {fmt.outcome_wording(data.fw, o.id)}"
+            + ("" if o.id in in_map else f" ({NOT_IN_MAP.rstrip('.').lower()})")
+        )
     if not result.design_mode:
         s.extend(_survey_evidence(data, sel, _survey_items(data, result, [o.id for o in outcomes]), what))
     display, tidy = _outcome_lines(data, result, ideals, sel.outcome)
@@ -501,11 +846,10 @@ def survey_by_ideal(data: ProjectData, sel: Selection) -> Section:
     for ideal in data.fw.ideals:
         mine = rows[rows["ideal"] == ideal.id]
         verdicts = mine.drop_duplicates("measure")["verdict"].value_counts()
-        clear = mine.loc[mine["clear"], "measure"].nunique()
         kinds = ("clear improvement", "no clear change", "clear decline", "not available")
-        counts.append((ideal.name, mine["measure"].nunique(), *(int(verdicts.get(k, 0)) for k in kinds), clear))
+        counts.append((ideal.name, mine["measure"].nunique(), *(int(verdicts.get(k, 0)) for k in kinds)))
     columns = ["Ideal", "Statements", "Clear improvement", "No clear change", "Clear decline", "Not available"]
-    table = pd.DataFrame(counts, columns=[*columns, "Clear in the ripple"])
+    table = pd.DataFrame(counts, columns=columns)
     return (
         Section()
         .table(
@@ -514,8 +858,7 @@ def survey_by_ideal(data: ProjectData, sel: Selection) -> Section:
             f"Your Voice statements per ideal by what the difference-in-differences shows at {wave_label}",
         )
         .note(
-            "A statement counts once per ideal. 'Clear' means the interval of the difference-in-differences (pilot "
-            "change minus comparison change) excludes zero; 'Clear in the ripple' counts the statements that stay "
-            "clear after Holm's correction over an outcome's statements."
+            "A statement counts once per ideal. The difference-in-differences is the pilot areas' change minus the "
+            f"comparison areas' change; {_clear_sentence(data)}"
         )
     )
