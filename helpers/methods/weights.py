@@ -251,7 +251,7 @@ def _margin_arrays(pop: pd.DataFrame, hoods, band_ids: list[str], genders: list[
 
 
 def _margins_problem(hood, age_pop: np.ndarray, gender_pop: np.ndarray, band_ids, genders) -> str | None:
-    """Why one neighbourhood's margins cannot be raked to (missing, 0 adults, totals apart), or None."""
+    """The reason one neighbourhood's margins cannot be raked to (missing, 0 adults, totals apart), or None."""
     expected = f"expected population rows for age_band {', '.join(band_ids)} and gender {', '.join(genders)}"
     missing = [f"age band {b}" for b, v in zip(band_ids, age_pop, strict=True) if v != v]
     missing += [f"gender {g}" for g, v in zip(genders, gender_pop, strict=True) if v != v]
@@ -359,7 +359,7 @@ def _group_margins(population: pd.DataFrame | None, weighting: Weighting, groups
 
 
 def _unweightable(groups: pd.DataFrame, counts, margins: _GroupMargins, age_labels, gender_labels) -> dict[int, str]:
-    """Why each group that cannot be raked cannot (its neighbourhood's margins, an empty category), by group."""
+    """The reason each group that cannot be raked cannot (its neighbourhood's margins, an empty category)."""
     problems: dict[int, str] = {}
     for g in range(len(groups)):
         hood, wave = groups.at[g, "neighbourhood"], groups.at[g, "wave"]
@@ -425,7 +425,7 @@ def _rake_groups(counts, margins: _GroupMargins, weighting: Weighting, ok: np.nd
 
 
 def _not_converged(groups: pd.DataFrame, g: int, weighting: Weighting, gap: float) -> str:
-    """Why group ``g`` is not weighted when its raking stopped ``gap`` of the population short."""
+    """The problem of group ``g``, whose raking stopped ``gap`` of the population short of its margins."""
     hint = " or the weight cap (weighting.weight_cap) cannot be met" if weighting.weight_cap is not None else ""
     return (
         f"raking did not converge for neighbourhood '{groups.at[g, 'neighbourhood']}', "
