@@ -3,9 +3,13 @@
 Every function reads a :class:`~helpers.evidence.project.ProjectEvidence` and returns a tidy frame (sorted,
 deterministic); the sections that show them are in :mod:`helpers.presentation.sections.evidence`.
 
+A change is measured on the indicator's own scale (``SCALES``): a percentage in points, a rate in its
+units, a count as a percentage of its baseline figure. The functions read whatever evidence they are given:
+a report passes the evidence as at its wave (:meth:`~helpers.evidence.project.ProjectEvidence.up_to`).
+
 ``indicator_changes(ev, wave)``, ``indicator_tests(ev, wave)``, ``indicator_series(ev)``,
 ``predicted_vs_actual(ev)``, ``predicted_actual_sentences(table)``, ``high_level_indicators(fw, project)``,
-``format_value(value, unit)``
+``format_value(value, unit)``, ``shown_value(value, unit)``, ``scale_of(unit)``, ``on_scale(...)``
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from ..config.framework import Framework, Project
-from ..methods.estimates import two_sided_p
+from ..methods.estimates import normal_quantile, two_sided_p
 
 if TYPE_CHECKING:
     from .project import ProjectEvidence
@@ -36,6 +40,8 @@ CHANGE_COLUMNS = [
     "period",
     "value",
     "change",
+    "scale",
+    "change_on_scale",
     "improvement",
     "improvement_pct",
     "better_way",
@@ -43,13 +49,17 @@ CHANGE_COLUMNS = [
 TEST_COLUMNS = [
     "indicator",
     "label",
+    "unit",
+    "scale",
     "better",
     "tier",
-    "pilot_pct",
-    "comparison_pct",
-    "net_pct",
-    "noise_sd_pct",
-    "se_pct",
+    "pilot_change",
+    "comparison_change",
+    "net_change",
+    "ci_low",
+    "ci_high",
+    "noise_sd",
+    "se",
     "p_value",
     "direction",
     "design",
@@ -57,6 +67,9 @@ TEST_COLUMNS = [
     "n_comparison",
     "baseline_period",
     "period",
+    "pilot_pct",
+    "comparison_pct",
+    "net_pct",
 ]
 
 
@@ -78,6 +91,25 @@ def format_value(value: float, unit: str) -> str:
     if unit == "percent":
         return f"{value:.0f}%"
     return f"{value:,.1f}" if abs(value) < 100 else f"{value:,.0f}"
+
+
+# --- the reader's scale: points for percentages, the rate's own units, % for counts -----------------
+
+# How a change of each unit is measured and shown: a percentage moves in percentage points, a rate (per
+# 1,000 residents, say) in its own units, a count as a percentage of its baseline figure.
+SCALES = {"percent": "points", "rate": "units", "count": "percent"}
+
+
+def scale_of(unit: str) -> str:
+    return SCALES.get(unit, "units")
+
+
+def on_scale(change, baseline_value, unit: str):
+    """A change (value minus baseline value) on the unit's scale: itself, or % of the baseline for a count."""
+    if scale_of(unit) != "percent":
+        return change
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return 100 * np.asarray(change, dtype=float) / np.abs(np.asarray(baseline_value, dtype=float))
 
 
 # --- change since the baseline ------------------------------------------------------------------
@@ -107,10 +139,11 @@ def indicator_changes(ev: ProjectEvidence, wave: str) -> pd.DataFrame:
     """Per indicator x neighbourhood: the baseline value, the value at the wave, and the change.
 
     The baseline value is the latest period on or before the end of the baseline month; the wave's value
-    the latest period on or before the end of the wave's month (after the baseline period). ``improvement``
-    is the change signed so that positive is the direction that counts as better; ``improvement_pct`` is
-    it as a percentage of the baseline value. Columns: indicator, label, unit, better, tier, neighbourhood,
-    role, baseline_period, baseline_value, period, value, change, improvement, improvement_pct, better_way.
+    the latest period on or before the end of the wave's month (after the baseline period). ``change`` is
+    value minus baseline value; ``change_on_scale`` the same on the reader's scale (``scale``: points for a
+    percentage, the rate's units, % of the baseline for a count). ``improvement`` is the change signed so
+    that positive is the direction that counts as better; ``improvement_pct`` is it as a percentage of the
+    baseline value. Columns: ``CHANGE_COLUMNS``.
     """
     base_month, wave_month = ev.calendar.baseline, ev.calendar.month(wave)
     if base_month is None or wave_month is None or ev.indicators.empty:
@@ -118,6 +151,11 @@ def indicator_changes(ev: ProjectEvidence, wave: str) -> pd.DataFrame:
     frame = _endpoints(ev, base_month, wave_month).merge(_indicator_meta(ev.fw), on="indicator", how="left")
     sign = np.where(frame["better"] == "lower", -1.0, 1.0)
     frame["change"] = frame["value"] - frame["baseline_value"]
+    frame["scale"] = frame["unit"].map(scale_of)
+    frame["change_on_scale"] = [
+        float(on_scale(c, b, u))
+        for c, b, u in zip(frame["change"], frame["baseline_value"], frame["unit"], strict=True)
+    ]
     frame["improvement"] = frame["change"] * sign
     with np.errstate(divide="ignore", invalid="ignore"):
         frame["improvement_pct"] = 100 * frame["improvement"] / frame["baseline_value"].abs()
@@ -130,25 +168,28 @@ def indicator_changes(ev: ProjectEvidence, wave: str) -> pd.DataFrame:
 # --- the test against noise ---------------------------------------------------------------------
 
 
-def _noise_sd_pct(ev: ProjectEvidence, indicator: str, hoods: list[str]) -> tuple[float, int]:
-    """SD of period-to-period changes up to the baseline (as % of each baseline value), pooled, and their count."""
+def _noise_sd(ev: ProjectEvidence, indicator: str, hoods: list[str]) -> tuple[float, int]:
+    """SD of period-to-period changes up to the baseline, on the indicator's scale (a count's as % of its last
+    value before the baseline), pooled over ``hoods``, and their count."""
     end = _month_end(ev.calendar.baseline)
+    unit = ev.fw.indicator_map[indicator].unit
     steps = []
     data = ev.indicators
     for hood in hoods:
         s = data[(data["indicator"] == indicator) & (data["neighbourhood"] == hood) & (data["period"] < end)]
         s = s.sort_values("period")["value"].to_numpy(dtype=float)
-        if len(s) >= 2 and s[-1] != 0:
-            steps.extend(100 * np.diff(s) / abs(s[-1]))
+        if len(s) >= 2 and (scale_of(unit) != "percent" or s[-1] != 0):
+            steps.extend(on_scale(np.diff(s), s[-1], unit))
     if len(steps) < 2:
         return math.nan, len(steps)
     return float(np.std(steps, ddof=1)), len(steps)
 
 
-def _prediction_gap_pct(ev: ProjectEvidence, indicator: str, pilot: pd.DataFrame) -> float:
-    """Mean over pilots of (actual - predicted) at the wave's period, signed to better, % of baseline."""
+def _prediction_gap(ev: ProjectEvidence, indicator: str, pilot: pd.DataFrame) -> tuple[float, float]:
+    """Mean over pilots of actual minus predicted at the wave's period: on the indicator's scale, and signed
+    to better as % of baseline (both NaN without a prediction)."""
     data = ev.indicators
-    gaps = []
+    gaps, gaps_pct = [], []
     for row in pilot.itertuples():
         hit = data[
             (data["indicator"] == indicator)
@@ -157,57 +198,85 @@ def _prediction_gap_pct(ev: ProjectEvidence, indicator: str, pilot: pd.DataFrame
         ]
         if hit.empty or pd.isna(hit["predicted"].iloc[0]) or row.baseline_value == 0:
             continue
+        gap = row.value - float(hit["predicted"].iloc[0])
         sign = -1.0 if row.better == "lower" else 1.0
-        gaps.append(100 * sign * (row.value - float(hit["predicted"].iloc[0])) / abs(row.baseline_value))
-    return float(np.mean(gaps)) if gaps else math.nan
+        gaps.append(float(on_scale(gap, row.baseline_value, row.unit)))
+        gaps_pct.append(100 * sign * gap / abs(row.baseline_value))
+    return (float(np.mean(gaps)), float(np.mean(gaps_pct))) if gaps else (math.nan, math.nan)
 
 
-def _net(ev: ProjectEvidence, indicator: str, pilot: pd.DataFrame, comp: pd.DataFrame) -> tuple[float, float, str]:
-    """The comparison areas' mean improvement, the net improvement and the design it was measured by."""
-    pilot_pct = float(pilot["improvement_pct"].mean())
+def _net(ev: ProjectEvidence, indicator: str, pilot: pd.DataFrame, comp: pd.DataFrame) -> tuple:
+    """The comparison's change and the net change, on the scale and as % better, and the design."""
+    pilot_change, pilot_pct = float(pilot["change_on_scale"].mean()), float(pilot["improvement_pct"].mean())
     if not comp.empty:
-        comp_pct = float(comp["improvement_pct"].mean())
-        return comp_pct, pilot_pct - comp_pct, "pilot against comparison"
-    predicted = _prediction_gap_pct(ev, indicator, pilot)
-    if not math.isnan(predicted):
-        return math.nan, predicted, "against prediction"
-    return math.nan, pilot_pct, "before and after"
+        comp_change, comp_pct = float(comp["change_on_scale"].mean()), float(comp["improvement_pct"].mean())
+        return comp_change, pilot_change - comp_change, comp_pct, pilot_pct - comp_pct, "pilot against comparison"
+    gap, gap_pct = _prediction_gap(ev, indicator, pilot)
+    if not math.isnan(gap):
+        return math.nan, gap, math.nan, gap_pct, "against prediction"
+    return math.nan, pilot_change, math.nan, pilot_pct, "before and after"
 
 
-def _indicator_test(ev: ProjectEvidence, indicator: str, changes: pd.DataFrame) -> tuple:
+def _indicator_test(ev: ProjectEvidence, indicator: str, changes: pd.DataFrame, z_crit: float) -> tuple:
     """One row of :func:`indicator_tests` (its columns, ``TEST_COLUMNS``)."""
     ch = changes[changes["indicator"] == indicator]
     pilot, comp = ch[ch["role"] == "pilot"], ch[ch["role"] == "comparison"]
     m = ev.fw.indicator_map[indicator]
-    head = (indicator, m.label, m.better, int(m.tier))
+    head = (indicator, m.label, m.unit, scale_of(m.unit), m.better, int(m.tier))
     if pilot.empty:
-        return (*head, *([math.nan] * 6), "", "no data", 0, 0, pd.NaT, pd.NaT)
-    pilot_pct = float(pilot["improvement_pct"].mean())
-    comp_pct, net, design = _net(ev, indicator, pilot, comp)
-    sd, _ = _noise_sd_pct(ev, indicator, pilot["neighbourhood"].tolist() + comp["neighbourhood"].tolist())
+        return (*head, *([math.nan] * 8), "", "no data", 0, 0, pd.NaT, pd.NaT, *([math.nan] * 3))
+    pilot_change, pilot_pct = float(pilot["change_on_scale"].mean()), float(pilot["improvement_pct"].mean())
+    comp_change, net, comp_pct, net_pct, design = _net(ev, indicator, pilot, comp)
+    sd, _ = _noise_sd(ev, indicator, pilot["neighbourhood"].tolist() + comp["neighbourhood"].tolist())
     n_p, n_c = len(pilot), len(comp)
     se = sd * math.sqrt(1 / n_p + (1 / n_c if n_c and design == "pilot against comparison" else 0))
     z = net / se if se and not math.isnan(se) and se > 0 else math.nan
     p = float(two_sided_p(z)) if not math.isnan(z) else math.nan
-    direction = "better" if net > 0 else "worse" if net < 0 else "no change"
+    low, high = (net - z_crit * se, net + z_crit * se) if not math.isnan(z) else (math.nan, math.nan)
+    better = net if m.better == "higher" else -net
+    direction = "better" if better > 0 else "worse" if better < 0 else "no change"
     periods = (pilot["baseline_period"].max(), pilot["period"].max())
-    return (*head, pilot_pct, comp_pct, net, sd, se, p, direction, design, n_p, n_c, *periods)
+    return (
+        *head,
+        pilot_change,
+        comp_change,
+        net,
+        low,
+        high,
+        sd,
+        se,
+        p,
+        direction,
+        design,
+        n_p,
+        n_c,
+        *periods,
+        pilot_pct,
+        comp_pct,
+        net_pct,
+    )
 
 
 def indicator_tests(ev: ProjectEvidence, wave: str, confidence: float | None = None) -> pd.DataFrame:
-    """Per indicator of the project's map: did the pilots improve, beyond noise, more than the comparison?
+    """Per indicator of the project's map: did the pilots change, beyond noise, more than the comparison?
 
-    ``pilot_pct`` / ``comparison_pct``: mean improvement (% of baseline, positive = better) over the role's
-    neighbourhoods. ``net_pct`` = pilot minus comparison; with no comparison data, pilot actual minus the
-    ``predicted`` value at the wave when given (``design`` 'against prediction'), else the pilot change
-    alone ('before and after'). Noise: the SD of period-to-period changes before the baseline (% of
-    baseline), pooled over the project's neighbourhoods; ``se_pct = noise_sd_pct * sqrt(1/n_pilot +
-    1/n_comparison)``, ``z = net/se``, two-sided normal ``p_value``. No noise estimate (fewer than two
-    changes before baseline) -> blank p-value: the direction is shown but never counted as clear.
+    On the indicator's scale (``scale``: points for a percentage, the rate's units, % of the baseline for a
+    count): ``pilot_change`` / ``comparison_change`` are the mean change over the role's neighbourhoods
+    (value minus baseline value, not signed to better); ``net_change`` = pilot minus comparison; with no
+    comparison data, pilot actual minus the ``predicted`` value at the wave when given (``design`` 'against
+    prediction'), else the pilot change alone ('before and after'). Noise: the SD of period-to-period
+    changes before the baseline on the same scale, pooled over the project's neighbourhoods; ``se =
+    noise_sd * sqrt(1/n_pilot + 1/n_comparison)``, ``z = net_change/se``, two-sided normal ``p_value``,
+    interval ``ci_low`` to ``ci_high`` (``net_change -/+ z * se``). ``direction``: whether the net change is
+    in the direction that counts as better. No noise estimate (fewer than two changes before baseline) ->
+    blank p-value and interval: the direction is shown but never counted as clear. ``pilot_pct``,
+    ``comparison_pct``, ``net_pct``: the same comparison as a percentage of each baseline value, signed so
+    that positive is better (what the ripple's indicator line weighs).
     """
     conf = confidence or ev.fw.settings.thresholds.confidence_level
+    z_crit = normal_quantile(0.5 + conf / 2)
     changes = indicator_changes(ev, wave)
-    rows = [_indicator_test(ev, ind, changes) for ind in ev.project.indicator_ids]
+    rows = [_indicator_test(ev, ind, changes, z_crit) for ind in ev.project.indicator_ids]
     frame = pd.DataFrame(rows, columns=TEST_COLUMNS)
     frame["clear"] = frame["p_value"] < (1 - conf)
     return frame
@@ -263,8 +332,17 @@ def predicted_vs_actual(ev: ProjectEvidence) -> pd.DataFrame:
     return grouped[columns].reset_index(drop=True)
 
 
+def shown_value(value: float, unit: str) -> float:
+    """The value as :func:`format_value` shows it (the one rounding rule), as a number."""
+    if unit == "percent" or abs(value) >= 100:
+        return float(round(value))
+    return float(round(value, 1))
+
+
 def predicted_actual_sentences(table: pd.DataFrame) -> list[str]:
-    """One plain sentence per indicator: the latest pilot prediction against the actual value."""
+    """One plain sentence per indicator: the latest pilot prediction against the actual value.
+
+    The gap is worked out from the two figures as shown, so the sentence's arithmetic is the reader's."""
     out = []
     for _, rows in table.groupby("indicator", sort=True):
         pilot = rows[(rows["role"] == "pilot") & rows["predicted"].notna()].sort_values("period")
@@ -272,25 +350,34 @@ def predicted_actual_sentences(table: pd.DataFrame) -> list[str]:
             continue
         last = pilot.iloc[-1]
         unit = last["unit"]
-        gap = last["gap"]
+        gap = shown_value(last["actual"], unit) - shown_value(last["predicted"], unit)
         better = (gap > 0) == (last["better"] == "higher") if gap != 0 else None
         way = "better than" if better else "worse than" if better is False else "exactly as"
-        points = f"{abs(gap):.0f} points" if unit == "percent" else format_value(abs(gap), unit)
+        if unit == "percent":
+            size = f"{abs(gap):.0f} point{'' if abs(gap) == 1 else 's'} "
+        else:
+            size = f"{format_value(abs(gap), unit)} "
         out.append(
             f"{last['label']}: predicted {format_value(last['predicted'], unit)}, actual about "
             f"{format_value(last['actual'], unit)} in the pilot neighbourhoods in "
-            f"{pd.Timestamp(last['period']).strftime('%B %Y')} ({points} {way} predicted)."
+            f"{pd.Timestamp(last['period']).strftime('%B %Y')} ({size if gap else ''}{way} predicted)."
         )
     return out
 
 
-def high_level_indicators(fw: Framework, project: Project | None = None) -> pd.DataFrame:
+def high_level_indicators(
+    fw: Framework, project: Project | None = None, data: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """Appendix 1's high-level indicators per ideal and outcome (the project's outcomes when given).
 
-    Columns: ideal, outcome, label, in_map (outcome in the project's ripple map), measure, collected
-    (a tier-1 indicator of the catalogue is named the same; otherwise the basket is not collected yet).
+    Columns: ideal, outcome, label, in_map (outcome in the project's ripple map), measure, collected (a
+    tier-1 indicator of the catalogue is named the same and, when ``data`` (indicator rows, e.g. as at a
+    wave) is given, has figures in it; otherwise the basket is not collected yet).
     """
-    collected = {i.label.lower() for i in fw.indicators if i.tier == 1}
+    tier_one = {i.label.lower(): i.id for i in fw.indicators if i.tier == 1}
+    if data is not None:
+        have = set(data["indicator"])
+        tier_one = {label: i for label, i in tier_one.items() if i in have}
     in_map = set(project.outcome_ids) if project else set()
     rows = []
     for ideal in fw.ideals:
@@ -298,5 +385,5 @@ def high_level_indicators(fw: Framework, project: Project | None = None) -> pd.D
             if project and o.id not in in_map:
                 continue
             for measure in o.high_level_indicators:
-                rows.append((ideal.name, o.id, o.label, o.id in in_map, measure, measure.lower() in collected))
+                rows.append((ideal.name, o.id, o.label, o.id in in_map, measure, measure.lower() in tier_one))
     return pd.DataFrame(rows, columns=["ideal", "outcome", "label", "in_map", "measure", "collected"])

@@ -13,15 +13,18 @@ in :func:`build_evidence`; sentiment items are scored on loading and their text 
 Time: survey waves have no dates, indicators and sentiment have. :func:`project_calendar` anchors the
 waves: the baseline is the project's ``start`` month (``projects/<id>.yaml``) when given, otherwise the
 latest dated indicator or sentiment month taken as the month of the latest wave with survey data, counted
-back by that wave's ``months`` (``settings.yaml``).
+back by that wave's ``months`` (``settings.yaml``). A wave's month is the month its fieldwork ended; a
+report at a wave is *as at* that month: :meth:`ProjectEvidence.up_to` keeps only the indicator figures
+and comments dated on or before it, and the stories of that wave and earlier. A dated comment belongs to
+the first wave whose month is on or after its own (the months leading up to that wave's fieldwork).
 
 ``load_project_evidence(db, fw, project_id) -> ProjectEvidence`` (``build_evidence`` from frames),
-``project_calendar(fw, project, ...) -> Calendar``
+``project_calendar(fw, project, ...) -> Calendar``, ``ProjectEvidence.up_to(wave)``
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -48,20 +51,34 @@ class Calendar:
     """The month of each survey wave for one project, and how it was decided."""
 
     baseline: pd.Period | None  # month of the baseline wave; None when nothing is dated
-    waves: dict[str, pd.Period]  # wave id -> month
-    source: str  # plain words: where the baseline month came from
+    waves: dict[str, pd.Period]  # wave id -> month (the month the wave's fieldwork ended)
+    source: str  # where the baseline month came from (for the command line and the docs)
+    exact: bool = False  # True when the months come from the project's start month; False when estimated
+
+    @property
+    def known(self) -> bool:
+        """Whether the waves have months at all (a start month, or dated data to estimate them from)."""
+        return self.baseline is not None
 
     def month(self, wave: str) -> pd.Period | None:
         return self.waves.get(wave)
 
+    def cutoff(self, wave: str) -> pd.Timestamp | None:
+        """The first moment after the wave's month: a report at ``wave`` uses what is dated before it."""
+        month = self.month(wave)
+        return None if month is None else (month + 1).start_time
+
     def wave_of(self, when: pd.Series) -> pd.Series:
-        """The wave each date falls in: from a wave's month up to the next wave's; before baseline = <NA>."""
+        """The wave each date belongs to: the first wave whose month is on or after the date's month (the
+        months leading up to that wave's fieldwork). Before the baseline month, or after the last wave's
+        month: <NA>."""
         out = pd.Series(pd.NA, index=when.index, dtype=object)
         if self.baseline is None or when.empty:
             return out
         months = pd.PeriodIndex(pd.to_datetime(when), freq="M")
-        for wave, month in sorted(self.waves.items(), key=lambda kv: kv[1]):
-            out[months >= month] = wave
+        for wave, month in sorted(self.waves.items(), key=lambda kv: kv[1], reverse=True):
+            out[months <= month] = wave
+        out[months < self.baseline] = pd.NA
         return out
 
 
@@ -77,6 +94,7 @@ def project_calendar(
     if project.start:
         baseline = pd.Period(project.start, freq="M")
         source = f"the project's start month ({project.start}, projects/{project.id}.yaml)"
+        exact = True
     else:
         latest_wave = next((w for w in reversed(fw.settings.wave_ids) if w in survey_waves), None)
         if not dated_months or latest_wave is None:
@@ -88,7 +106,8 @@ def project_calendar(
             f"{latest_wave} survey, so the baseline is {baseline}; set start (YYYY-MM) in projects/"
             f"{project.id}.yaml to fix it"
         )
-    return Calendar(baseline, {w: baseline + m for w, m in months.items()}, source)
+        exact = False
+    return Calendar(baseline, {w: baseline + m for w, m in months.items()}, source, exact)
 
 
 # --- one project's evidence -------------------------------------------------------------------------
@@ -107,6 +126,26 @@ class ProjectEvidence:
     sentiment: pd.DataFrame  # neighbourhood, role, date, channel, compound, tone, wave (no text)
     survey_waves: tuple[str, ...]  # waves with survey data in the project's neighbourhoods
     calendar: Calendar = field(default_factory=lambda: Calendar(None, {}, ""))
+
+    def up_to(self, wave: str | None) -> ProjectEvidence:
+        """The evidence as at ``wave``: indicator figures and comments dated on or before the wave's month, and
+        the stories of that wave and earlier. When the calendar is unknown, the dated evidence is kept whole
+        (the sections say so); ``None`` keeps everything."""
+        if wave is None:
+            return self
+        waves = list(self.fw.settings.wave_ids)
+        stories = self.stories[self.stories["wave"].isin(waves[: waves.index(wave) + 1])]
+        indicators, sentiment = self.indicators, self.sentiment
+        cutoff = self.calendar.cutoff(wave)
+        if cutoff is not None:
+            indicators = indicators[indicators["period"] < cutoff]
+            sentiment = sentiment[sentiment["date"] < cutoff]
+        return replace(
+            self,
+            indicators=indicators.reset_index(drop=True),
+            stories=stories.reset_index(drop=True),
+            sentiment=sentiment.reset_index(drop=True),
+        )
 
     def role_of(self, neighbourhood: str) -> str | None:
         rows = self.areas.loc[self.areas["neighbourhood"] == neighbourhood, "role"]

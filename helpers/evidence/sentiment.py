@@ -12,18 +12,25 @@ a count or a share (shares from fewer items than the minimum base are blank).
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 import pandas as pd
 
-from ..methods.estimates import two_sided_p
+from ..config.framework import Framework
+from ..methods.estimates import normal_quantile, two_sided_p
 from ..store import database as store
 
 if TYPE_CHECKING:
     import duckdb
 
-    from .project import ProjectEvidence
+
+class ProjectEvidence(Protocol):
+    """What these functions read of a :class:`helpers.evidence.project.ProjectEvidence` (which imports this
+    module to score items, so it is not imported here)."""
+
+    fw: Framework
+    sentiment: pd.DataFrame
 
 # vaderSentiment's documented thresholds on the compound score (README, "About the scoring").
 POSITIVE_FROM = 0.05
@@ -114,7 +121,8 @@ def sentiment_by_channel(ev: ProjectEvidence, neighbourhood: str | None = None) 
 
 
 def sentiment_channels(ev: ProjectEvidence, neighbourhood: str) -> pd.DataFrame:
-    """Items collected in one neighbourhood per channel, whatever their date (counts only).
+    """Items collected in one neighbourhood per channel, whatever their wave (counts only; a report passes the
+    evidence as at its wave).
 
     Columns: channel ('not given' when blank), items, first_date, last_date; sorted by channel."""
     s = ev.sentiment[ev.sentiment["neighbourhood"] == neighbourhood]
@@ -136,8 +144,8 @@ def sentiment_change(ev: ProjectEvidence, wave: str, confidence: float | None = 
     """Change in net sentiment (items scored +1 / 0 / -1) from baseline to ``wave``: pilots minus comparisons.
 
     Each of the (up to) four role x wave groups contributes its mean and ``variance / items``; a normal
-    test on the difference. Returns a dict: pilot_change, comparison_change, difference, se, p_value,
-    design, items (pilot items at the two waves), has_data.
+    test on the difference and its interval. Returns a dict: pilot_change, comparison_change, difference,
+    se, ci_low, ci_high, p_value, clear, design, items (pilot items at the two waves), has_data.
     """
     conf = confidence or ev.fw.settings.thresholds.confidence_level
     base = ev.fw.settings.baseline
@@ -155,6 +163,7 @@ def sentiment_change(ev: ProjectEvidence, wave: str, confidence: float | None = 
     diff = pilot_change - (0 if math.isnan(comparison_change) else comparison_change)
     se = math.sqrt(var)
     p = float(two_sided_p(diff / se)) if se > 0 else (0.0 if diff else 1.0)
+    z = normal_quantile(0.5 + conf / 2)
     return {
         "has_data": True,
         "pilot_change": pilot_change,
@@ -162,6 +171,8 @@ def sentiment_change(ev: ProjectEvidence, wave: str, confidence: float | None = 
         "difference": diff,
         "se": se,
         "p_value": p,
+        "ci_low": diff - z * se,
+        "ci_high": diff + z * se,
         "clear": p < 1 - conf,
         "design": design,
         "items": p1[2] + p0[2],
