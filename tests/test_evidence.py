@@ -4,17 +4,20 @@
 from __future__ import annotations
 
 import math
+import re
 import shutil
 
 import numpy as np
 import pandas as pd
 import pytest
+from wording import forbidden, visible_text
 
-from helpers.config import paths
+from helpers.config import cache, paths
 from helpers.evidence import indicators, sentiment
 from helpers.evidence import project as proj
 from helpers.evidence.context import ProjectData, Selection
 from helpers.presentation import sections
+from helpers.presentation.render import to_html
 from helpers.presentation.sections import Report
 from helpers.store.intake import build_database
 
@@ -64,7 +67,8 @@ def small_evidence(fw):
 def test_calendar_from_the_start_month(small_evidence):
     cal = small_evidence.calendar
     assert str(cal.baseline) == "2025-01" and str(cal.month("6m")) == "2025-07" and str(cal.month("12m")) == "2026-01"
-    assert "start month" in cal.source
+    assert "start month" in cal.source and cal.exact and cal.known
+    assert cal.cutoff("6m") == pd.Timestamp("2025-08-01")  # a report at 6 months uses what is dated in July or before
 
 
 def test_calendar_derived_from_the_latest_dated_month(fw):
@@ -72,7 +76,20 @@ def test_calendar_derived_from_the_latest_dated_month(fw):
     months = [pd.Period("2025-10", "M"), pd.Period("2026-04", "M")]
     cal = proj.project_calendar(fw, project, dated_months=months, survey_waves=("baseline", "6m", "12m"))
     assert str(cal.baseline) == "2025-04"  # 2026-04 is taken as the 12m survey's month
-    assert "derived" in cal.source
+    assert "derived" in cal.source and not cal.exact and cal.known
+
+
+def test_calendar_unknown_without_start_or_survey(fw):
+    cal = proj.project_calendar(fw, fw.project("working-xtra"), dated_months=[pd.Period("2025-10", "M")])
+    assert not cal.known and cal.cutoff("6m") is None
+
+
+def test_a_comment_belongs_to_the_wave_it_leads_up_to(small_evidence):
+    cal = small_evidence.calendar  # baseline 2025-01, 6m 2025-07, 12m 2026-01
+    dates = pd.Series(
+        pd.to_datetime(["2024-12-31", "2025-01-15", "2025-02-01", "2025-07-31", "2025-08-01", "2026-02-01"])
+    )
+    assert cal.wave_of(dates).tolist() == [pd.NA, "baseline", "6m", "6m", "12m", pd.NA]
 
 
 def test_indicator_change_is_signed_by_the_better_direction(small_evidence):
@@ -81,27 +98,51 @@ def test_indicator_change_is_signed_by_the_better_direction(small_evidence):
     assert crime["baseline_value"] == 50 and crime["value"] == 40 and crime["change"] == -10
     assert crime["improvement"] == 10 and crime["improvement_pct"] == pytest.approx(20)
     assert crime["better_way"] == "better"  # fewer incidents is better
+    assert crime["scale"] == "units" and crime["change_on_scale"] == -10  # a rate moves in its own units
     jobs = ch.loc[("employment-rate", "p1")]
     assert jobs["improvement_pct"] == pytest.approx(-10) and jobs["better_way"] == "worse"
+    assert jobs["scale"] == "points" and jobs["change_on_scale"] == -5  # 50% -> 45%: 5 points, not 10%
     assert ch.loc[("crime-asb", "c1")]["better_way"] == "no change"
 
 
 def test_indicator_test_against_noise_by_hand(small_evidence):
     t = indicators.indicator_tests(small_evidence, "6m").set_index("indicator")
     crime = t.loc["crime-asb"]
-    # Changes before baseline, % of the baseline value 50: pilot +4, -2; comparison +1, -1.
-    sd = math.sqrt(((4 - 0.5) ** 2 + (-2 - 0.5) ** 2 + (1 - 0.5) ** 2 + (-1 - 0.5) ** 2) / 3)  # sqrt(7)
+    # A rate: changes in its own units. Before the baseline: pilot 49 -> 51 -> 50 (+2, -1), comparison
+    # 50 -> 50.5 -> 50 (+0.5, -0.5); mean 0.25.
+    sd = math.sqrt(((2 - 0.25) ** 2 + (-1 - 0.25) ** 2 + (0.5 - 0.25) ** 2 + (-0.5 - 0.25) ** 2) / 3)  # sqrt(1.75)
     se = sd * math.sqrt(1 / 1 + 1 / 1)
-    assert crime["noise_sd_pct"] == pytest.approx(sd)
-    assert crime["se_pct"] == pytest.approx(se)
-    assert crime["net_pct"] == pytest.approx(20)
-    assert crime["p_value"] == pytest.approx(math.erfc(20 / se / math.sqrt(2)))
+    assert crime["noise_sd"] == pytest.approx(sd) and crime["se"] == pytest.approx(se)
+    assert crime["pilot_change"] == -10 and crime["comparison_change"] == 0 and crime["net_change"] == -10
+    assert crime["p_value"] == pytest.approx(math.erfc(10 / se / math.sqrt(2)))
+    assert crime["ci_low"] == pytest.approx(-10 - 1.959964 * se) and crime["ci_high"] == pytest.approx(
+        -10 + 1.959964 * se
+    )
     assert crime["direction"] == "better" and crime["clear"] and crime["design"] == "pilot against comparison"
+    assert crime["net_pct"] == pytest.approx(20)  # the same comparison as % of the baseline, positive = better
     jobs = t.loc["employment-rate"]
-    assert jobs["direction"] == "worse" and jobs["net_pct"] == pytest.approx(-10)
+    assert jobs["direction"] == "worse" and jobs["net_change"] == pytest.approx(-5) and jobs["scale"] == "points"
     # No change before baseline at all: no noise estimate, so never counted as clear.
-    assert math.isnan(jobs["noise_sd_pct"]) or jobs["noise_sd_pct"] == 0
+    assert math.isnan(jobs["noise_sd"]) or jobs["noise_sd"] == 0
     assert not jobs["clear"]
+
+
+def test_a_count_changes_as_a_percentage_of_its_baseline(fw):
+    series = pd.concat(
+        [
+            _series("empty-properties", "p1", [98.0, 102.0, 100.0, 95.0, 90.0]),
+            _series("empty-properties", "c1", [200.0, 200.0, 200.0, 200.0, 196.0]),
+        ],
+        ignore_index=True,
+    )
+    areas = _areas(("p1", "Pilot One", "pilot"), ("c1", "Comparison One", "comparison"))
+    ev = proj.build_evidence(fw, _project(fw), areas, indicators=series)
+    t = indicators.indicator_tests(ev, "6m").set_index("indicator").loc["empty-properties"]
+    assert t["scale"] == "percent"
+    assert t["pilot_change"] == pytest.approx(-10) and t["comparison_change"] == pytest.approx(-2)
+    assert t["net_change"] == pytest.approx(-8) and t["direction"] == "better"  # fewer empty homes
+    # Noise as % of each area's last figure before the baseline: +4, -2 (of 100) and 0, 0 (of 200).
+    assert t["noise_sd"] == pytest.approx(np.std([4, -2, 0, 0], ddof=1))
 
 
 def test_no_comparison_areas_uses_the_prediction(fw):
@@ -110,6 +151,7 @@ def test_no_comparison_areas_uses_the_prediction(fw):
     ev = proj.build_evidence(fw, _project(fw), _areas(("p1", "Pilot One", "pilot")), indicators=series)
     t = indicators.indicator_tests(ev, "6m").set_index("indicator").loc["crime-asb"]
     assert t["design"] == "against prediction"
+    assert t["net_change"] == pytest.approx(40 - 48)  # 8 per 1,000 below the prediction
     assert t["net_pct"] == pytest.approx(100 * (48 - 40) / 50)  # lower is better: 8 below the prediction
 
 
@@ -133,6 +175,12 @@ def test_predicted_against_actual_sentence():
         "Council tax collection rate: predicted 25%, actual about 70% in the pilot neighbourhoods in "
         "January 2026 (45 points better than predicted)."
     )
+    # The gap is the difference of the figures as shown: 71% - 25% = 46, not the unrounded 45.2.
+    shown = table.assign(actual=[48.0, 70.6], predicted=[25.0, 25.4], gap=[23.0, 45.2])
+    assert "actual about 71%" in indicators.predicted_actual_sentences(shown)[0]
+    assert "(46 points better than predicted)" in indicators.predicted_actual_sentences(shown)[0]
+    one = table.assign(actual=[48.0, 26.2], predicted=[25.0, 25.0])
+    assert "(1 point better than predicted)" in indicators.predicted_actual_sentences(one)[0]
 
 
 def test_sample_council_tax_collection_predicted_25_actual_about_70(sample_db, fw):
@@ -204,6 +252,9 @@ def test_sentiment_shares_and_change_by_hand(fw):
     pilot_base_var = np.var([1, 1, -1, -1], ddof=1) / 4
     comp_var = np.var([0, 0, -1, -1], ddof=1) / 4
     assert change["se"] == pytest.approx(math.sqrt(pilot_base_var + 0 + 2 * comp_var))
+    assert change["p_value"] == pytest.approx(math.erfc(1.0 / change["se"] / math.sqrt(2)))
+    assert change["ci_low"] == pytest.approx(1.0 - 1.959964 * change["se"])
+    assert change["ci_high"] == pytest.approx(1.0 + 1.959964 * change["se"])
 
 
 # --- consent: an unconsented story appears nowhere ----------------------------------------------------
@@ -369,17 +420,252 @@ def test_an_outcome_shows_only_its_stories(working_xtra, fw):
 
 
 def test_local_indicators_table_has_the_reports_figures(working_xtra):
-    """The sample's employment rate in Oakfield at 12 months, as the report has always shown it."""
+    """The sample's employment rate in Oakfield at 12 months: a percentage, so its changes are in points."""
     table = sections.build(working_xtra, "local_indicators", Selection("working-xtra", "oakfield", "12m")).tables[0]
     row = table.display.set_index("Indicator").loc["Employment rate, adults 16-64"]
-    assert row.tolist() == ["higher", "35% (Jan 2025)", "41% (Jan 2026)", "better", "+15.3%", "+3.0%", "+12.3%", "yes"]
+    assert row.tolist() == [
+        "higher",
+        "35% (Jan 2025)",
+        "41% (Jan 2026)",
+        "+6 points, better",
+        "+5 points",
+        "+2 points",
+        "+3 points",
+        "+2 to +5",
+        "yes, better",
+    ]
     tidy = table.tidy.set_index("indicator").loc["employment-rate"]
-    assert tidy["net_pct"] == pytest.approx(12.3, abs=0.05) and tidy["clear"]
+    assert tidy["net_change"] == pytest.approx(3.4, abs=0.05) and tidy["clear"] and tidy["scale"] == "points"
 
 
 def test_sentiment_shows_the_neighbourhoods_channel_counts(working_xtra):
     shown = sections.build(working_xtra, "sentiment", Selection("working-xtra", "oakfield", "12m"))
     here = next(t for t in shown.tables if t.key == "sentiment-here")
-    assert here.display.columns.tolist() == ["Channel", "Items", "From", "To"]
+    assert here.display.columns.tolist() == ["Where from", "Comments", "From", "To"]
+    assert set(here.display["Where from"]) == {"Facebook", "Reputation tracker", "Twitter"}  # names, not ids
     ev = working_xtra.evidence
-    assert here.display["Items"].sum() == (ev.sentiment["neighbourhood"] == "oakfield").sum()
+    assert here.display["Comments"].sum() == (ev.sentiment["neighbourhood"] == "oakfield").sum()
+    six = sections.build(working_xtra, "sentiment", Selection("working-xtra", "oakfield", "6m"))
+    here_6m = next(t for t in six.tables if t.key == "sentiment-here")
+    mine = ev.sentiment[(ev.sentiment["neighbourhood"] == "oakfield") & (ev.sentiment["date"] < "2025-08-01")]
+    assert here_6m.display["Comments"].sum() == len(mine) < here.display["Comments"].sum()
+
+
+# --- reports are as at their wave ----------------------------------------------------------------------
+
+EVIDENCE_NAMES = [name for name, spec in sections.load_all().items() if spec.function.__module__.endswith(".evidence")]
+
+
+def test_evidence_up_to_a_wave_keeps_only_what_was_dated_by_then(fw):
+    series = _series("crime-asb", "p1", [49.0, 51.0, 50.0, 45.0, 40.0, 35.0, 30.0])  # 2024-07 .. 2026-01
+    stories = pd.DataFrame(
+        [(f"s-{w}", "p1", w, "place-pride-trust", f"Story at {w}", "text", "yes") for w in ("6m", "12m")],
+        columns=[*proj.STORY_COLUMNS, "consent"],
+    )
+    comments = pd.DataFrame(
+        [
+            (f"c{k}", "p1", day, "twitter", "Thank you, wonderful.")
+            for k, day in enumerate(("2025-01-05", "2025-07-09", "2025-12-01"))
+        ],
+        columns=["item_id", "neighbourhood", "date", "channel", "text"],
+    )
+    ev = proj.build_evidence(
+        fw, _project(fw), _areas(("p1", "Pilot One", "pilot")), indicators=series, stories=stories, sentiment=comments
+    )
+    at_baseline, at_6m = ev.up_to("baseline"), ev.up_to("6m")
+    assert at_baseline.indicators["period"].max() == pd.Timestamp("2025-01-01")
+    assert at_6m.indicators["period"].max() == pd.Timestamp("2025-07-01")
+    assert at_baseline.stories.empty and at_6m.stories["wave"].tolist() == ["6m"]
+    assert at_6m.sentiment["date"].max() == pd.Timestamp("2025-07-09")  # December's comment is not known yet
+    assert set(at_6m.sentiment["wave"]) == {"baseline", "6m"}
+    # The 6m change comes from figures up to July 2025 whatever came later; nothing changes at the baseline.
+    assert indicators.indicator_changes(at_6m, "6m").iloc[0]["value"] == 40
+    assert indicators.indicator_changes(ev, "baseline").empty
+    assert ev.up_to(None) is ev
+
+
+@pytest.fixture(scope="module")
+def as_at_db(tmp_path_factory, fw):
+    """The sample with two figures no report could mistake: Ashgrove's budgeting support at 3,210 in July 2025
+    (the 6 months survey's month) and 4,321 in January 2026 (the 12 months survey's)."""
+    folder = tmp_path_factory.mktemp("as-at-sample")
+    for f in paths.SAMPLE.glob("*.csv"):
+        shutil.copy(f, folder / f.name)
+    ind = pd.read_csv(folder / "indicators.csv", dtype=str)
+    mine = (ind["indicator"] == "budgeting-support") & (ind["neighbourhood"] == "ashgrove")
+    ind.loc[mine & (ind["period"] == "2025-07"), "value"] = "3210"
+    ind.loc[mine & (ind["period"] == "2026-01"), "value"] = "4321"
+    ind.to_csv(folder / "indicators.csv", index=False)
+    db = tmp_path_factory.mktemp("as-at-db") / "workbook.duckdb"
+    build_database(folder, fw, db)
+    return db
+
+
+def _page(report: Report, names=EVIDENCE_NAMES) -> str:
+    return "\n".join(visible_text(to_html(report.show(name))) for name in names)
+
+
+def _tidy_periods(report: Report) -> list[pd.Timestamp]:
+    """Every date in the sections' downloads (tidy frames)."""
+    found = []
+    for name in EVIDENCE_NAMES:
+        for t in report.show(name).tables:
+            for column in ("period", "baseline_period", "period_here", "first_date", "last_date"):
+                if t.tidy is not None and column in t.tidy.columns:
+                    found += [pd.Timestamp(v) for v in t.tidy[column].dropna()]
+    return found
+
+
+def test_the_baseline_report_describes_the_starting_point(as_at_db, fw):
+    report = Report(as_at_db, "council-tax-reduction", "ashgrove", "baseline", fw)
+    page = _page(report)
+    assert "3,210" not in page and "4,321" not in page
+    for later in ("Apr 2025", "April 2025", "Jul 2025", "July 2025", "2026"):
+        assert later not in page, later
+    assert "run to January 2025, when fieldwork for the baseline survey ended" in page
+    assert max(_tidy_periods(report)) < pd.Timestamp("2025-02-01")
+    local = report.local_indicators()
+    assert local.tables[0].display.columns.tolist() == [
+        "Indicator",
+        "Better when",
+        "Ashgrove",
+        "Pilot areas (average)",
+        "Comparison areas (average)",
+    ]
+    row = local.tables[0].display.set_index("Indicator").loc["Residents accessing personal budgeting support"]
+    assert row["Ashgrove"] == "91.2 (Jan 2025)"
+    assert "This is the starting point" in " ".join(local.notes)
+    # No change anywhere: no change columns, no chart of change, no change in tone, no prediction yet.
+    assert not report.kpi_tiers().charts
+    assert "Net tone" not in page and "better than predicted" not in page
+    assert "No predicted figure is given for a month up to January 2025" in page
+    assert report.stories().tables[0].display.columns.tolist()[2:] == ["Baseline"]
+    assert set(report.sentiment().tables[0].tidy["wave"]) == {"baseline"}
+
+
+def test_later_reports_show_figures_up_to_their_wave_only(as_at_db, fw):
+    six = Report(as_at_db, "council-tax-reduction", "ashgrove", "6m", fw)
+    page = _page(six)
+    assert "3,210 (Jul 2025)" in page and "4,321" not in page and "2026" not in page
+    assert "run to July 2025, when fieldwork for the survey at 6 months ended" in page
+    assert max(_tidy_periods(six)) < pd.Timestamp("2025-08-01")
+    assert "actual about 47% in the pilot neighbourhoods in July 2025 (22 points better than predicted)" in page
+    assert set(six.sentiment().tables[0].tidy["wave"]) == {"baseline", "6m"}
+    assert six.stories().tables[0].display.columns.tolist()[2:] == ["Baseline", "6 months"]
+    twelve = _page(Report(as_at_db, "council-tax-reduction", "ashgrove", "12m", fw))
+    assert "4,321 (Jan 2026)" in twelve and "run to January 2026" in twelve
+
+
+def test_shared_results_name_their_wave(as_at_db, fw):
+    """A section the same for every neighbourhood is computed once per wave, never shared across waves."""
+    registered = sections.load_all()
+    for name in ("predicted_against_actual", "kpi_tiers", "high_level_indicators"):
+        assert registered[name].same_for == "wave", name
+    for name in ("local_indicators", "stories", "sentiment"):
+        assert registered[name].same_for is None, name
+    data = ProjectData(as_at_db, "council-tax-reduction", fw)
+    base, later = (
+        sections.build(data, "predicted_against_actual", Selection("council-tax-reduction", "ashgrove", w))
+        for w in ("baseline", "12m")
+    )
+    assert not base.charts and later.charts
+
+
+# --- numbers that read right -----------------------------------------------------------------------------
+
+
+def test_rates_change_in_points_and_counts_in_percent(sample_db, fw):
+    report = Report(sample_db, "council-tax-reduction", "ashgrove", "12m", fw)
+    table = report.local_indicators().tables[0].display.set_index("Indicator")
+    collection = table.loc["Council tax collection rate, households eligible for Council Tax Reduction"]
+    assert collection["Baseline here"] == "26% (Jan 2025)" and collection["12 months here"] == "70% (Jan 2026)"
+    assert collection["Change here"] == "+44 points, better"  # 70 - 26, as shown; never "+185.7%"
+    assert collection["Pilot areas: change"].endswith("points")
+    assert table.loc["Residents accessing personal budgeting support", "Change here"] == "+13%, better"
+    crime = table.loc["Crime and anti-social behaviour incidents per 1,000 residents"]
+    assert crime["Change here"] == "-4.3 per 1,000, better"  # a fall, in the rate's units; lower is better
+    page = _page(report, ["local_indicators", "kpi_tiers", "predicted_against_actual"])
+    assert "186%" not in page and "185.7" not in page
+    # The difference is the difference of the two changes as shown.
+    for _, row in table.iterrows():
+        if row["Comparison areas: change"]:
+            pilot, comparison, difference = (
+                float(re.match(r"[+-]?[\d.]+", row[c]).group())
+                for c in ("Pilot areas: change", "Comparison areas: change", "Difference")
+            )
+            assert difference == pytest.approx(pilot - comparison, abs=1e-9), row.name
+
+
+def test_one_rounding_rule_and_no_minus_zero():
+    from helpers.presentation import formatting as fmt
+
+    assert fmt.point_words(0.449) == "+45 points" and fmt.point_words(-0.01) == "-1 point"
+    assert fmt.point_words(-0.004) == "0 points" and fmt.signed(-0.04) == "0" and fmt.signed(-0.26) == "-0.3"
+    assert fmt.percent_change(-0.004) == "0%" and fmt.percent_change(1.857) == "+186%"
+    # A verdict agrees with the interval as printed: '0 to +20' is never clear.
+    assert not fmt.clear_as_shown(0.003, 0.2) and not fmt.clear_as_shown(-0.3, -0.004)
+    assert fmt.clear_as_shown(0.006, 0.2) and fmt.clear_as_shown(-0.3, -0.006)
+    assert not fmt.clear_as_shown(-0.03, 0.05)
+
+
+def test_a_clear_test_with_an_interval_shown_from_zero_is_not_called_clear():
+    from helpers.presentation.sections import evidence as shown
+
+    test = pd.Series({"scale": "points", "ci_low": 0.3, "ci_high": 20.0, "p_value": 0.04, "clear": True})
+    row = pd.Series({**test.to_dict(), "direction": "better"})
+    assert shown._interval_text(row) == "0 to +20" and shown._verdict(row) == "no"
+    assert shown._verdict(pd.Series({**row.to_dict(), "ci_low": 0.6})) == "yes, better"
+    assert shown._verdict(pd.Series({**row.to_dict(), "p_value": math.nan})) == "cannot tell"
+    rate = pd.Series({**row.to_dict(), "scale": "units", "ci_low": -2.94, "ci_high": -0.04, "direction": "worse"})
+    assert shown._interval_text(rate) == "-2.9 to 0" and shown._verdict(rate) == "no"
+
+
+# --- reader wording ----------------------------------------------------------------------------------------
+
+
+def test_no_forbidden_wording_in_any_evidence_section(sample_db, fw):
+    """Every sample neighbourhood x wave of both projects, as a report renders it."""
+    found = []
+    for project in ("council-tax-reduction", "working-xtra"):
+        data = ProjectData(sample_db, project, fw)
+        for hood in data.neighbourhoods:
+            for wave in fw.settings.wave_ids:
+                for name in EVIDENCE_NAMES:
+                    spec = sections.load_all()[name]
+                    if spec.applies and not spec.applies(fw, project):
+                        continue
+                    text = visible_text(to_html(sections.build(data, name, Selection(project, hood, wave))))
+                    found += [f"{project} {hood} {wave} {name}: {f}" for f in forbidden(text, fw)]
+    assert not found, "\n".join(found[:20])
+
+
+def test_financial_resilience_without_questionnaires_says_so_plainly(sample_db, fw):
+    shown = Report(sample_db, "council-tax-reduction", "ashgrove", "12m", fw).financial_resilience()
+    assert shown.paragraphs == [
+        "No financial-resilience questionnaires have been collected yet, so there is no before-and-after result for "
+        "the people the scheme supports. The questionnaire asks the same people the same questions before and after "
+        "their support."
+    ]
+
+
+def test_an_unknown_calendar_shows_everything_and_says_so(sample_db, fw):
+    """No start month and nothing to estimate the survey months from: everything is shown, with that caveat."""
+    data = ProjectData(sample_db, "council-tax-reduction", fw, results=cache.ResultCache())
+    base = proj.load_project_evidence(sample_db, fw, "council-tax-reduction")
+    unknown = proj.build_evidence(
+        fw,
+        base.project,
+        base.areas,
+        indicators=base.indicators[proj.INDICATOR_COLUMNS],
+        stories=base.stories.assign(consent="yes"),
+        sentiment=base.sentiment[["item_id", "neighbourhood", "date", "channel", "compound", "tone"]],
+    )
+    assert not unknown.calendar.known
+    data.result("evidence", lambda: unknown)  # the data context now holds this evidence
+    assert data.evidence is unknown
+    sel = Selection("council-tax-reduction", "ashgrove", "6m")
+    page = {name: visible_text(to_html(sections.build(data, name, sel))) for name in EVIDENCE_NAMES}
+    assert "not cut at the survey" in page["local_indicators"] and "Jan 2026" in page["local_indicators"]
+    assert "once the survey months are known" in page["local_indicators"]
+    assert "cannot be placed in a wave" in page["sentiment"]
+    assert not any(forbidden(text, fw) for text in page.values())
