@@ -30,6 +30,7 @@ from ..config import paths
 from ..config.errors import UserError
 from ..config.framework import Framework
 from . import database as store
+from . import form_exports
 from .consistency import companion_rejects, reference_rejects
 from .kinds import LONG_ANSWER, LONG_ITEM, Kind, kind, known_kinds
 from .reading import RawFile, read_file
@@ -86,7 +87,9 @@ def import_file(
     spec = kind(kind_name, fw)
     path = Path(path)
     db_path = Path(db) if db is not None else paths.DEFAULT_DB
-    raw = read_file(path, sheet=sheet, known=spec.names)
+    raw = read_file(path, sheet=sheet, known=[*spec.names, *form_exports.METADATA])
+    export = form_exports.recognise(raw, spec)  # a KoboToolbox or ODK Central export of the form
+    raw = export.raw if export else raw
     check_header(raw, spec, fw)
     rejects_file = Path(rejects_path) if rejects_path else path.with_name(path.stem + ".rejects.csv")
     # A new database is only created when there is something to load; an existing one is opened for
@@ -95,14 +98,19 @@ def import_file(
     try:
         tables = _tables(con)
         areas = _loaded_areas(con, tables, spec, raw.name, db_path)
-        seen = _already_loaded(con, raw.sha256, spec, tables)
+        # an export with --replace is checked submission by submission even if this very file was loaded
+        seen = None if (export and replace) else _already_loaded(con, raw.sha256, spec, tables)
         if seen is not None:
             message = f"{raw.name}: already imported as batch {seen} ({spec.name}); nothing added"
             return ImportResult(spec.name, raw.name, 0, "unchanged", message)
+        if export:
+            form_exports.read_names(export, con)
         rows = _sort_rows(spec, raw, fw, areas, today)
         _refuse_bad_rows(rows, rejects_file, raw.name, skip_bad_rows)
         con = con or store.connect(db_path)
         try:
+            if export:
+                return _load_export(con, spec, rows, fw, raw, export, replace, rejects_file)
             batch, replaced = _load(con, spec, rows.good, fw, raw.name, raw.sha256, replace)
         except duckdb.IOException as exc:  # disk full, file locked, ...: the transaction was rolled back
             raise UserError(
@@ -243,15 +251,17 @@ def _load(
 def _clash(con: duckdb.DuckDBPyConnection, spec: Kind, name: str, replace: bool) -> str:
     """Rows of the incoming scope already loaded from another file: refused, or deleted when ``replace``.
 
-    Returns them described (at most five, then how many more), or "" when there are none.
+    Returns them described (at most five, then how many more), or "" when there are none. Survey rows that
+    came from a form export are another stream and are left alone (:mod:`helpers.store.form_exports`).
     """
     scope = spec.scope
     keys = " AND ".join(f't."{k}" = i."{k}"' for k in scope)
     shown = ", ".join(f't."{k}"' for k in scope)
+    others = form_exports.not_export_rows(con) if spec.name == "survey" else ""
     clash = con.execute(
         f"SELECT {shown}, string_agg(DISTINCT m.file_name || ' (batch ' || t.batch_id || ')', ', ') "
         f"FROM {spec.table} t JOIN (SELECT DISTINCT {', '.join(scope)} FROM incoming) i ON {keys} "
-        f"JOIN imports m ON m.batch_id = t.batch_id GROUP BY ALL ORDER BY ALL"
+        f"JOIN imports m ON m.batch_id = t.batch_id WHERE true{others} GROUP BY ALL ORDER BY ALL"
     ).fetchall()
     if not clash:
         return ""
@@ -263,8 +273,60 @@ def _clash(con: duckdb.DuckDBPyConnection, spec: Kind, name: str, replace: bool)
             f"{name}: {spec.name} for {' x '.join(scope)} {described} is already loaded from another "
             "file. Use --replace to swap it for this file."
         )
-    con.execute(f"DELETE FROM {spec.table} t WHERE EXISTS (SELECT 1 FROM incoming i WHERE {keys})")
+    con.execute(f"DELETE FROM {spec.table} t WHERE EXISTS (SELECT 1 FROM incoming i WHERE {keys}){others}")
     return described
+
+
+def _load_export(
+    con: duckdb.DuckDBPyConnection,
+    spec: Kind,
+    rows: _Sorted,
+    fw: Framework,
+    raw: RawFile,
+    export: form_exports.FormExport,
+    replace: bool,
+    rejects_file: Path,
+) -> ImportResult:
+    """A form export: add its new submissions in one transaction (:func:`helpers.store.form_exports.merge`)."""
+    import pyarrow as pa
+
+    incoming = stored_rows(spec, rows.good).assign(_row=rows.good.index.to_numpy())
+    con.register("incoming", pa.Table.from_pandas(incoming, preserve_index=False))
+    try:
+        with store.transaction(con):
+            store.ensure_schema(con, fw)
+            merged = form_exports.merge(con, spec, raw.name, replace)
+            if not merged.new and not merged.described:
+                message = (
+                    f"{raw.name}: nothing new: all {merged.unchanged} submissions of this {export.tool} export are "
+                    "already loaded" + (f"; {merged.kept_note}" if merged.kept_note else "")
+                )
+                return ImportResult(spec.name, raw.name, 0, "unchanged", message)
+            batch = con.execute("SELECT coalesce(max(batch_id), 0) + 1 FROM imports").fetchone()[0]
+            types = spec.table_columns
+            cols = ", ".join(f'"{c}"' for c in types)
+            cast = ", ".join(f'CAST(i."{c}" AS {t})' for c, t in types.items())
+            con.execute(
+                f"INSERT INTO {spec.table} ({cols}, batch_id) SELECT {cast}, {batch} FROM incoming i "
+                f"WHERE {form_exports.NEW_ROWS}"
+            )
+            con.execute(
+                "INSERT INTO imports (batch_id, kind, file_name, sha256, rows, replaced) VALUES (?, ?, ?, ?, ?, ?)",
+                [batch, spec.name, os.path.basename(raw.name), raw.sha256, merged.new, merged.described or None],
+            )
+            form_exports.record(con, batch, export.tool)
+            _pause_for_tests()
+    except duckdb.IOException as exc:
+        raise UserError(f"{raw.name}: could not write to the database; nothing was loaded ({exc})") from None
+    finally:
+        con.unregister("incoming")
+    result = _loaded(spec, raw, rows, batch, merged.described, rejects_file)
+    result.rows = merged.new
+    changes = f"; {merged.described}" if merged.described else ""
+    bad = f"; {rows.bad_rows} bad rows skipped, listed in {rejects_file}" if rows.bad_rows else ""
+    notes = "; ".join(n for n in (merged.note, export.note) if n)
+    result.message = f"{raw.name}: loaded {merged.new} new submissions as batch {batch}{changes}{bad} ({notes})"
+    return result
 
 
 def build_database(source: Path, fw: Framework, db: Path, *, force: bool = False) -> str:
