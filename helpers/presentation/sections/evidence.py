@@ -691,8 +691,10 @@ def _resilience_row(r, minimum: int) -> tuple:
     number = (lambda v: fmt.signed(v, 2)) if score else fmt.points
     change = number(r.change) + ("" if score else (" point" if number(r.change) in ("+1", "-1") else " points"))
     has_interval = not pd.isna(r.ci_low)
-    clear = bool(r.clear) and (not has_interval or fmt.clear_as_shown(r.ci_low, r.ci_high, number))
+    interval_clear = has_interval and fmt.clear_as_shown(r.ci_low, r.ci_high, number)
+    clear = bool(r.clear) and (not has_interval or interval_clear)
     better = (r.change > 0) == (r.better == "higher")
+    unclear = "borderline: not clear" if has_interval and bool(r.clear) != interval_clear else "no clear change"
     return (
         r.label,
         r.test,
@@ -702,7 +704,7 @@ def _resilience_row(r, minimum: int) -> tuple:
         f"{change} ({fmt.interval(r.ci_low, r.ci_high, number)})" if has_interval else change,
         "" if pd.isna(r.p_value) else f"{r.p_value:.3f}",
         fmt.signed(r.effect_size, 2) if score and not pd.isna(r.effect_size) else "",
-        ("better" if better else "worse") if clear else "no clear change",
+        ("better" if better else "worse") if clear else unclear,
     )
 
 
@@ -738,7 +740,8 @@ def financial_resilience(data: ProjectData, sel: Selection) -> Section:
         "the typical change with its interval, and the balance of people whose score rose over those whose score "
         "fell (-1 to +1, weighted by size). Yes/no questions: the share answering yes before and after, and the "
         "change in that share with its interval, tested on the people who changed answer. A result is 'better' or "
-        "'worse' only when the interval lies wholly on one side of zero. Without a comparison group, a change may "
+        "'worse' only when the test is clear and the interval lies wholly on one side of zero; 'borderline' when "
+        "the two disagree. Without a comparison group, a change may "
         "also reflect anything else that changed for these people over the time. The answers are not tied to a "
         "survey wave, so this shows every pair collected so far."
     )
