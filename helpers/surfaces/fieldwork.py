@@ -1,0 +1,282 @@
+"""Fieldwork tracking: are we on track, and who is missing? (``python -m helpers fieldwork``).
+
+For one project and one wave (default: the latest with responses), per neighbourhood:
+
+- **returns**: questionnaires back so far by mode (post, placed, online, not recorded) against the target
+  the planner sets (:func:`helpers.surfaces.planning.plan`: the role's responses shared out by adults), or
+  ``--target N``;
+- **margins**: the achieved sample against the population by age band and by gender (the weighting's
+  margins): a group is *under-represented* when its share of the answers is less than
+  :data:`UNDER` times its share of the adults (weighting then leans on fewer people to stand for it);
+- **weighting**: the design effect the raking weights would have now (Kish's), and the effective number of
+  responses it leaves; or why the wave cannot be weighted yet (a group with adults and no answers).
+
+Plain words first, then (``--csv FILE``) one tidy table with a ``part`` column: returns, margins, weighting.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..config import paths
+from ..config.errors import UserError
+from ..config.framework import Framework
+from ..presentation import formatting as fmt
+from . import planning
+
+UNDER = 0.8  # a group's share of answers below this times its share of adults: under-represented
+NOT_RECORDED = "not recorded"
+COLUMNS = [
+    "part",
+    "neighbourhood",
+    "name",
+    "role",
+    "wave",
+    "mode",
+    "dimension",
+    "category",
+    "responses",
+    "target",
+    "percent_of_target",
+    "still_needed",
+    "share_of_responses",
+    "share_of_adults",
+    "representation",
+    "under_represented",
+    "design_effect",
+    "effective_n",
+    "note",
+]
+
+
+@dataclass
+class Fieldwork:
+    """The three tables (returns, margins, weighting) in one, and the words."""
+
+    table: pd.DataFrame
+    lines: list[str] = field(default_factory=list)
+
+    @property
+    def words(self) -> str:
+        return "\n".join(self.lines)
+
+    def __str__(self) -> str:
+        return self.words
+
+    def part(self, name: str) -> pd.DataFrame:
+        rows = self.table[self.table["part"] == name]
+        return rows.dropna(axis=1, how="all").reset_index(drop=True)
+
+    def _repr_html_(self) -> str:
+        import html
+
+        return "".join(f"<p>{html.escape(line.strip())}</p>" for line in self.lines if line.strip())
+
+
+def _age_band(ages: pd.Series, fw: Framework) -> pd.Series:
+    out = pd.Series(pd.NA, index=ages.index, dtype=object)
+    for band in fw.settings.weighting.age_bands:
+        out[(ages >= band.min) & (ages <= band.max)] = band.id
+    return out
+
+
+def _targets(fw, db, project, target, options: dict) -> dict[str, int]:
+    if target is not None:
+        if target < 1:
+            raise UserError(f"--target {target}: give the number of responses each neighbourhood needs, 1 or more")
+        return {}
+    result = planning.plan(fw, db, project=project, **options)
+    rows = result.table[result.table["neighbourhood"] != "all"]
+    return dict(zip(rows["neighbourhood"], rows["responses_needed"].astype(int), strict=True))
+
+
+def _returns(data, wave, targets, target, modes) -> list[dict]:
+    rows = []
+    answered = data.responses[data.responses["wave"] == wave] if not data.responses.empty else data.responses
+    for area in data.areas.itertuples():
+        mine = answered[answered["neighbourhood"] == area.neighbourhood] if not answered.empty else answered
+        by_mode = mine["mode"].fillna(NOT_RECORDED).value_counts().to_dict() if not mine.empty else {}
+        goal = target if target is not None else targets.get(area.neighbourhood)
+        base = {"neighbourhood": area.neighbourhood, "name": area.name, "role": area.role, "wave": wave}
+        for mode in [*modes, NOT_RECORDED]:
+            if mode in by_mode or mode != NOT_RECORDED:
+                rows.append(base | {"part": "returns", "mode": mode, "responses": int(by_mode.get(mode, 0))})
+        n = len(mine)
+        rows.append(
+            base
+            | {
+                "part": "returns",
+                "mode": "all",
+                "responses": n,
+                "target": goal,
+                "percent_of_target": round(100 * n / goal, 1) if goal else None,
+                "still_needed": max(goal - n, 0) if goal else None,
+            }
+        )
+    return rows
+
+
+def _margins(fw, data, wave) -> list[dict]:
+    rows = []
+    answered = data.responses[data.responses["wave"] == wave] if not data.responses.empty else data.responses
+    pop = data.population
+    genders = list(fw.settings.weighting.genders)
+    gender_words = {c.code: c.label for c in fw.instrument.gender.categories}
+    for area in data.areas.itertuples():
+        mine = answered[answered["neighbourhood"] == area.neighbourhood]
+        placed = {
+            "age_band": _age_band(pd.to_numeric(mine["age"], errors="coerce"), fw),
+            "gender": mine["gender"].where(mine["gender"].isin(genders)),
+        }
+        for dimension, values in placed.items():
+            adults = pop[(pop["neighbourhood"] == area.neighbourhood) & (pop["dimension"] == dimension)]
+            adults = adults.set_index("category")["population"].astype(float)
+            known = values.dropna()
+            cats = [b.id for b in fw.settings.weighting.age_bands] if dimension == "age_band" else genders
+            for cat in cats:
+                got = int((known == cat).sum())
+                share = got / len(known) if len(known) else np.nan
+                pop_share = adults.get(cat, np.nan) / adults.sum() if adults.sum() else np.nan
+                ratio = share / pop_share if pop_share and pop_share == pop_share else np.nan
+                rows.append(
+                    {
+                        "part": "margins",
+                        "neighbourhood": area.neighbourhood,
+                        "name": area.name,
+                        "role": area.role,
+                        "wave": wave,
+                        "dimension": dimension,
+                        "category": cat if dimension == "age_band" else gender_words.get(cat, cat),
+                        "responses": got,
+                        "share_of_responses": share,
+                        "share_of_adults": pop_share,
+                        "representation": ratio,
+                        "under_represented": bool(ratio < UNDER) if ratio == ratio else None,
+                    }
+                )
+    return rows
+
+
+def _weighting(fw, data, wave) -> list[dict]:
+    summary = planning.weights_summary(fw, data)
+    summary = summary[summary["wave"] == wave].set_index("neighbourhood") if not summary.empty else summary
+    rows = []
+    for area in data.areas.itertuples():
+        found = area.neighbourhood in summary.index
+        row = summary.loc[area.neighbourhood] if found else None
+        rows.append(
+            {
+                "part": "weighting",
+                "neighbourhood": area.neighbourhood,
+                "name": area.name,
+                "role": area.role,
+                "wave": wave,
+                "responses": int(row["respondents"]) if found else 0,
+                "design_effect": float(row["design_effect"]) if found else np.nan,
+                "effective_n": float(row["effective_n"]) if found else np.nan,
+                "note": (row["problem"] if found else "no responses yet") or "",
+            }
+        )
+    return rows
+
+
+def fieldwork(
+    fw: Framework | None = None,
+    db: Path | str | None = None,
+    *,
+    project: str,
+    wave: str | None = None,
+    target: int | None = None,
+    **plan_options,
+) -> Fieldwork:
+    """Returns so far against the targets, who is under-represented, and the design effect now."""
+    from ..config.framework import framework
+
+    fw = fw or framework()
+    db = Path(db) if db is not None else paths.DEFAULT_DB
+    planning.check_wave(fw, wave)
+    data = planning.project_data(fw, db, project)
+    wave = wave or planning.latest_wave(fw, data.responses) or fw.settings.baseline
+    targets = _targets(fw, db, project, target, plan_options)
+    modes = [str(m.code) for m in fw.instrument.modes]
+    rows = _returns(data, wave, targets, target, modes) + _margins(fw, data, wave) + _weighting(fw, data, wave)
+    table = pd.DataFrame(rows).reindex(columns=COLUMNS)
+    for col in ("responses", "target", "still_needed"):
+        table[col] = pd.to_numeric(table[col]).astype("Int64")
+    return Fieldwork(table, _words(fw, project, wave, table, modes, target))
+
+
+def _group_words(row) -> str:
+    return f"aged {row['category']}" if row["dimension"] == "age_band" else str(row["category"]).lower()
+
+
+def _words(fw, project, wave, table, modes, target) -> list[str]:
+    mode_words = {str(m.code): m.label.lower() for m in fw.instrument.modes} | {NOT_RECORDED: NOT_RECORDED}
+    source = f"{target:,} each (given)" if target is not None else "the plan's (python -m helpers plan)"
+    lines = [f"Fieldwork for {project}, {fw.settings.wave_label(wave)} wave; targets: {source}.", ""]
+    returns, margins, weights = (table[table["part"] == p] for p in ("returns", "margins", "weighting"))
+    for hood in dict.fromkeys(returns["neighbourhood"]):
+        total = returns[(returns["neighbourhood"] == hood) & (returns["mode"] == "all")].iloc[0]
+        n, goal = int(total["responses"]), total["target"]
+        head = f"{total['name']} ({total['role']}): {n:,} back"
+        if pd.notna(goal):
+            head += f" of {int(goal):,} ({n / goal:.0%})" + (
+                f"; {int(total['still_needed']):,} to go." if total["still_needed"] else "; target reached."
+            )
+        else:
+            head += "."
+        lines.append(head)
+        parts = returns[(returns["neighbourhood"] == hood) & (returns["mode"] != "all") & (returns["responses"] > 0)]
+        if not parts.empty:
+            shown = ", ".join(
+                f"{mode_words.get(r['mode'], r['mode'])} {int(r['responses'])}" for _, r in parts.iterrows()
+            )
+            lines.append(f"  Back so far: {shown}.")
+        under = margins[(margins["neighbourhood"] == hood) & (margins["under_represented"] == True)]  # noqa: E712
+        if not under.empty:
+            lines.append(
+                "  Under-represented: "
+                + "; ".join(
+                    f"{_group_words(r)} ({fmt.percent(r['share_of_responses'])} of answers, "
+                    f"{fmt.percent(r['share_of_adults'])} of adults)"
+                    for _, r in under.iterrows()
+                )
+                + ": look for more of them."
+            )
+        elif n:
+            lines.append("  Every age band and gender is in line with the population (within a fifth).")
+        w = weights[weights["neighbourhood"] == hood].iloc[0]
+        if pd.notna(w["design_effect"]):
+            lines.append(
+                f"  Weighted now: design effect {w['design_effect']:.2f}; the {n:,} answers count as "
+                f"{w['effective_n']:,.0f} unweighted ones."
+            )
+        elif n:
+            lines.append(f"  Cannot be weighted yet: {w['note']}")
+    return lines
+
+
+def cli_fieldwork(fw: Framework, args: argparse.Namespace) -> int:
+    """``python -m helpers fieldwork --project P [--wave W] [--target N] [--csv FILE]``."""
+    options = {
+        "baseline_share": args.baseline_share,
+        "change": args.change,
+        "design_effect": args.design_effect,
+        "from_data": args.from_data,
+        "power": args.power,
+        "confidence": args.confidence,
+        "design": args.design,
+    }
+    result = fieldwork(fw, args.db, project=args.project, wave=args.wave, target=args.target, **options)
+    print(result.words)
+    if args.csv:
+        from ..config.safe_output import write_csv_atomic
+
+        planning.write_csv(result.table, args.csv, write_csv_atomic)
+        print(f"\nwrote {len(result.table)} rows to {args.csv}")
+    return 0
