@@ -94,10 +94,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "name",
         metavar="NAME",
-        help="survey-entry, areas, population, indicators, stories, sentiment or resilience (see templates/README.md)",
+        help="survey-entry, areas, population, indicators, stories, sentiment or resilience (data-entry "
+        "workbooks); questionnaire (printable PDF and HTML) or xlsform (tablets and online); see templates/README.md",
     )
     p.add_argument("--out", type=Path, help="file to write (default: NAME-entry.xlsx in the current folder)")
     p.add_argument("--force", action="store_true", help="overwrite the file if it exists")
+    p.add_argument("--large-print", action="store_true", help="questionnaire: the large-print version")
+    p.add_argument("--wave", help="xlsform: fix the wave (a value, not a question) for this deployment")
+    p.add_argument("--mode", help="xlsform: fix the mode (e.g. online, placed) for this deployment")
     _db_arg(p)
 
     p = verbs.add_parser("scores", help="survey estimates per neighbourhood, wave and statement")
@@ -144,6 +148,21 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="ADDRESS",
         help="with --executor dask: an existing scheduler, e.g. tcp://10.0.0.5:8786 (default: start a LocalCluster)",
     )
+    _db_arg(p)
+
+    p = verbs.add_parser("plan", help="responses needed per wave, or the smallest change detectable (sample size)")
+    from .planning import add_plan_options
+
+    add_plan_options(p)
+    _csv_arg(p)
+    _db_arg(p)
+
+    p = verbs.add_parser("fieldwork", help="returns so far against the plan's targets; who is missing; design effect")
+    add_plan_options(p, fieldwork=True)
+    p.add_argument(
+        "--target", type=int, metavar="N", help="responses each neighbourhood needs a wave (default: the plan's)"
+    )
+    _csv_arg(p)
     _db_arg(p)
 
     p = verbs.add_parser("new-project", help="a new project's ripple map and notebook from templates/")
@@ -251,6 +270,13 @@ def _show_status(fw: Framework, args: argparse.Namespace) -> int:
 
 def _write_template(fw: Framework, args: argparse.Namespace) -> int:
     from ..store.entry_template import write_template
+    from .questionnaire import NAMES, cli_template
+
+    if args.name in NAMES:
+        print(cli_template(fw, args))
+        return 0
+    if args.large_print or args.wave or args.mode:
+        raise UserError("--large-print, --wave and --mode apply to `template questionnaire` and `template xlsform`")
 
     print(write_template(args.name, fw, args.out, force=args.force, db=args.db)[1])
     return 0
@@ -296,6 +322,18 @@ def cli_ripple(fw: Framework, args: argparse.Namespace) -> int:
     return 0
 
 
+def _plan(fw: Framework, args: argparse.Namespace) -> int:
+    from .planning import cli_plan
+
+    return cli_plan(fw, args)
+
+
+def _fieldwork(fw: Framework, args: argparse.Namespace) -> int:
+    from .fieldwork import cli_fieldwork
+
+    return cli_fieldwork(fw, args)
+
+
 def _run_reports(fw: Framework, args: argparse.Namespace) -> int:
     from .batch import run_batch
 
@@ -334,6 +372,8 @@ _HANDLERS: dict[str, Callable[[Framework, argparse.Namespace], int | None]] = {
     "did": _show_table,
     "ripple": cli_ripple,
     "reports": _run_reports,
+    "plan": _plan,
+    "fieldwork": _fieldwork,
     "new-project": _new_project,
     "docs": _write_docs,
     "dashboard": _serve_dashboard,
