@@ -30,7 +30,7 @@ def table_html(table) -> str:
 
 def chart_html(chart) -> str:
     return (
-        f'<figure class="chart"><img src="data:image/png;base64,{chart.png}" alt="{_e(chart.alt)}" '
+        f'<figure class="chart"><img src="data:{chart.mime};base64,{chart.png}" alt="{_e(chart.alt)}" '
         f'style="max-width:100%"><figcaption>{_e(chart.alt)}</figcaption></figure>'
     )
 
