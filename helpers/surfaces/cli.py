@@ -381,10 +381,6 @@ _HANDLERS: dict[str, Callable[[Framework, argparse.Namespace], int | None]] = {
 """What each verb runs (every verb of :func:`build_parser`)."""
 
 
-if __name__ == "__main__":
-    sys.exit(main())
-
-
 def command_reference() -> str:
     """The README's command reference, generated from the parser's own --help (kept in step by a test)."""
     import os
@@ -465,3 +461,7 @@ def update_ripple_doc(fw) -> bool:
     if new != text:
         DOC.write_text(new, encoding="utf-8")
     return new != text
+
+
+if __name__ == "__main__":
+    sys.exit(main())
