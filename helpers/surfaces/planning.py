@@ -505,6 +505,27 @@ def _plan_words(fw, s: Assumptions, project, data, roles, needed, responses, use
     return lines
 
 
+def notebook_options(
+    *, baseline_share_percent: int, change_points: int, power_percent: int, design_effect: str
+) -> dict:
+    """The planner's options from a notebook's parameters (whole percentages and points; the design effect as
+    text: a number such as "1.3", or "from data" for the weights of the latest wave)."""
+    text = str(design_effect).strip().lower()
+    if text == "from data":
+        chosen: dict = {"from_data": True}
+    else:
+        try:
+            chosen = {"design_effect": float(text)}
+        except ValueError:
+            raise UserError(f'design_effect \'{design_effect}\': give a number such as "1.3", or "from data"') from None
+    return {
+        "baseline_share": baseline_share_percent / 100,
+        "change": change_points / 100,
+        "power": power_percent / 100,
+        **chosen,
+    }
+
+
 # --- the CLI ------------------------------------------------------------------------------------------
 
 
