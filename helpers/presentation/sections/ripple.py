@@ -590,9 +590,11 @@ def _ripple_note(data: ProjectData, result: ripples.RippleResult) -> str:
     expected, found = data.project.expected_strongest, result.strongest
     if expected and found:
         names = _ideal_names(data)
+        words = result.ideals.set_index("ideal").loc[found, "strength_words"]
+        mixed = data.fw.ripple_rule.disagreement.words
         note += (
             f" The framework expected the ripple to be strongest on {names[expected].lower()}; the evidence so far is "
-            f"strongest on {names[found].lower()}."
+            f"strongest on {names[found].lower()}" + (f", though it is {mixed} there too." if words == mixed else ".")
         )
     return note
 
