@@ -2,8 +2,20 @@
 
 Every chart uses seaborn's colour-blind-safe palette ("colorblind") and its whitegrid style, is drawn
 with matplotlib's Agg backend (no display needed) and is added to a section with
-:meth:`helpers.presentation.model.Section.chart`, which embeds it with a text alternative and closes the
-figure so a long batch or a dashboard session never leaks memory.
+:meth:`helpers.presentation.model.Section.chart`, which embeds it (as SVG) with a text alternative and closes
+the figure so a long batch or a dashboard session never leaks memory.
+
+Made for paper and for every reader:
+
+- Print size. A figure is :data:`WIDTH` wide, the usable width of the report's A4 portrait page (17 cm),
+  so it prints at its own size and no text is smaller than :data:`MIN_FONT` (9 pt) on paper.
+- Not by colour alone. A pilot, comparison or borough series differs in line style and marker shape as
+  well as in colour (:data:`ROLES`); so do waves (marker shapes), clear and not-clear changes (filled and
+  open markers) and the tones of comments (the negative share is hatched). Each chart stays readable in
+  greyscale and to a reader with deuteranopia (``tests/test_charts.py`` checks both).
+- A key for every encoding, outside the data: each legend sits below the axes, never on points or lines.
+- Titles that fit: a title is wrapped (or, for a small panel, shortened) to the width it has, measured with
+  the font's own metrics (:func:`fit`).
 
 Why seaborn is not imported here: ``import seaborn`` pulls in ``scipy.stats``, about a second of
 every report kernel's start, a third of the per-report budget of the batch. The palette and style are
@@ -13,16 +25,31 @@ charts are plain matplotlib.
 
 from __future__ import annotations
 
+import functools
+import math
+import re
+
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
+from matplotlib.patches import Patch  # noqa: E402
+
+from ..evidence.indicators import TIER_NAMES, format_value  # noqa: E402
+from ..evidence.sentiment import TONES  # noqa: E402
+from . import formatting as fmt  # noqa: E402
 
 # seaborn.color_palette("colorblind").as_hex()
 PALETTE = ("#0173b2", "#de8f05", "#029e73", "#d55e00", "#cc78bc", "#ca9161", "#fbafe4", "#949494", "#ece133", "#56b4e9")
 PILOT, COMPARISON, GREY = PALETTE[0], PALETTE[1], "#8c8c8c"
-# The parts of seaborn's "whitegrid" style these charts rely on.
+
+WIDTH = 17 / 2.54  # inches: the report page's usable width (A4 portrait); figures are drawn at print size
+MIN_FONT = 9  # points at print size: the smallest text any chart has
+TITLE_SIZE = 11
+
+# The parts of seaborn's "whitegrid" style these charts rely on, and print-size fonts.
 STYLE = {
     "axes.facecolor": "white",
     "axes.edgecolor": "#cccccc",
@@ -32,91 +59,32 @@ STYLE = {
     "axes.spines.top": False,
     "axes.spines.right": False,
     "font.size": 10,
+    "axes.titlesize": 10,
+    "axes.labelsize": 10,
+    "xtick.labelsize": MIN_FONT,
+    "ytick.labelsize": MIN_FONT,
+    "legend.fontsize": MIN_FONT,
+    "legend.frameon": False,
+    "figure.titlesize": TITLE_SIZE,
     "axes.prop_cycle": matplotlib.cycler(color=PALETTE),
 }
 
-
-def _figure(height: float, width: float = 7.5):
-    with plt.rc_context(STYLE):
-        return plt.subplots(figsize=(width, height))
-
-
-SUPPRESSED_TEXT = "fewer than {n} responses"
-
-
-def estimate_dots(table: pd.DataFrame, *, title: str, minimum_base: int, xlabel: str = "% agree") -> plt.Figure:
-    """Dot-and-whisker: one row per label, the estimate (%) with its interval.
-
-    ``table`` has columns label, estimate, ci_low, ci_high, suppressed, low_base (shares in 0-1) and
-    optionally group (drawn in different colours, e.g. wave or pilot / comparison).
-    """
-    labels = list(dict.fromkeys(table["label"]))
-    groups = list(dict.fromkeys(table["group"])) if "group" in table else [None]
-    fig, ax = _figure(0.42 * len(labels) + 1.3)
-    step = 0.7 / max(len(groups), 1)
-    for g, group in enumerate(groups):
-        rows = table if group is None else table[table["group"] == group]
-        colour = PALETTE[g % len(PALETTE)]
-        for _, row in rows.iterrows():
-            y = labels.index(row["label"]) + (g - (len(groups) - 1) / 2) * step
-            if row["suppressed"]:
-                ax.text(1, y, SUPPRESSED_TEXT.format(n=minimum_base), va="center", fontsize=8, color=GREY)
-                continue
-            c = GREY if row["low_base"] else colour
-            est, lo, hi = 100 * row["estimate"], 100 * row["ci_low"], 100 * row["ci_high"]
-            ax.plot([lo, hi], [y, y], color=c, lw=2)
-            ax.plot(
-                est,
-                y,
-                "o",
-                color=c,
-                mfc="white" if row["low_base"] else c,
-                ms=7,
-                label=str(group) if group is not None else None,
-            )
-    ax.set_yticks(range(len(labels)), labels)
-    ax.invert_yaxis()
-    ax.set_xlim(0, 100)
-    ax.set_xlabel(xlabel)
-    ax.set_title(title, loc="left", fontsize=11)
-    if groups != [None]:
-        handles, names = ax.get_legend_handles_labels()
-        unique = dict(zip(names, handles, strict=False))
-        ax.legend(unique.values(), unique.keys(), loc="lower right", fontsize=8, frameon=True)
-    fig.tight_layout()
-    return fig
+# How each role of area is drawn: its colours (one per area of the role, in turn), its line style and its
+# marker shapes (one per area, in turn): pilot circles and solid lines, comparison squares and dashed lines,
+# borough-wide diamonds and dash-dot lines, so the role reads without colour.
+ROLES = {
+    "pilot": {"colours": (PILOT, PALETTE[9], PALETTE[2]), "ls": "-", "markers": ("o", "^", "v", "p")},
+    "comparison": {"colours": (COMPARISON, PALETTE[3], PALETTE[5]), "ls": "--", "markers": ("s", "D", "P", "X")},
+    "borough": {"colours": (GREY,), "ls": "-.", "markers": ("D",)},
+}
+MARKERS = ("o", "s", "^", "D", "v", "P", "X", "p", "h", "*")  # groups without a role (waves): a shape each
+BASELINE = {"color": "black", "lw": 0.9, "ls": ":"}  # the vertical line at the baseline period
 
 
-def difference_bars(table: pd.DataFrame, *, title: str, xlabel: str) -> plt.Figure:
-    """Horizontal interval chart of differences (percentage points) around a zero line.
-
-    ``table`` has label, difference, ci_low, ci_high (shares) and significant; blank rows are skipped.
-    """
-    table = table.dropna(subset=["difference"])
-    labels = list(table["label"])
-    fig, ax = _figure(0.42 * max(len(labels), 1) + 1.3)
-    ax.axvline(0, color="black", lw=1)
-    for y, (_, row) in enumerate(table.iterrows()):
-        c = PALETTE[0] if row["significant"] else GREY
-        ax.plot([100 * row["ci_low"], 100 * row["ci_high"]], [y, y], color=c, lw=2)
-        ax.plot(100 * row["difference"], y, "D", color=c, ms=6)
-    ax.set_yticks(range(len(labels)), labels)
-    ax.invert_yaxis()
-    ax.set_xlabel(xlabel)
-    ax.set_title(title, loc="left", fontsize=11)
-    fig.tight_layout()
-    return fig
-
-
-# --- evidence charts: local indicators, predictions, KPI tiers, sentiment ---------------------------
-
-import functools  # noqa: E402
-import math  # noqa: E402
-import textwrap  # noqa: E402
-
-from ..evidence.indicators import TIER_NAMES, format_value  # noqa: E402
-from ..evidence.sentiment import TONES  # noqa: E402
-from . import formatting as fmt  # noqa: E402
+def role_style(role: str | None, k: int = 0) -> dict:
+    """Colour, line style and marker of the ``k``-th area of ``role`` (a role not in :data:`ROLES`: borough)."""
+    r = ROLES.get(role or "", ROLES["borough"])
+    return {"color": r["colours"][k % len(r["colours"])], "ls": r["ls"], "marker": r["markers"][k % len(r["markers"])]}
 
 
 def styled(draw):
@@ -131,192 +99,482 @@ def styled(draw):
     return wrapper
 
 
-def _facets(n: int, columns: int = 3):
-    from matplotlib.layout_engine import PlaceHolderLayoutEngine
+# --- text that fits -------------------------------------------------------------------------------
 
+
+@functools.cache
+def _renderer():
+    from matplotlib.backends.backend_agg import RendererAgg
+
+    return RendererAgg(8, 8, 72)  # 72 dpi: a pixel is a point
+
+
+@functools.lru_cache(maxsize=4096)
+def text_width(text: str, size: float) -> float:
+    """The width in inches of one line of ``text`` at ``size`` points (the font's own metrics)."""
+    from matplotlib.font_manager import FontProperties
+
+    width, _, _ = _renderer().get_text_width_height_descent(text, FontProperties(size=size), ismath=False)
+    return width / 72
+
+
+def fit(text: str, width: float, size: float = TITLE_SIZE, lines: int | None = None) -> str:
+    """``text`` wrapped into lines at most ``width`` inches wide at ``size`` points; with ``lines``, at most
+    that many lines, the last shortened with an ellipsis."""
+    out: list[str] = []
+    for word in str(text).split():
+        if out and text_width(f"{out[-1]} {word}", size) <= width:
+            out[-1] = f"{out[-1]} {word}"
+        else:
+            out.append(word)
+    if lines and len(out) > lines:
+        last = " ".join(out[lines - 1 :])
+        while last and text_width(last + "…", size) > width:
+            last = last[:-1].rstrip(" ,;:(")
+        out = [*out[: lines - 1], last + "…"]
+    return "\n".join(out)
+
+
+def _fit_keeping(text: str, tail: str, width: float, size: float, lines: int) -> str:
+    """``text`` and ``tail`` fitted into ``lines`` lines, ``text`` shortened (with an ellipsis) so the tail is
+    always shown whole (an indicator's name, then which way is better)."""
+    words = str(text).split()
+    for n in range(len(words), 0, -1):
+        shown = " ".join(words[:n]) + ("" if n == len(words) else "…")
+        wrapped = fit(f"{shown} {tail}", width, size)
+        if wrapped.count("\n") < lines:
+            return wrapped
+    return fit(f"{words[0] if words else ''}… {tail}", width, size, lines)
+
+
+def _title(fig, text: str) -> None:
+    """The chart's title, top left of the figure, wrapped to the figure's width."""
+    margin = 0.08
+    fig.suptitle(fit(text, fig.get_figwidth() - 2 * margin), x=margin / fig.get_figwidth(), ha="left")
+
+
+def _legend_columns(width: float, names: list[str]) -> int:
+    """How many columns of a key with ``names`` fit in ``width`` inches."""
+    em = MIN_FONT / 72
+    entry = max(text_width(n, MIN_FONT) for n in names) + 2.8 * em  # the handle (2 em) and its gap (0.8 em)
+    return max(1, min(len(names), int((width - 0.2 + 2 * em) // (entry + 2 * em))))
+
+
+def _legend(fig, handles: list, names: list[str], *, loc: str = "outside lower center", **where):
+    """One key for the figure, outside the axes (below them, with constrained layout): as many columns as fit."""
+    if not handles:
+        return None
+    columns = _legend_columns(fig.get_figwidth(), names)
+    return fig.legend(handles, names, loc=loc, ncol=columns, fontsize=MIN_FONT, frameon=False, **where)
+
+
+def _key(**style) -> Line2D:
+    """A legend handle drawn in ``style`` (a Line2D's keywords)."""
+    return Line2D([], [], **style)
+
+
+PAGE_HEIGHT = 9.0  # inches: the most a chart may take of an A4 page (the report's print style allows 23.5 cm)
+LABEL_WIDTH = 0.42 * WIDTH  # the most the labels beside a chart's rows may take (longer ones wrap)
+
+
+def _figure(height: float, width: float = WIDTH):
+    return plt.subplots(figsize=(width, height), layout="constrained")
+
+
+def _rows_height(rows: int, per_row: float, fixed: float) -> float:
+    """A figure's height for ``rows`` rows of ``per_row`` inches and ``fixed`` inches of title, axis and key,
+    rows made lower (down to 0.24 inch) before it grows taller than a page."""
+    rows = max(rows, 1)
+    return fixed + rows * max(0.24, min(per_row, (PAGE_HEIGHT - fixed) / rows))
+
+
+def _row_labels(ax, labels: list[str], xlabel: str) -> None:
+    """The rows' labels (wrapped to :data:`LABEL_WIDTH`, two lines at most) and the x axis's label wrapped to
+    the width the axes are left with."""
+    shown = [fit(label, LABEL_WIDTH, MIN_FONT, lines=2) for label in labels]
+    ax.set_yticks(range(len(labels)), shown)
+    widest = max((text_width(line, MIN_FONT) for label in shown for line in label.split("\n")), default=0)
+    ax.set_xlabel(fit(xlabel, WIDTH - widest - 0.5, 10))
+
+
+def _date_axis(ax, dates: pd.Series, size: float = MIN_FONT, wide: bool = True) -> None:
+    """Fixed ticks (cheaper to draw than a date locator): each January and July on a wide panel, else each
+    January, named by its year (January and July when the data span fewer than two Januaries)."""
+    if dates.empty:
+        return
+    first, last = pd.Timestamp(dates.min()), pd.Timestamp(dates.max())
+    months = pd.date_range(first.replace(day=1), last, freq="MS")
+    januaries = [t for t in months if t.month == 1]
+    if wide or len(januaries) < 2:
+        ticks = [t for t in months if t.month in (1, 7)]
+        ax.set_xticks(ticks, [t.strftime("%b %y") for t in ticks])
+    else:
+        ax.set_xticks(januaries, [t.strftime("%Y") for t in januaries])
+    ax.tick_params(labelsize=size)
+
+
+# --- survey charts ----------------------------------------------------------------------------------
+
+SUPPRESSED_TEXT = "fewer than {n} responses"
+_ROLE_IN_NAME = re.compile(r"\((pilot|comparison|borough)\)\s*$")
+
+
+def _group_roles(table: pd.DataFrame, groups: list) -> dict:
+    """Each group's role: the table's ``role`` column, else a name ending "(pilot)" / "(comparison)"."""
+    if "role" in table:
+        first = table.drop_duplicates("group").set_index("group")["role"]
+        return {g: first.get(g) for g in groups}
+    return {g: (m.group(1) if (m := _ROLE_IN_NAME.search(str(g))) else None) for g in groups}
+
+
+def _group_styles(table: pd.DataFrame, groups: list) -> dict:
+    """Colour, line style and marker per group: by role (pilot, comparison) when groups have roles, else a
+    colour and a marker shape each (waves)."""
+    roles = _group_roles(table, groups) if groups != [None] else {None: None}
+    if any(roles.values()):
+        seen: dict[str, int] = {}
+        styles = {}
+        for g in groups:
+            k = seen[roles[g]] = seen.get(roles[g], -1) + 1
+            styles[g] = role_style(roles[g], k)
+        return styles
+    return {
+        g: {"color": PALETTE[k % len(PALETTE)], "ls": "-", "marker": MARKERS[k % len(MARKERS)]}
+        for k, g in enumerate(groups)
+    }
+
+
+@styled
+def estimate_dots(table: pd.DataFrame, *, title: str, minimum_base: int, xlabel: str = "% agree") -> plt.Figure:
+    """Dot-and-whisker: one row per label, the estimate (%) with its interval.
+
+    ``table`` has columns label, estimate, ci_low, ci_high, suppressed, low_base (shares in 0-1) and
+    optionally group (e.g. wave or area; each group its own colour and marker shape) and role (pilot,
+    comparison or borough per row: an area's role is then drawn as its line style and marker family as well
+    as its colour; without the column, a group named "... (pilot)" or "... (comparison)" is taken as one).
+    A low-base estimate is grey with an open marker; a suppressed one is said in words, not drawn.
+    """
+    labels = list(dict.fromkeys(table["label"]))
+    groups = list(dict.fromkeys(table["group"])) if "group" in table else [None]
+    styles = _group_styles(table, groups)
+    n = len(groups)
+    fig, ax = _figure(_rows_height(len(labels), 0.32 + 0.045 * n, 1.3 + (0.25 * math.ceil(n / 2) if n > 1 else 0)))
+    step = 0.7 / max(n, 1)
+    ms = 7 if n <= 2 else 6
+    low = False
+    for g, group in enumerate(groups):
+        rows = table if group is None else table[table["group"] == group]
+        style = styles[group]
+        for _, row in rows.iterrows():
+            y = labels.index(row["label"]) + (g - (n - 1) / 2) * step
+            if row["suppressed"]:
+                text = SUPPRESSED_TEXT.format(n=minimum_base)
+                ax.text(1, y, text, va="center", fontsize=MIN_FONT, color="#595959")
+                continue
+            low = low or bool(row["low_base"])
+            c = GREY if row["low_base"] else style["color"]
+            est, lo, hi = 100 * row["estimate"], 100 * row["ci_low"], 100 * row["ci_high"]
+            ax.plot([lo, hi], [y, y], color=c, lw=2, ls=style["ls"])
+            ax.plot(est, y, style["marker"], color=c, mfc="white" if row["low_base"] else c, mew=1.5, ms=ms)
+    _row_labels(ax, labels, xlabel)
+    ax.set_ylim(max(len(labels), 1) - 0.5, -0.5)
+    ax.set_xlim(0, 100)
+    _title(fig, title)
+    handles, names = [], []
+    if groups != [None]:
+        for group in groups:
+            s = styles[group]
+            handles.append(_key(color=s["color"], ls=s["ls"], lw=2, marker=s["marker"], ms=ms))
+            names.append(str(group))
+    if low:
+        marker = styles[groups[0]]["marker"] if n == 1 else "o"
+        handles.append(_key(color=GREY, lw=2, marker=marker, mfc="white", mew=1.5, ms=ms))
+        names.append("grey, open: low base, read with care")
+    _legend(fig, handles, names)
+    return fig
+
+
+@styled
+def difference_bars(table: pd.DataFrame, *, title: str, xlabel: str) -> plt.Figure:
+    """Horizontal interval chart of differences (percentage points) around a zero line.
+
+    ``table`` has label, difference, ci_low, ci_high (shares) and significant; blank rows are skipped. A clear
+    difference (its interval excludes zero) is blue with a filled marker, one that is not clear grey with an
+    open marker; the key below says so.
+    """
+    table = table.dropna(subset=["difference"])
+    labels = list(table["label"])
+    fig, ax = _figure(_rows_height(len(labels), 0.36, 1.75))
+    ax.axvline(0, color="black", lw=1)
+    kinds = set()
+    for y, (_, row) in enumerate(table.iterrows()):
+        clear = bool(row["significant"])
+        kinds.add(clear)
+        c = PALETTE[0] if clear else GREY
+        ax.plot([100 * row["ci_low"], 100 * row["ci_high"]], [y, y], color=c, lw=2.2 if clear else 1.6)
+        ax.plot(100 * row["difference"], y, "D", color=c, mfc=c if clear else "white", mew=1.5, ms=6.5)
+    _row_labels(ax, labels, xlabel)
+    ax.set_ylim(max(len(labels), 1) - 0.5, -0.5)
+    _title(fig, title)
+    keys = {
+        True: (_key(color=PALETTE[0], lw=2.2, marker="D", ms=6.5), "clear: the interval excludes 0"),
+        False: (_key(color=GREY, lw=1.6, marker="D", mfc="white", mew=1.5, ms=6.5), "not clear: it includes 0"),
+    }
+    shown = [keys[k] for k in (True, False) if k in kinds]
+    _legend(fig, [h for h, _ in shown], [n for _, n in shown])
+    return fig
+
+
+# --- evidence charts: local indicators, predictions, KPI tiers, sentiment ---------------------------
+
+
+FACET_TICKS = 0.4  # inches: the room a panel's y tick labels are first given (for fitting its title)
+
+
+def _panel_width(fig, columns: int) -> float:
+    """About the width in inches of one panel's axes in a grid of ``columns`` (for fitting its title)."""
+    return (fig.get_figwidth() - 0.1 - columns * FACET_TICKS - (columns - 1) * 0.15) / columns
+
+
+def _facets(n: int, columns: int = 3):
+    """A grid of ``n`` panels, ``columns`` wide; :func:`_lay_out_facets` sizes it once the panels are drawn."""
     rows = max(1, math.ceil(n / columns))
-    height = 2.1 * rows + 0.6
-    fig, axes = plt.subplots(rows, columns, figsize=(7.5, height), squeeze=False)
-    # A fixed layout: tight_layout on a grid of small axes costs about half a second per chart.
-    fig.subplots_adjust(left=0.07, right=0.98, bottom=0.5 / height, top=1 - 0.55 / height, wspace=0.32, hspace=0.75)
-    # A placeholder engine tells the PNG drawing the layout is fixed ("none" would leave it unset).
-    fig.set_layout_engine(PlaceHolderLayoutEngine(adjust_compatible=True, colorbar_gridspec=True))
+    fig, axes = plt.subplots(rows, columns, figsize=(WIDTH, 2.2 * rows + 0.9), squeeze=False)
     flat = list(axes.flat)
     for ax in flat[n:]:
         ax.set_visible(False)
     return fig, flat[:n]
 
 
-def _date_axis(ax, dates: pd.Series, size: float = 6.5) -> None:
-    """Fixed ticks each January and July within the data's range (cheaper to draw than a date locator)."""
-    if dates.empty:
-        return
-    first, last = pd.Timestamp(dates.min()), pd.Timestamp(dates.max())
-    ticks = [t for t in pd.date_range(first.replace(day=1), last, freq="MS") if t.month in (1, 7)]
-    ax.set_xticks(ticks, [t.strftime("%b %y") for t in ticks])
-    ax.tick_params(labelsize=size)
+def _lay_out_facets(
+    fig, axes: list, columns: int, key: tuple[list, list], *, title_size: float = MIN_FONT, panel_height: float = 1.35
+) -> None:
+    """A fixed layout for a grid of panels, from what they hold: the widest y tick labels, the most lines in a
+    title, the rows of the key (drawn below the grid). Panels are made lower (to 0.9 inch) before the figure
+    grows taller than a page. Cheaper than a layout engine on a grid of small axes (half a second a chart)."""
+    from matplotlib.layout_engine import PlaceHolderLayoutEngine
 
-
-def _role_colour(role: str) -> str:
-    return PILOT if role == "pilot" else COMPARISON if role == "comparison" else GREY
-
-
-def _figure_legend(fig, axes) -> None:
-    """One legend under the facets, each label once."""
-    handles, names = [], []
-    for ax in axes:
-        for h, n in zip(*ax.get_legend_handles_labels(), strict=True):
-            if n not in names:
-                handles.append(h)
-                names.append(n)
-    if handles:
-        fig.legend(handles, names, loc="lower center", ncol=len(names), fontsize=7, frameon=False)
+    rows = max(1, math.ceil(len(axes) / columns))
+    lines = max((ax.get_title(loc="left").count("\n") + 1 for ax in axes), default=1)
+    title = lines * title_size * 1.25 / 72 + 0.08
+    xticks, top = 0.3, 0.06
+    handles, names = key
+    columns_of_key = _legend_columns(WIDTH, names) if names else 1
+    key_height = math.ceil(len(names) / columns_of_key) * MIN_FONT * 1.75 / 72 + 0.1 if names else 0.0
+    fixed = top + rows * (title + xticks) + key_height
+    panel_h = max(0.9, min(panel_height, (PAGE_HEIGHT - fixed) / rows))
+    height = fixed + rows * panel_h
+    fig.set_size_inches(WIDTH, height)
+    ticks = 0.0
+    for _ in range(3):  # the y ticks depend on the panels' height, their labels' width sets the left margin
+        widest = 0.12 + max(
+            (
+                text_width(t, MIN_FONT)
+                for ax in axes
+                for t in ax.yaxis.get_major_formatter().format_ticks(ax.get_yticks())
+            ),
+            default=0.25,
+        )
+        if widest <= ticks:
+            break
+        ticks = widest
+        gap = ticks + 0.15
+        panel_w = (WIDTH - 0.1 - ticks - (columns - 1) * gap) / columns
+        fig.subplots_adjust(
+            left=ticks / WIDTH,
+            right=1 - 0.1 / WIDTH,
+            top=1 - (top + title) / height,
+            bottom=(key_height + xticks) / height,
+            wspace=gap / panel_w,
+            hspace=(title + xticks) / panel_h,
+        )
+    # A placeholder engine tells the drawing the layout is fixed ("none" would leave it to draw's default).
+    fig.set_layout_engine(PlaceHolderLayoutEngine(adjust_compatible=True, colorbar_gridspec=True))
+    if names:
+        _legend(fig, handles, names, loc="lower center", bbox_to_anchor=(0.5, 0.04 / height))
 
 
 @styled
 def indicator_trend_chart(series: pd.DataFrame, *, neighbourhood: str, baseline: pd.Period | None) -> plt.Figure:
-    """Small multiples: each indicator's values over time, this neighbourhood bold, pilots solid, comparisons dashed."""
+    """Small multiples: each indicator's values over time, this neighbourhood bold; pilot areas blue and solid,
+    comparison areas orange and dashed (borough-wide grey, dash-dot); the baseline dotted; one key below."""
     ids = list(dict.fromkeys(series["indicator"]))
-    fig, axes = _facets(len(ids))
+    columns = 3 if len(ids) > 2 else max(len(ids), 1)
+    fig, axes = _facets(len(ids), columns)
+    width = _panel_width(fig, columns)
+    roles_seen: list[str] = []
+    here_role = None
     for ax, ind in zip(axes, ids, strict=False):
         rows = series[series["indicator"] == ind]
         for hood, s in rows.groupby("neighbourhood", sort=True):
             role = s["role"].iloc[0]
+            style = role_style(role)
             here = hood == neighbourhood
+            if here:
+                here_role = role
+            elif role not in roles_seen:
+                roles_seen.append(role)
             ax.plot(
                 s["period"],
                 s["value"],
-                ls="-" if role == "pilot" else "--",
-                lw=2.6 if here else 1.1,
-                color=_role_colour(role),
-                alpha=1 if here else 0.75,
-                label=("this neighbourhood" if here else role),
+                ls=style["ls"],
+                lw=2.8 if here else 1.2,
+                color=style["color"],
+                alpha=1 if here else 0.8,
+                zorder=3 if here else 2,
             )
         if baseline is not None:
-            ax.axvline(baseline.start_time, color="black", lw=0.8, ls=":")
+            ax.axvline(baseline.start_time, **BASELINE)
         first = rows.iloc[0]
         arrow = "higher is better" if first["better"] == "higher" else "lower is better"
-        ax.set_title(textwrap.fill(f"{first['label']} ({arrow})", 38), fontsize=7.5, loc="left")
-        _date_axis(ax, rows["period"])
-    _figure_legend(fig, axes)
-    height = fig.get_figheight()
-    fig.subplots_adjust(left=0.07, right=0.98, top=1 - 0.45 / height, bottom=0.9 / height, hspace=0.75, wspace=0.3)
+        ax.set_title(_fit_keeping(first["label"], f"({arrow})", width, MIN_FONT, 4), fontsize=MIN_FONT, loc="left")
+        _date_axis(ax, rows["period"], wide=columns < 3)
+    handles, names = [], []
+    if here_role is not None:
+        s = role_style(here_role)
+        handles.append(_key(color=s["color"], ls=s["ls"], lw=2.8))
+        names.append(f"this neighbourhood ({here_role})")
+    order = [r for r in ROLES if r in roles_seen] + [r for r in roles_seen if r not in ROLES]
+    for role in order:
+        s = role_style(role)
+        handles.append(_key(color=s["color"], ls=s["ls"], lw=1.2))
+        names.append(f"{role} areas" if role in ("pilot", "comparison") else str(role))
+    if baseline is not None:
+        handles.append(_key(**BASELINE))
+        names.append("baseline")
+    _lay_out_facets(fig, axes, columns, (handles, names))
     return fig
-
-
-def _annotate_latest(ax, pilot: pd.DataFrame) -> None:
-    """The latest pilot actual and predicted values, in a box pointing at the actual line."""
-    last = pilot.iloc[-1]
-    actual, predicted = (format_value(last[c], last["unit"]) for c in ("actual", "predicted"))
-    ax.annotate(
-        f"actual {actual}\npredicted {predicted}",
-        (last["period"], last["actual"]),
-        xytext=(-120, -8),
-        textcoords="offset points",
-        fontsize=8,
-        bbox={"facecolor": "white", "edgecolor": GREY, "pad": 2},
-        arrowprops={"arrowstyle": "-", "color": GREY},
-    )
 
 
 @styled
 def predicted_actual_chart(table: pd.DataFrame) -> plt.Figure:
-    """Actual (pilot, comparison) and predicted values over time for each indicator with a prediction."""
+    """Actual (pilot, comparison, borough) and predicted values over time for each indicator with a prediction;
+    each panel's title gives the latest pilot actual and predicted values."""
     ids = list(dict.fromkeys(table["indicator"]))
-    fig, axes = _facets(len(ids), columns=min(2, len(ids)))
+    columns = min(2, len(ids)) or 1
+    fig, axes = _facets(len(ids), columns)
+    width, size = _panel_width(fig, columns), 10 if columns == 1 else MIN_FONT
+    drawn: dict[str, Line2D] = {}
     for ax, ind in zip(axes, ids, strict=False):
         rows = table[table["indicator"] == ind]
-        for role, colour, ls in (("pilot", PILOT, "-"), ("comparison", COMPARISON, "--")):
+        for role in ("pilot", "comparison", "borough"):
             r = rows[rows["role"] == role]
             if not r.empty:
-                ax.plot(r["period"], r["actual"], color=colour, ls=ls, lw=2, label=f"actual, {role} areas")
+                s = role_style(role)
+                ax.plot(r["period"], r["actual"], color=s["color"], ls=s["ls"], lw=2, marker=s["marker"], ms=4)
+                drawn.setdefault(
+                    f"actual, {role} areas" if role != "borough" else "actual, borough-wide",
+                    _key(color=s["color"], ls=s["ls"], lw=2, marker=s["marker"], ms=4),
+                )
         pred = rows[rows["predicted"].notna()].groupby("period")["predicted"].mean()
         if not pred.empty:
-            ax.plot(pred.index, pred.to_numpy(), color="black", ls=":", lw=2, label="predicted without the project")
+            ax.plot(pred.index, pred.to_numpy(), color="black", ls=":", lw=2)
+            drawn.setdefault("predicted without the project", _key(color="black", ls=":", lw=2))
+        title = fit(rows["label"].iloc[0], width, size, lines=2)
         pilot = rows[(rows["role"] == "pilot") & rows["predicted"].notna()]
         if not pilot.empty:
-            _annotate_latest(ax, pilot)
-        ax.set_title(textwrap.fill(rows["label"].iloc[0], 50), fontsize=9, loc="left")
-        _date_axis(ax, rows["period"], 7)
-        ax.legend(fontsize=7, loc="upper left")
-    fig.tight_layout()
+            last = pilot.iloc[-1]
+            actual, predicted = (format_value(last[c], last["unit"]) for c in ("actual", "predicted"))
+            title += f"\npilot areas, {pd.Timestamp(last['period']):%b %Y}: actual {actual}, predicted {predicted}"
+        ax.set_title(title, fontsize=size, loc="left")
+        _date_axis(ax, rows["period"], wide=columns == 1)
+    _lay_out_facets(fig, axes, columns, (list(drawn.values()), list(drawn)), title_size=size, panel_height=2.0)
     return fig
-
-
-def _tier_panel(ax, rows: pd.DataFrame) -> None:
-    """One tier's panel: each indicator's pilot-average improvement, and the comparison areas' average."""
-    pilots = rows[rows["role"] == "pilot"].groupby(["indicator", "period"])["improvement_pct"].mean()
-    for k, (ind, s) in enumerate(pilots.groupby(level=0)):
-        label = rows.loc[rows["indicator"] == ind, "label"].iloc[0]
-        ax.plot(
-            s.index.get_level_values(1),
-            s.to_numpy(),
-            lw=1.5,
-            color=PALETTE[k % len(PALETTE)],
-            label=textwrap.shorten(label, 34, placeholder="…"),
-        )
-    comp = rows[rows["role"] == "comparison"].groupby("period")["improvement_pct"].mean()
-    if not comp.empty:
-        ax.plot(comp.index, comp.to_numpy(), color=GREY, ls="--", lw=2, label="comparison areas (average)")
 
 
 @styled
 def tier_chart(series: pd.DataFrame, *, baseline: pd.Period | None) -> plt.Figure:
-    """Three panels (tiers 3, 2, 1): pilot-average improvement since baseline per indicator, over time."""
-    fig, axes = plt.subplots(1, 3, figsize=(9, 4.6), sharey=True)
+    """Three panels (tiers 3, 2, 1) on one scale: the pilot areas' improvement since baseline, as each indicator
+    (thin lines) and the tier's average (bold, circles), against the comparison areas' average (dashed, squares)."""
+    fig, axes = plt.subplots(1, 3, figsize=(WIDTH, 3.9), sharey=True, layout="constrained")
+    fig.get_layout_engine().set(w_pad=0.04, wspace=0.03)
+    width = _panel_width(fig, 3)
+    pilot, comparison = role_style("pilot"), role_style("comparison")
     for ax, tier in zip(axes, (3, 2, 1), strict=True):
         rows = series[(series["tier"] == tier) & series["improvement_pct"].notna()]
+        count = rows["indicator"].nunique()
+        words = f"{count} indicator{'s' if count != 1 else ''}" if count else "none collected yet"
+        ax.set_title(f"{fit(TIER_NAMES[tier], width, MIN_FONT, 1)}\n{words}", fontsize=MIN_FONT, loc="left")
         ax.axhline(0, color="black", lw=0.8)
-        if baseline is not None:
-            ax.axvline(baseline.start_time, color="black", lw=0.8, ls=":")
-        _tier_panel(ax, rows)
-        ax.set_title(TIER_NAMES[tier], fontsize=9, loc="left")
         if rows.empty:
             ax.text(
                 0.5,
-                0.5,
-                "no indicators of this tier\ncollected yet",
+                0.6,
+                "no indicators of\nthis tier yet",
                 ha="center",
                 va="center",
                 transform=ax.transAxes,
-                fontsize=8,
-                color=GREY,
+                fontsize=MIN_FONT,
+                color="#595959",
             )
             ax.set_xticks([])
             continue
-        _date_axis(ax, rows["period"], 7)
-        ax.legend(fontsize=6, loc="upper center", bbox_to_anchor=(0.5, -0.12), frameon=False)
-    axes[0].set_ylabel("% better than at baseline\n(pilot areas)", fontsize=8)
-    fig.tight_layout()
+        if baseline is not None:
+            ax.axvline(baseline.start_time, **BASELINE)
+        by = rows[rows["role"] == "pilot"].groupby(["indicator", "period"])["improvement_pct"].mean()
+        for _, s in by.groupby(level=0):
+            ax.plot(s.index.get_level_values(1), s.to_numpy(), color=pilot["color"], lw=0.9, alpha=0.35)
+        mean = by.groupby(level=1).mean()
+        if not mean.empty:
+            ax.plot(mean.index, mean.to_numpy(), color=pilot["color"], ls=pilot["ls"], lw=2.4, marker="o", ms=4)
+        comp = rows[rows["role"] == "comparison"].groupby("period")["improvement_pct"].mean()
+        if not comp.empty:
+            ax.plot(comp.index, comp.to_numpy(), color=comparison["color"], ls=comparison["ls"], lw=2, marker="s", ms=4)
+        _date_axis(ax, rows["period"], wide=False)
+    axes[0].set_ylabel("% better than at baseline")
+    handles = [
+        _key(color=pilot["color"], lw=0.9, alpha=0.35),
+        _key(color=pilot["color"], ls=pilot["ls"], lw=2.4, marker="o", ms=4),
+        _key(color=comparison["color"], ls=comparison["ls"], lw=2, marker="s", ms=4),
+    ]
+    names = ["pilot areas: each indicator", "pilot areas: the tier's average", "comparison areas: the tier's average"]
+    if baseline is not None:
+        handles.append(_key(**BASELINE))
+        names.append("baseline")
+    _legend(fig, handles, names)
     return fig
+
+
+TONE_STYLE = {  # blue and vermilion stay apart with deuteranopia; the negative share is hatched as well
+    "positive": {"color": PALETTE[0], "hatch": None, "text": "white"},
+    "neutral": {"color": "#d0d0d0", "hatch": None, "text": "black"},
+    "negative": {"color": PALETTE[3], "hatch": "///", "text": "black"},
+}
 
 
 @styled
 def sentiment_chart(shares: pd.DataFrame, minimum_base: int) -> plt.Figure:
     """Stacked bars: share positive / neutral / negative for each role x wave, items counted in the labels."""
-    colours = {"positive": PALETTE[2], "neutral": GREY, "negative": PALETTE[3]}
     labels = [f"{r.role}, {r.wave} ({r.items} items)" for r in shares.itertuples()]
-    fig, ax = plt.subplots(figsize=(7.5, 0.45 * len(labels) + 1.4))
+    fig, ax = _figure(_rows_height(len(labels), 0.42, 1.6))
     for y, r in enumerate(shares.itertuples()):
         if r.suppressed:
-            ax.text(1, y, fmt.fewer_than(minimum_base, "items"), va="center", fontsize=8, color=GREY)
+            ax.text(1, y, fmt.fewer_than(minimum_base, "items"), va="center", fontsize=MIN_FONT, color="#595959")
             continue
         left = 0.0
         for tone in TONES:
-            width = 100 * getattr(r, tone)
-            ax.barh(y, width, left=left, color=colours[tone], label=tone if y == 0 else None)
-            if width >= 8:
-                ax.text(left + width / 2, y, f"{width:.0f}%", ha="center", va="center", fontsize=7, color="white")
+            width, style = 100 * getattr(r, tone), TONE_STYLE[tone]
+            ax.barh(y, width, left=left, color=style["color"], hatch=style["hatch"], edgecolor="white", lw=0.8)
+            if width >= 9:
+                box = {"facecolor": style["color"], "edgecolor": "none", "pad": 2}
+                ax.text(
+                    left + width / 2,
+                    y,
+                    f"{width:.0f}%",
+                    ha="center",
+                    va="center",
+                    fontsize=MIN_FONT,
+                    color=style["text"],
+                    bbox=box if style["hatch"] else None,
+                )
             left += width
-    ax.set_yticks(range(len(labels)), labels, fontsize=8)
-    ax.invert_yaxis()
+    _row_labels(ax, labels, "% of items")
+    ax.set_ylim(max(len(labels), 1) - 0.5, -0.5)
     ax.set_xlim(0, 100)
-    ax.set_xlabel("% of items")
-    handles, names = ax.get_legend_handles_labels()
-    if handles:
-        ax.legend(handles, names, loc="lower right", fontsize=7, ncol=3)
-    ax.set_title("Tone of comments (VADER sentiment)", loc="left", fontsize=10)
-    fig.tight_layout()
+    ax.grid(axis="y", visible=False)
+    _title(fig, "Tone of comments (VADER sentiment)")
+    handles = [Patch(facecolor=TONE_STYLE[t]["color"], hatch=TONE_STYLE[t]["hatch"], edgecolor="white") for t in TONES]
+    _legend(fig, handles, list(TONES))
     return fig
 
 
@@ -335,10 +593,11 @@ def ripple_chart(ideals: pd.DataFrame, *, title: str, design: bool = False) -> p
     circle, 1 at the outer ring; a negative strength is drawn hatched), its opacity the certainty, and the
     label gives both in words. Design mode: the radius is the planned reach (the ideal's weight of planned
     evidence lines relative to the largest), drawn as an outline, labelled with the outcomes and lines planned.
+    Each sector is named beside it, so its colour is never the only way to tell the ideals apart.
     """
     import numpy as np
 
-    fig = plt.figure(figsize=(7.2, 6.2))
+    fig = plt.figure(figsize=(WIDTH, 6.3))
     ax = fig.add_subplot(projection="polar")
     _ripple_rings(ax, design)
     sector = 2 * np.pi / len(ideals)
@@ -346,18 +605,18 @@ def ripple_chart(ideals: pd.DataFrame, *, title: str, design: bool = False) -> p
     for k, row in enumerate(ideals.itertuples()):
         theta = np.pi / 2 + (1 - k) * sector  # place left, people at the top, public services right
         words = _ripple_sector(ax, row, theta, sector, top, design)
-        ax.text(theta, 1.2, f"{row.label}\n{words}", ha="center", va="center", fontsize=8.5, color="black")
+        ax.text(theta, 1.2, f"{row.label}\n{words}", ha="center", va="center", fontsize=MIN_FONT, color="black")
     ax.set_ylim(0, 1.32)
     ax.set_axis_off()
-    ax.set_title(title, fontsize=10.5, loc="center", pad=4)
+    ax.set_title(fit(title, WIDTH - 0.3), fontsize=TITLE_SIZE, loc="center", pad=4)
     key = (
         "Sector length: planned reach, the weight of evidence planned for the ideal (largest = outer ring). "
         "Dashed outline: nothing measured yet."
         if design
         else "Sector length: strength (inner circle 0, outer ring +1). Paler: less certain. Hatched: worsening."
     )
-    fig.text(0.5, 0.02, textwrap.fill(key, 100), ha="center", fontsize=7.5, color="#424242")
-    fig.tight_layout(rect=(0, 0.05, 1, 1))
+    fig.text(0.5, 0.015, fit(key, WIDTH - 0.3, MIN_FONT), ha="center", va="bottom", fontsize=MIN_FONT, color="#424242")
+    fig.tight_layout(rect=(0, 0.06, 1, 1))
     return fig
 
 
@@ -372,10 +631,10 @@ def _ripple_rings(ax, design: bool) -> None:
         ax.plot(circle, np.full(200, r), color="#bdbdbd", lw=0.8, ls="--", zorder=0)
         shown = f"{ring:g}" if not design else f"{ring:.0%}"
         box = {"facecolor": "white", "edgecolor": "none", "pad": 0.5}
-        ax.text(3 * np.pi / 2, r, shown, ha="center", va="center", fontsize=7, color="#757575", bbox=box)
+        ax.text(3 * np.pi / 2, r, shown, ha="center", va="center", fontsize=MIN_FONT, color="#595959", bbox=box)
     ax.fill_between(circle, 0, inner, color="#f0f0f0", zorder=1)
     ax.plot(circle, np.full(200, inner), color="#9e9e9e", lw=1, zorder=1)
-    ax.text(0, 0, "co-operative\nsolution", ha="center", va="center", fontsize=8, zorder=5)
+    ax.text(0, 0, "co-operative\nsolution", ha="center", va="center", fontsize=MIN_FONT, zorder=5)
 
 
 def _ripple_sector(ax, row, theta: float, sector: float, top: float, design: bool) -> str:
@@ -401,21 +660,21 @@ def _ripple_sector(ax, row, theta: float, sector: float, top: float, design: boo
     return f"{words}\ncertainty {row.certainty:.2f} ({row.certainty_words})"
 
 
+@styled
 def planned_reach_chart(reach: pd.DataFrame, *, title: str) -> plt.Figure:
     """Bars: each ideal's outcomes in the project's map against all its outcomes (design mode).
 
     ``reach``: :func:`helpers.evidence.ripple.planned_reach` (label, outcomes, outcomes_in_map)."""
-    fig, ax = _figure(0.55 * len(reach) + 1.7)
+    fig, ax = _figure(_rows_height(len(reach), 0.5, 1.7))
     y = range(len(reach))
-    ax.barh(y, reach["outcomes"], color="#e6e6e6", edgecolor="#8c8c8c", label="outcomes of the ideal")
-    ax.barh(y, reach["outcomes_in_map"], color=PALETTE[0], height=0.5, label="in this project's ripple map")
+    ax.barh(y, reach["outcomes"], color="#e6e6e6", edgecolor="#8c8c8c")
+    ax.barh(y, reach["outcomes_in_map"], color=PALETTE[0], height=0.5)
     for i, r in enumerate(reach.itertuples()):
-        ax.text(r.outcomes + 0.1, i, f"{r.outcomes_in_map} of {r.outcomes}", va="center", fontsize=9)
-    ax.set_yticks(list(y), list(reach["label"]))
-    ax.invert_yaxis()
+        ax.text(r.outcomes + 0.1, i, f"{r.outcomes_in_map} of {r.outcomes}", va="center", fontsize=MIN_FONT)
+    _row_labels(ax, list(reach["label"]), "outcomes")
+    ax.set_ylim(len(reach) - 0.5, -0.5)
     ax.set_xlim(0, reach["outcomes"].max() + 1.5)
-    ax.set_xlabel("outcomes")
-    ax.set_title(title, loc="left", fontsize=11)
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=2, fontsize=8, frameon=False)
-    fig.tight_layout()
+    _title(fig, title)
+    handles = [Patch(facecolor="#e6e6e6", edgecolor="#8c8c8c"), Patch(facecolor=PALETTE[0])]
+    _legend(fig, handles, ["outcomes of the ideal", "in this project's ripple map"])
     return fig
