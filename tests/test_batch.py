@@ -34,8 +34,7 @@ def test_batch_writes_a_report_for_every_project_neighbourhood_wave(batch):
     assert code == 0
     expected = _expected_reports()
     assert len(expected) == 24
-    pages = [p for p in out.glob("*/*/*.html") if p.parts[-4] != "_executed"]
-    written = {(p.parent.parent.name, p.parent.name, p.stem) for p in pages}
+    written = {(p.parent.parent.name, p.parent.name, p.stem) for p in out.glob("*/*/*.html")}
     assert written == expected
 
 
@@ -78,18 +77,19 @@ def test_the_batch_keeps_the_kernels_shared_results_and_prunes_stale_ones(batch,
     from helpers.surfaces import batch as batch_module
 
     _, out = batch
-    saved = sorted((out / "_cache").glob("*.pkl"))
+    shared = paths.work_folder(out) / "cache"
+    saved = sorted(shared.glob("*.pkl"))
     assert {p.name.split("-")[0] for p in saved} == {"council", "working"}
     _, every = batch_module.plan(fw, sample_db, out)
     keys = {cache.project_key(sample_db, j.data_fingerprint) for j in every}
     assert {p.stem.rsplit("-", 1)[1] for p in saved} <= keys and len(keys) == 2
-    stale = out / "_cache" / "working-xtra-scores-0123456789abcdef01234567.pkl"
+    stale = shared / "working-xtra-scores-0123456789abcdef01234567.pkl"
     stale.write_bytes(b"old")
-    lock = out / "_cache" / f".{stale.name}.lock"
+    lock = shared / f".{stale.name}.lock"
     lock.write_bytes(b"")
     assert main(["reports", "--db", str(sample_db), "--out", str(out)]) == 0
     assert not stale.exists() and not lock.exists()
-    assert sorted((out / "_cache").glob("*.pkl")) == saved
+    assert sorted(shared.glob("*.pkl")) == saved
 
 
 def test_unknown_selection_refused_before_any_kernel(sample_db, tmp_path, capsys):
@@ -125,7 +125,7 @@ def test_a_failing_report_does_not_stop_the_others(sample_db, tmp_path, fw, caps
     from helpers.surfaces import batch
 
     jobs, _ = batch.plan(
-        fw, sample_db, tmp_path, projects=["working-xtra"], neighbourhoods=["oakfield"], waves=["6m", "12m"]
+        fw, sample_db, tmp_path / "reports", projects=["working-xtra"], neighbourhoods=["oakfield"], waves=["6m", "12m"]
     )
     good, bad = jobs[0], replace(jobs[1], notebook=str(_failing_notebook(tmp_path)))
     with batch.local_pool([good, bad], 2) as pool:
@@ -158,7 +158,7 @@ def test_an_interrupted_batch_leaves_no_partial_report(sample_db, tmp_path):
         start_new_session=True,
     )
     deadline = time.time() + 120
-    while time.time() < deadline and len([p for p in out.glob("*/*/*.html") if p.parts[-4] != "_executed"]) < 2:
+    while time.time() < deadline and len([p for p in out.glob("*/*/*.html") if not p.name.startswith(".")]) < 2:
         time.sleep(0.2)
     os.killpg(proc.pid, signal.SIGKILL)  # the batch and its kernels, mid-report
     proc.wait()
@@ -171,6 +171,7 @@ def test_an_interrupted_batch_leaves_no_partial_report(sample_db, tmp_path):
     assert result.returncode == 0, result.stderr
     assert f"{done_before} up to date, running {6 - done_before}" in result.stdout
     assert not list(out.rglob(".*.tmp*")), "temporary files left behind"
+    assert not list(paths.work_folder(out).rglob(".*.tmp*")), "temporary files left in the working folder"
 
 
 @pytest.mark.parametrize("how", ["ctrl-c", "kill", "interrupt-main-only"])
@@ -205,6 +206,7 @@ def test_a_stopped_batch_exits_at_once_leaving_no_process_or_partial_file(sample
     _, alive = psutil.wait_procs(family, timeout=10)
     assert alive == [], f"left running: {[' '.join(p.cmdline())[:80] for p in alive]}"
     assert not list(out.rglob(".*.tmp*")), "temporary files left behind"
+    assert not list(paths.work_folder(out).rglob(".*.tmp*")), "temporary files left in the working folder"
     finished = [p for p in out.glob("*/*/*.html") if not p.name.startswith(".")]
     for page in finished:
         assert page.read_text().rstrip().endswith("</html>"), f"{page} is half-written"
@@ -257,7 +259,7 @@ def test_a_notebook_without_a_batch_parameter_is_refused_before_any_kernel(tmp_p
     out = tmp_path / "reports"
     assert main(["reports", "--db", str(sample_db), "--out", str(out)]) == 2
     assert "parameter(s) db are not in the notebook's parameters cell" in capsys.readouterr().err
-    assert not list(out.rglob("*.html")) and not list(out.rglob("*.ipynb"))
+    assert not list(out.rglob("*.html")) and not list(paths.work_folder(out).rglob("*.ipynb"))
 
 
 def test_a_report_over_its_time_limit_fails_and_the_batch_goes_on(sample_db, tmp_path, fw):
@@ -275,8 +277,10 @@ def test_a_report_over_its_time_limit_fails_and_the_batch_goes_on(sample_db, tmp
         nb.cells.insert(3, nbformat.v4.new_code_cell("import time\ntime.sleep(3)"))
     slow = tmp_path / "slow.ipynb"
     nbformat.write(nb, slow)
-    jobs, _ = batch.plan(fw, sample_db, tmp_path, projects=["working-xtra"], neighbourhoods=["oakfield"], waves=["12m"])
-    stamp = Path(jobs[0].html + ".inputs")  # as if an earlier run had made this report
+    out = tmp_path / "reports"
+    jobs, _ = batch.plan(fw, sample_db, out, projects=["working-xtra"], neighbourhoods=["oakfield"], waves=["12m"])
+    stamp = Path(jobs[0].inputs)  # as if an earlier run had made this report
+    assert stamp.is_relative_to(paths.work_folder(out))
     stamp.parent.mkdir(parents=True, exist_ok=True)
     stamp.write_text(jobs[0].fingerprint + "\n")
     started = time.perf_counter()
@@ -285,7 +289,7 @@ def test_a_report_over_its_time_limit_fails_and_the_batch_goes_on(sample_db, tmp
     assert outcome.error == f"TimeoutError: the report ran longer than its limit of 10 seconds ({batch.TIME_LIMIT})"
     assert time.perf_counter() - started < 60
     assert not Path(jobs[0].html).exists()
-    assert Path(jobs[0].html + ".failed").read_text().startswith("TimeoutError")
+    assert Path(jobs[0].failed_note).read_text().startswith("TimeoutError")
     assert not stamp.exists()  # a failed report is never taken as up to date
     executed = nbformat.read(jobs[0].executed, as_version=4)
     sleeps = [c.execution_count for c in executed.cells if c.source.startswith("import time")]
@@ -321,7 +325,7 @@ def test_a_report_is_redone_when_what_it_reads_changes_and_only_then(tmp_path, m
         ("helpers/surfaces/cli.py", False),
         ("helpers/evidence/evidence.py", True),  # from helpers import evidence, ripple
         ("helpers/evidence/ripple.py", True),
-        ("helpers/presentation/report.py", True),  # helpers.presentation.report.ProjectReport
+        ("helpers/presentation/sections/survey.py", True),  # report.<section>() reaches every section module
         ("helpers/methods/weights.py", True),  # reached through report -> analysis -> weights
         ("data/framework/settings.yaml", True),
         ("templates/report/index.html.j2", True),

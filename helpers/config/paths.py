@@ -29,9 +29,24 @@ def report_html(out: Path, project_id: str, neighbourhood: str, wave: str) -> Pa
     return out / project_id / neighbourhood / f"{wave}.html"
 
 
+def work_folder(out: Path) -> Path:
+    """What the batch keeps for itself beside the output folder, never inside it (``reports.work`` for
+    ``reports``): the executed notebooks, the shared-results cache, each report's fingerprint and failure note,
+    the kernels' log. Only what is published lives in the output folder; this one can be deleted at any time
+    (the next batch then redoes every report)."""
+    out = Path(out)
+    return out.with_name(out.name + ".work")
+
+
 def executed_notebook(out: Path, project_id: str, neighbourhood: str, wave: str) -> Path:
-    """The executed notebook kept beside the reports for debugging, never published."""
-    return out / "_executed" / project_id / neighbourhood / f"{wave}.ipynb"
+    """The executed notebook kept for debugging in the working folder, never published."""
+    return work_folder(out) / "executed" / project_id / neighbourhood / f"{wave}.ipynb"
+
+
+def state_file(out: Path, published: Path | str, suffix: str) -> Path:
+    """The batch's note about a published file, in the working folder: ``.inputs`` (the fingerprint it was
+    made from) or ``.failed`` (why the last attempt failed); reports.work/state/<path in reports><suffix>."""
+    return work_folder(out) / "state" / (Path(published).relative_to(out).as_posix() + suffix)
 
 
 def resolve(path: Path | str) -> Path:

@@ -2,15 +2,27 @@
 
 ``python -m helpers reports`` plans the reports from the database (every neighbourhood mapped to a
 project, every wave with survey data), checks the selection and the notebooks' parameters before any
-kernel starts, runs the reports in parallel processes, and writes::
+kernel starts, runs the reports in parallel processes, and writes only what is published into the
+output folder, readable by others under the user's umask (a folder to copy to a web server or share)::
 
     reports/<project>/<neighbourhood>/<wave>.html      the report, no code cells
-    reports/_executed/<project>/<neighbourhood>/<wave>.ipynb   the executed notebook (debugging)
-    reports/index.html                                  every report with its status and a link
+    reports/<project>/<neighbourhood>/<wave>.pdf       with --pdf: the report printed on A4
+    reports/<project>/overview.html (.pdf)             every neighbourhood of the project side by side
+    reports/<project>/committee-pack.pdf               with --pdf: each neighbourhood's page one and the
+                                                       project's difference-in-differences
+    reports/index.html                                  every report with its status and links
 
-Each report is written to a temporary file and renamed, so an interrupted batch never leaves a
-half-written report. A report is redone only when its inputs change (notebook, helpers code,
-framework, templates, parameters, or the data it reads); ``--force`` redoes everything.
+and what it needs for itself into the working folder beside it (:func:`helpers.config.paths.work_folder`)::
+
+    reports.work/executed/<project>/<neighbourhood>/<wave>.ipynb   the executed notebook (debugging)
+    reports.work/cache/                                 project-level results shared by the kernels
+    reports.work/state/<path of a published file>.inputs | .failed   its fingerprint, why it failed
+    reports.work/kernels.log                            the kernels' own warnings
+
+Each file is written to a temporary file and renamed, so an interrupted batch never leaves a
+half-written report or PDF. A report is redone only when its inputs change (notebook, helpers code,
+framework, templates, parameters, or the data it reads), a PDF only when its HTML changed; ``--force``
+redoes everything.
 """
 
 from __future__ import annotations
@@ -19,6 +31,7 @@ import hashlib
 import html
 import json
 import os
+import re
 import signal
 import sys
 import threading
@@ -28,6 +41,7 @@ from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
+from datetime import date
 from functools import cache
 from multiprocessing import get_context
 from pathlib import Path
@@ -66,6 +80,14 @@ class Job:
     timeout_s: float
     cache: str = ""  # folder where this batch's kernels share project-level results (helpers/cache.py)
     data_fingerprint: str = ""  # the project's imported data (part of the report's and the shared results' keys)
+    work: str = ""  # the batch's working folder (paths.work_folder): the kernels' log
+    inputs: str = ""  # where the fingerprint the report was made from is kept (working folder)
+    failed_note: str = ""  # where the first line of its last failure is kept (working folder)
+
+    @property
+    def pdf(self) -> str:
+        """The report printed to PDF, beside its HTML (``reports --pdf``)."""
+        return str(Path(self.html).with_suffix(".pdf"))
 
     @property
     def parameters(self) -> dict[str, str]:
@@ -84,6 +106,8 @@ class Outcome:
     status: str  # done | skipped | failed
     seconds: float = 0.0
     error: str = ""
+    what: str = "report"  # report | PDF | committee pack
+    check: str = ""  # the file to look at when it failed (default: the executed notebook)
 
 
 # --- planning -----------------------------------------------------------------------------------
@@ -108,14 +132,21 @@ def _longest_module(dotted: str) -> str | None:
 
 
 def _imports_of(module: str) -> set[str]:
-    """The helpers modules that helpers module ``module`` imports (relative or absolute), read from its source."""
+    """The helpers modules that helpers module ``module`` imports (relative or absolute), read from its source.
+
+    A package that imports its own modules by name at run time (``importlib.import_module``: the report sections'
+    registry, which ``report.<section>()`` reaches) counts as importing every module in it."""
     import ast
 
     path = _module_file(module)
     if path is None:
         return set()
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
-    return _helpers_imported(ast.parse(path.read_text(encoding="utf-8")), package)
+    source = path.read_text(encoding="utf-8")
+    found = _helpers_imported(ast.parse(source), package)
+    if module and path.name == "__init__.py" and "import_module(" in source:  # not helpers' own lazy imports
+        found |= {f"{module}.{p.stem}" for p in path.parent.glob("*.py") if p.name != "__init__.py"}
+    return found
 
 
 def _helpers_imported(tree, package: str = "") -> set[str]:
@@ -231,6 +262,7 @@ def plan(
     n_by = {(r.neighbourhood, r.wave): int(r.n) for r in counts.itertuples()}
     timeout = fw.settings.batch.timeout_minutes * 60
     logo = fw.settings.council.logo
+    work = paths.work_folder(out)
     every, selected = [], []
 
     def add(project, neighbourhood, wave, role, name, n, notebook, html_path, executed, chosen):
@@ -251,8 +283,11 @@ def plan(
             str(executed),
             fingerprint,
             timeout,
-            cache=str(out / "_cache"),
+            cache=str(work / "cache"),
             data_fingerprint=fingerprints[project],
+            work=str(work),
+            inputs=str(paths.state_file(out, html_path, ".inputs")),
+            failed_note=str(paths.state_file(out, html_path, ".failed")),
         )
         every.append(job)
         if chosen:
@@ -296,7 +331,7 @@ def plan(
             total,
             paths.OVERVIEW_NOTEBOOK,
             out / project / "overview.html",
-            out / "_executed" / project / "overview.ipynb",
+            work / "executed" / project / "overview.ipynb",
             chosen,
         )
     for notebook in sorted({j.notebook for j in selected}):
@@ -345,7 +380,7 @@ def _check_selection(fw, areas, counts, projects, neighbourhoods, waves) -> None
 
 
 def is_current(job: Job) -> bool:
-    stamp = Path(job.html + ".inputs")
+    stamp = Path(job.inputs)
     return Path(job.html).exists() and stamp.exists() and stamp.read_text().strip() == job.fingerprint
 
 
@@ -435,11 +470,11 @@ def _run_one(job: Job) -> Outcome:
             except RuntimeError as exc:  # the kernel did not start ("didn't respond", "died before replying")
                 if attempt == 2 or not any(words in str(exc) for words in KERNEL_START_FAILURES):
                     raise
-        html_text = export_html(tmp)
-        write_text_atomic(html_text, Path(job.html))
+        html_text = export_html(tmp, page_title(job))
+        publish(html_text, Path(job.html))
         os.replace(tmp, executed)
-        Path(job.html + ".failed").unlink(missing_ok=True)
-        write_text_atomic(job.fingerprint + "\n", Path(job.html + ".inputs"))
+        Path(job.failed_note).unlink(missing_ok=True)
+        write_text_atomic(job.fingerprint + "\n", Path(job.inputs))
         return Outcome(job, "done", time.perf_counter() - start)
     except PapermillExecutionError as exc:
         os.replace(tmp, executed)
@@ -517,13 +552,27 @@ def _kernel_manager_class():
 
 def _failed(job: Job, start: float, error: str) -> Outcome:
     first = (error.strip().splitlines() or [""])[0]
-    Path(job.html + ".inputs").unlink(missing_ok=True)  # never "up to date" while failed: the next run retries
-    write_text_atomic(first + "\n", Path(job.html + ".failed"))
+    Path(job.inputs).unlink(missing_ok=True)  # never "up to date" while failed: the next run retries
+    write_text_atomic(first + "\n", Path(job.failed_note))
     return Outcome(job, "failed", time.perf_counter() - start, first)
 
 
+def page_title(job: Job) -> str:
+    """The report's title in the browser's tab and the printed running header: project, place and wave."""
+    from ..config.framework import framework
+
+    fw = framework()
+    project = fw.project(job.project).name if job.project in fw.project_ids else job.project
+    if not job.wave:
+        return f"{project}: every neighbourhood side by side"
+    labels = {w.id: w.label for w in fw.settings.waves}
+    return f"{project}: {job.name}, {labels.get(job.wave, job.wave)}"
+
+
 def export_html(notebook: Path | str, title: str | None = None) -> str:
-    """The executed notebook as the workbook's report page: no code cells, a contents list."""
+    """The executed notebook as the workbook's report page: its Markdown (title, section headings and their
+    introductions) and its code cells' outputs, never their code; sections as <section> elements, a contents
+    list, and the council's contact and the publication and fieldwork details (also read by the PDF step)."""
     import nbformat
 
     from ..config.framework import framework
@@ -535,14 +584,33 @@ def export_html(notebook: Path | str, title: str | None = None) -> str:
     else:
         first = next((c.source for c in nb.cells if c.cell_type == "markdown"), "Report")
         nb.metadata["title"] = first.splitlines()[0].lstrip("# ").strip()
-    exporter = _exporter()
+    for cell in nb.cells:  # the report sections each code cell calls, which the committee pack looks for
+        if cell.cell_type == "code":
+            cell.metadata["wb_calls"] = sorted(set(re.findall(r"\b[A-Za-z_]\w*\.([A-Za-z_]\w*)\(", cell.source)))
+    council = fw.settings.council
+    parameters = nb.metadata.get("papermill", {}).get("parameters", {})
+    labels = {w.id: w.label for w in fw.settings.waves}
+    wave = parameters.get("wave")
+    fieldwork = f"Survey wave: {labels.get(wave, wave)}" if wave else "Survey waves: " + ", ".join(labels.values())
+    published = date.today()
+    colophon = [f"Published {published.day} {published:%B %Y}", fieldwork]
+    if council.contact:
+        colophon.append(f"Contact: {council.contact}")
     resources = {
-        "council_name": fw.settings.council.name,
-        "council_logo": _logo_uri(fw.settings.council.logo),
+        "council_name": council.name,
+        "council_logo": _logo_uri(council.logo),
         "footer_note": FOOTER.format(minimum=fw.settings.thresholds.minimum_base),
+        "colophon": " · ".join(colophon),
+        "report_meta": {
+            "council": council.name,
+            "title": nb.metadata["title"],
+            "contact": council.contact,
+            "published": published.isoformat(),
+            "fieldwork": fieldwork,
+        },
     }
-    body, _ = exporter.from_notebook_node(nb, resources=resources)
-    return add_contents(body)
+    body, _ = _exporter().from_notebook_node(nb, resources=resources)
+    return add_contents(mark_long_tables(add_sections(body)))
 
 
 @cache
@@ -570,13 +638,75 @@ def _logo_uri(logo: str) -> str:
     return f"data:{kind};base64,{base64.b64encode(path.read_bytes()).decode()}"
 
 
+SECTION = '<section class="wb-section"'
+
+
+def add_sections(page: str) -> str:
+    """The page's sections as <section> elements: from each ``## `` heading the template marked to the next.
+    Each names the report sections its code cells call (``data-sections``); what comes before the first
+    heading (the title and the report's header) is the page's lede."""
+    if '<main id="main">' not in page:
+        return page
+    head, rest = page.split('<main id="main">', 1)
+    content, tail = rest.rsplit("</main>", 1)
+    lede, *sections = content.split("<!--wb:section-->")
+    parts = [f'\n<div class="wb-lede">{lede}</div>']
+    for chunk in sections:
+        calls = " ".join(" ".join(re.findall(r"<!--wb:calls ([^>]*?)-->", chunk)).split())
+        heading = re.search(r'<h2 id="([^"]+)"', chunk)
+        label = f' aria-labelledby="{heading.group(1)}"' if heading else ""
+        parts.append(f'\n{SECTION} data-sections="{html.escape(calls)}"{label}>{chunk}</section>')
+    return head + '<main id="main">' + "".join(parts) + "\n</main>" + tail
+
+
+LONG_TABLE = 30  # rows: a longer table may break across pages in print (a shorter one is kept whole)
+
+
+def mark_long_tables(page: str) -> str:
+    """Class ``long`` on each data table of more than LONG_TABLE rows, which print may break between rows."""
+
+    def mark(match: re.Match) -> str:
+        table = match.group(0)
+        if table.count("<tr") <= LONG_TABLE:
+            return table
+        return re.sub(r'class="([^"]*)"', r'class="\1 long"', table, count=1)
+
+    return re.sub(r'<table\b[^>]*\bclass="[^"]*\bdata\b[^"]*"[^>]*>.*?</table>', mark, page, flags=re.DOTALL)
+
+
 def add_contents(page: str) -> str:
     """Fill the template's contents placeholder with links to the page's level-2 headings."""
-    import re
-
     headings = re.findall(r'<h2 id="([^"]+)">(.*?)<a class="anchor-link"', page)
     items = "".join(f'<li><a href="#{hid}">{text}</a></li>' for hid, text in headings)
     return page.replace("<!--CONTENTS-->", f"<ol>{items}</ol>", 1)
+
+
+@cache
+def file_mode() -> int:
+    """The mode a new file gets under the user's umask (0o644 under the usual 022): what every published file
+    gets, since a temporary file is made private (0o600) whatever the umask."""
+    with suppress(OSError, ValueError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return 0o666 & ~int(line.split()[1], 8)
+    mask = os.umask(0o022)  # elsewhere: read it by setting it, and put it back at once
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+def publish(data: str | bytes, target: Path) -> Path:
+    """Write a published file (a report, a PDF, the index) atomically, readable as the user's umask allows."""
+    tmp = atomic_path(target)
+    try:
+        if isinstance(data, str):
+            tmp.write_text(data, encoding="utf-8")
+        else:
+            tmp.write_bytes(data)
+        os.chmod(tmp, file_mode())
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return target
 
 
 # --- the batch ----------------------------------------------------------------------------------
@@ -592,11 +722,17 @@ def run_batch(fw: Framework, args) -> int:
     # Absolute, so the kernels (which run in the repository root) read and write the same files as this process.
     db = Path(args.db).resolve()
     out = Path(args.out).resolve()
+    work = paths.work_folder(out)
+    pdf = getattr(args, "pdf", False)
+    if pdf:
+        check_printing()  # before any kernel starts
     selected, every = plan(fw, db, out, projects=args.project, neighbourhoods=args.neighbourhood, waves=args.wave)
+    _move_out_of_reports(out, work)
     _clean_temporaries(out)
+    _clean_temporaries(work)
     # --force recomputes the shared results too; otherwise only those made under an old key go.
     keep = set() if args.force else {result_cache.project_key(db, j.data_fingerprint) for j in every}
-    result_cache.prune(out / "_cache", keep)
+    prune_shared_results(work / "cache", keep)
     todo = run_order([j for j in selected if args.force or not is_current(j)], fw.settings.wave_ids)
     jobs = max(1, args.jobs or os.cpu_count() or 1)
     executor = getattr(args, "executor", "local")
@@ -611,21 +747,30 @@ def run_batch(fw: Framework, args) -> int:
             check_all_parameters(todo, pool)  # before any kernel starts
             print(announce)
             outcomes = run_jobs(todo, pool)
+    if pdf:
+        outcomes += make_pdfs(fw, out, selected, every, force=args.force)
     write_index(fw, out, every)
+    share(out)
     return summarise(outcomes, out)
 
 
 def summarise(outcomes: list[Outcome], out: Path) -> int:
-    """Print what happened; the table of failures goes to stderr. Exit status 1 if any report failed."""
+    """Print what happened; the table of failures (reports and PDFs) goes to stderr. Exit status 1 if any
+    report or PDF failed."""
     failed = [o for o in outcomes if o.status == "failed"]
-    done = [o for o in outcomes if o.status == "done"]
-    print(f"{len(done)} reports written, {len(failed)} failed; open {out / 'index.html'}")
+    reports = [o for o in outcomes if o.what == "report"]
+    done = sum(o.status == "done" for o in reports)
+    print(f"{done} reports written, {sum(o.status == 'failed' for o in reports)} failed; open {out / 'index.html'}")
+    printed = [o for o in outcomes if o.what != "report"]
+    if printed:
+        made = sum(o.status == "done" for o in printed)
+        print(f"{made} PDFs written, {sum(o.status == 'failed' for o in printed)} failed")
     if not failed:
         return 0
-    print("\nFailed reports (the executed notebooks are kept for debugging):", file=sys.stderr)
+    print("\nFailed (the executed notebooks and pages are kept for checking):", file=sys.stderr)
     table = pd.DataFrame(
-        [(o.job.project, o.job.neighbourhood, o.job.wave, o.error, o.job.executed) for o in failed],
-        columns=["project", "neighbourhood", "wave", "first line of the error", "executed notebook"],
+        [(o.job.project, o.job.neighbourhood, o.job.wave, o.what, o.error, o.check or o.job.executed) for o in failed],
+        columns=["project", "neighbourhood", "wave", "what", "first line of the error", "to check"],
     )
     print(table.to_string(index=False), file=sys.stderr)
     return 1
@@ -665,8 +810,7 @@ def local_pool(todo: list[Job], jobs: int):
         context.set_forkserver_preload(WORKER_MODULES)
     else:
         context = get_context("spawn")
-    log = Path(todo[0].executed)
-    log = next(p for p in log.parents if p.name == "_executed") / "kernels.log"
+    log = Path(todo[0].work or Path(todo[0].executed).parent) / "kernels.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     with (
         ProcessPoolExecutor(
@@ -718,7 +862,7 @@ def run_jobs(todo: list[Job], pool: ProcessPoolExecutor | None) -> list[Outcome]
 
 def _worker_setup(log: str) -> None:
     """A local worker's start-up: Ctrl-C handled by :func:`_on_interrupt`; its stderr, which the kernels it
-    starts inherit, goes to reports/_executed/kernels.log, so kernels' own warnings (e.g. ipykernel's TCP
+    starts inherit, goes to reports.work/kernels.log, so kernels' own warnings (e.g. ipykernel's TCP
     notice) stay out of the console."""
     global _LOCAL_WORKER
     _LOCAL_WORKER = True
@@ -773,15 +917,64 @@ def run_jobs_dask(todo: list[Job], jobs: int, scheduler: str | None) -> list[Out
             cluster.close()
 
 
-def _clean_temporaries(out: Path) -> None:
+def _clean_temporaries(folder: Path) -> None:
     """Remove temporary files left by an interrupted batch (never a finished report)."""
-    if out.exists():
-        for tmp in out.rglob(".*.tmp*"):
+    if folder.exists():
+        for tmp in folder.rglob(".*.tmp*"):
             tmp.unlink(missing_ok=True)
 
 
+def prune_shared_results(folder: Path, current_keys: set[str]) -> int:
+    """Remove the kernels' shared results (and their locks) saved under a key not among ``current_keys``
+    (``<name>-<key>.pkl``, the key from :func:`helpers.config.cache.project_key`): results for data, code or a
+    framework that has since changed, which no kernel would load again. Returns how many files went."""
+    removed = 0
+    if not folder.is_dir():
+        return removed
+    for path in folder.iterdir():
+        name = path.name.lstrip(".").removesuffix(".lock")
+        if name.endswith(".pkl") and name.removesuffix(".pkl").rsplit("-", 1)[-1] not in current_keys:
+            with suppress(OSError):  # held open elsewhere (Windows): left for the next batch
+                path.unlink(missing_ok=True)
+                removed += 1
+    return removed
+
+
+def _move_out_of_reports(out: Path, work: Path) -> None:
+    """An output folder made by an earlier version of the batch held its own working files: move them to the
+    working folder (the executed notebooks, each report's fingerprint and failure note, so nothing is redone),
+    drop the shared-results cache (recomputed when needed), and leave only what is published."""
+    import shutil
+
+    if not out.is_dir():
+        return
+    for old in out.rglob("*.html.inputs"), out.rglob("*.html.failed"):
+        for note in list(old):
+            report = note.with_name(note.name.rsplit(".", 1)[0])
+            target = paths.state_file(out, report, note.suffix)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(note, target)
+    executed = out / "_executed"
+    if executed.is_dir():
+        if (work / "executed").exists():
+            shutil.rmtree(executed, ignore_errors=True)
+        else:
+            work.mkdir(parents=True, exist_ok=True)
+            shutil.move(executed, work / "executed")
+    shutil.rmtree(out / "_cache", ignore_errors=True)
+
+
+def share(out: Path) -> None:
+    """Published files left private (0o600) by an earlier version of the batch get the mode the user's umask
+    gives a new file, so another user or a web server can read them; other modes are left as they are."""
+    for path in out.rglob("*"):
+        with suppress(OSError):
+            if path.suffix in (".html", ".pdf") and path.is_file() and path.stat().st_mode & 0o777 == 0o600:
+                path.chmod(file_mode())
+
+
 def _status(job: Job) -> str:
-    failed = Path(job.html + ".failed")
+    failed = Path(job.failed_note)
     if failed.exists():
         return "failed: " + failed.read_text(encoding="utf-8").strip()
     if is_current(job):
@@ -794,19 +987,30 @@ def write_index(fw: Framework, out: Path, every: list[Job]) -> Path:
     order = {w: i for i, w in enumerate(fw.settings.wave_ids)}
     labels = {w.id: w.label for w in fw.settings.waves}
     rows, overviews = [], []
+
+    def pdf_link(path: Path, name: str = "PDF") -> str:
+        return f' (<a href="{html.escape(path.relative_to(out).as_posix())}">{name}</a>)' if path.exists() else ""
+
     for j in sorted(every, key=lambda j: (j.project, j.role != "pilot", j.neighbourhood, order.get(j.wave, -1))):
         html_path = Path(j.html)
         link = html.escape(html_path.relative_to(out).as_posix())
         project = html.escape(fw.project(j.project).name)
-        status = html.escape(_status(j))
+        status = html.escape(_status(j) + _pdf_status(out, Path(j.pdf)))
         if not j.wave:
             target = (
-                f'<a href="{link}">{project}: all neighbourhoods side by side</a>' if html_path.exists() else project
+                f'<a href="{link}">{project}: all neighbourhoods side by side</a>{pdf_link(Path(j.pdf))}'
+                if html_path.exists()
+                else project
             )
-            overviews.append(f"<li>{target} ({status})</li>")
+            pack = pdf_link(committee_pack_pdf(out, j.project), "committee pack, PDF").removeprefix(" ")
+            overviews.append(f"<li>{target} ({status}){' ' + pack if pack else ''}</li>")
             continue
         wave = html.escape(labels[j.wave])
-        cell = f'<a href="{link}">{html.escape(j.name)}, {wave}</a>' if html_path.exists() else "no report"
+        cell = (
+            f'<a href="{link}">{html.escape(j.name)}, {wave}</a>{pdf_link(Path(j.pdf))}'
+            if html_path.exists()
+            else "no report"
+        )
         rows.append(
             f"<tr><td>{project}</td><td>{html.escape(j.name)}</td><td>{html.escape(j.role)}</td>"
             f"<td>{wave}</td><td>{status}</td><td>{j.responses}</td><td>{cell}</td></tr>"
@@ -831,4 +1035,367 @@ th{{background:#eef2f5}}caption{{text-align:left;font-weight:600;padding:.3rem 0
 {chr(10).join(rows)}
 </tbody></table></main></body></html>
 """
-    return write_text_atomic(page, out / "index.html")
+    return publish(page, out / "index.html")
+
+
+# --- printing: PDFs and the committee pack (reports --pdf) -----------------------------------------
+#
+# Headless Chromium, driven by Playwright, prints each report page as it is published: it applies the page's print
+# CSS (report.css: A4, what stays together) and draws the running header and the page numbers from the
+# templates below. The committee pack is HTML assembled from the reports' own pages, printed the same way.
+
+PDF_MARGIN = {"top": "20mm", "right": "15mm", "bottom": "18mm", "left": "15mm"}  # as report.css's @page
+_BAND = (
+    "font-family: Arial, Helvetica, sans-serif; font-size: 9px; color: #333; width: 100%; margin: 0 15mm; "
+    "display: flex; justify-content: space-between; align-items: flex-end; gap: 6mm;"
+)
+# Chromium's header and footer templates: it fills the spans classed pageNumber and totalPages.
+PDF_HEADER = (
+    '<div style="{band} border-bottom: .5px solid #999; padding-bottom: 1.5mm;">'
+    '<span>{council}</span><span style="text-align: right">{title}</span></div>'
+)
+PDF_FOOTER = (
+    '<div style="{band}"><span>{details}</span><span style="white-space: nowrap">'
+    'Page <span class="pageNumber"></span> of <span class="totalPages"></span></span></div>'
+)
+# Measured in the page laid out for print at the width of A4 less the margins (180 mm, in CSS pixels): a table
+# taller than half the printable height may break between rows (and inside a row taller than a quarter page),
+# so it never leaves half a page empty before it; a shorter one is kept whole with its caption. (Printed from
+# a browser, a table of more than LONG_TABLE rows may break.)
+PRINT_WIDTH_PX = 680
+BREAKABLE_TABLE_PX = 490
+MARK_TALL_TABLES = """limit => {
+  for (const table of document.querySelectorAll('table.data')) {
+    if (table.getBoundingClientRect().height > limit) table.classList.add('long');
+    for (const row of table.rows) if (row.getBoundingClientRect().height > limit / 2) row.classList.add('tall');
+  }
+}"""
+DID_SECTIONS = ("did_every_wave", "difference_in_differences")  # the overview's difference-in-differences
+PACK_NAME = "committee-pack"
+
+
+@dataclass(frozen=True)
+class Printing:
+    """One PDF to print: a report page beside which it goes, or a committee pack assembled in the working folder."""
+
+    source: Path  # the HTML page printed
+    target: Path  # the PDF
+    owner: Job  # the report (or, for a pack, the project's overview) it is listed under
+    what: str  # PDF | committee pack
+    stamp: Path  # the fingerprint it was made from
+    failed: Path  # why the last attempt failed
+
+
+def check_printing() -> str:
+    """The Chromium executable ``--pdf`` prints with; a plain UserError saying how to install what is missing."""
+    from .dashboard_server import chromium
+
+    executable = chromium()
+    if executable is None:
+        raise UserError(
+            "--pdf prints the reports with Chromium, which is not installed: install it with "
+            "`apt-get install chromium` (Debian, Ubuntu; `brew install --cask chromium` on macOS), then run again"
+        )
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        raise UserError(
+            "--pdf drives Chromium with Playwright, which is not installed: run `make venv` "
+            "(or `pip install -e '.[dev]'`), then run again"
+        ) from None
+    return executable
+
+
+def committee_pack_pdf(out: Path, project: str) -> Path:
+    return out / project / f"{PACK_NAME}.pdf"
+
+
+def page_meta(page: str) -> dict[str, str]:
+    """The ``workbook:`` details a report page carries in its head (council, title, contact, published,
+    fieldwork), whatever the order of the meta element's attributes."""
+    found = {}
+    for tag in re.findall(r"<meta\b[^>]*>", page.split("</head>", 1)[0]):
+        name, content = re.search(r'name="workbook:(\w+)"', tag), re.search(r'content="([^"]*)"', tag)
+        if name and content:
+            found[name.group(1)] = html.unescape(content.group(1))
+    return found
+
+
+def _long_date(iso: str) -> str:
+    with suppress(ValueError):
+        day = date.fromisoformat(iso)
+        return f"{day.day} {day:%B %Y}"
+    return iso
+
+
+def header_footer(meta: dict[str, str]) -> tuple[str, str]:
+    """Chromium's header (the council, the report's title) and footer (the publication and fieldwork details,
+    the council's contact, the page number) for a page with these details."""
+    e = html.escape
+    details = [f"Published {_long_date(meta['published'])}" if meta.get("published") else "", meta.get("fieldwork")]
+    details.append(meta.get("contact") and f"Contact: {meta['contact']}")
+    header = PDF_HEADER.format(band=_BAND, council=e(meta.get("council", "")), title=e(meta.get("title", "")))
+    footer = PDF_FOOTER.format(band=_BAND, details=e(" · ".join(d for d in details if d)))
+    return header, footer
+
+
+def _main_content(page: str) -> str:
+    if '<main id="main">' not in page:
+        return ""
+    return page.split('<main id="main">', 1)[1].rsplit("</main>", 1)[0]
+
+
+def page_one(page: str) -> str:
+    """The part of a report before its second section: the title, the report's header and its first section
+    (In brief)."""
+    lede, *sections = _main_content(page).split(SECTION)
+    return lede + (SECTION + sections[0] if sections else "")
+
+
+def section_calling(page: str, names) -> str:
+    """The section of a page whose code calls one of the report sections ``names`` ("" if none does)."""
+    for chunk in _main_content(page).split(SECTION)[1:]:
+        calls = re.match(r'\s*data-sections="([^"]*)"', chunk)
+        if calls and set(calls.group(1).split()) & set(names):
+            return SECTION + chunk
+    return ""
+
+
+def _demote(fragment: str, prefix: str) -> str:
+    """A report's fragment inside the pack: headings one level down (the pack has the one h1), ids and
+    in-page links prefixed so they stay unique."""
+    for level in (5, 4, 3, 2, 1):
+        fragment = re.sub(rf"<(/?)h{level}\b", rf"<\g<1>h{level + 1}", fragment)
+    fragment = re.sub(r'(?<![\w-])(id|aria-labelledby)="', rf'\1="{prefix}-', fragment)
+    return fragment.replace('href="#', f'href="#{prefix}-')
+
+
+def committee_pack(fw: Framework, out: Path, project: str, every: list[Job]) -> str:
+    """The committee pack's page for a project ("" when none of its reports exists yet): each neighbourhood's
+    page one at its latest wave with a report, pilots first, then the project's difference-in-differences from
+    its overview report. Made from the published pages, so the pack says what they say."""
+    e = html.escape
+    order = {w: i for i, w in enumerate(fw.settings.wave_ids)}
+    labels = {w.id: w.label for w in fw.settings.waves}
+    latest: dict[str, Job] = {}
+    for job in (j for j in every if j.project == project and j.wave and Path(j.html).exists()):
+        if job.neighbourhood not in latest or order[job.wave] > order[latest[job.neighbourhood].wave]:
+            latest[job.neighbourhood] = job
+    if not latest:
+        return ""
+    name = fw.project(project).name
+    council = fw.settings.council
+    parts, contents, published = [], [], []
+    for n, job in enumerate(sorted(latest.values(), key=lambda j: (j.role != "pilot", j.name)), start=1):
+        page = Path(job.html).read_text(encoding="utf-8")
+        published.append(page_meta(page).get("published", ""))
+        what = f"{job.name} ({job.role} area), {labels[job.wave]}" if job.role else f"{job.name}, {labels[job.wave]}"
+        contents.append(f'<li><a href="#part-{n}">{e(what)}</a></li>')
+        parts.append(
+            f'<div class="pack-part" id="part-{n}"><p class="pack-label">{e(what)}</p>'
+            f"{_demote(page_one(page), f'p{n}')}</div>"
+        )
+    overview = next((j for j in every if j.project == project and not j.wave), None)
+    did = ""
+    if overview and Path(overview.html).exists():
+        page = Path(overview.html).read_text(encoding="utf-8")
+        published.append(page_meta(page).get("published", ""))
+        did = _demote(section_calling(page, DID_SECTIONS), "did")
+    if not did:
+        did = (
+            '<p class="note">The project\'s overview report has not been made yet, so its comparison of pilot and '
+            f"comparison areas is missing: run <code>python -m helpers reports --project {e(project)} --pdf</code>.</p>"
+        )
+    contents.append('<li><a href="#part-did">The difference the project made: pilots against comparison areas</a></li>')
+    parts.append(
+        f'<div class="pack-part" id="part-did"><p class="pack-label">{e(name)}: every neighbourhood</p>{did}</div>'
+    )
+    waves = sorted({j.wave for j in latest.values()}, key=order.get)
+    meta = {
+        "council": council.name,
+        "title": f"{name}: committee pack",
+        "contact": council.contact,
+        "published": max(published),
+        "fieldwork": ("Survey wave: " if len(waves) == 1 else "Survey waves: ") + ", ".join(labels[w] for w in waves),
+    }
+    colophon = [f"Published {_long_date(meta['published'])}", meta["fieldwork"]]
+    colophon += [f"Contact: {council.contact}"] if council.contact else []
+    logo = _logo_uri(council.logo)
+    css = (paths.TEMPLATES / "report" / "report.css").read_text(encoding="utf-8")
+    metas = "\n".join(f'<meta name="workbook:{k}" content="{e(v)}">' for k, v in meta.items())
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{e(meta["title"])}</title>
+{metas}
+<style>
+{css}</style></head>
+<body>
+<header class="report-header">{f'<img class="logo" src="{logo}" alt="{e(council.name)} logo">' if logo else ""}
+<div><p class="council">{e(council.name)}</p><p class="colophon">{e(" · ".join(colophon))}</p></div></header>
+<main id="main">
+<h1>{e(name)}: committee pack</h1>
+<p>Page one of each neighbourhood's report at its latest survey wave (the pilot areas first, then the comparison
+areas), then the difference the project made: the change in the pilot areas minus the change in the comparison
+areas. The full reports, with every section, are published beside this pack.</p>
+<ol>{"".join(contents)}</ol>
+{"".join(parts)}
+</main>
+<footer><p>{e(FOOTER.format(minimum=fw.settings.thresholds.minimum_base))}</p></footer>
+</body></html>
+"""
+
+
+def _print_fingerprint(page: bytes, header: str, footer: str) -> str:
+    """What a PDF is made from: its page, and the header, footer and paper it is printed with."""
+    digest = hashlib.sha256(page)
+    digest.update(json.dumps([header, footer, PDF_MARGIN, BREAKABLE_TABLE_PX, PRINT_WIDTH_PX]).encode())
+    return digest.hexdigest()
+
+
+def _pdf_status(out: Path, pdf: Path) -> str:
+    failed = paths.state_file(out, pdf, ".failed")
+    return "; PDF failed: " + failed.read_text(encoding="utf-8").strip() if failed.exists() else ""
+
+
+def make_pdfs(fw: Framework, out: Path, selected: list[Job], every: list[Job], *, force: bool = False) -> list[Outcome]:
+    """``reports --pdf``: a PDF beside each selected report that has a page, and each selected project's committee
+    pack. A PDF is printed again only when its page (or how it is printed) changed, written to a temporary file
+    and renamed; one that fails is listed like a failed report, and the others go on."""
+    work = paths.work_folder(out)
+    printings = []
+    for job in selected:
+        if Path(job.html).exists():
+            pdf = Path(job.pdf)
+            printings.append(
+                Printing(
+                    Path(job.html),
+                    pdf,
+                    job,
+                    "PDF",
+                    paths.state_file(out, pdf, ".inputs"),
+                    paths.state_file(out, pdf, ".failed"),
+                )
+            )
+    for project in sorted({j.project for j in selected}):
+        page = committee_pack(fw, out, project, every)
+        owner = next(j for j in every if j.project == project and not j.wave)
+        if page:
+            source = work / "packs" / project / f"{PACK_NAME}.html"
+            if not source.exists() or source.read_text(encoding="utf-8") != page:
+                write_text_atomic(page, source)
+            pdf = committee_pack_pdf(out, project)
+            printings.append(
+                Printing(
+                    source,
+                    pdf,
+                    owner,
+                    "committee pack",
+                    paths.state_file(out, pdf, ".inputs"),
+                    paths.state_file(out, pdf, ".failed"),
+                )
+            )
+    todo = []
+    for printing in printings:
+        page = printing.source.read_bytes()
+        header, footer = header_footer(page_meta(page.decode("utf-8", "replace")))
+        fingerprint = _print_fingerprint(page, header, footer)
+        current = (
+            printing.target.exists()
+            and printing.stamp.exists()
+            and printing.stamp.read_text(encoding="utf-8").strip() == fingerprint
+        )
+        if force or not current:
+            todo.append((printing, header, footer, fingerprint))
+    print(f"{len(printings)} PDFs selected; {len(printings) - len(todo)} up to date, printing {len(todo)}")
+    if not todo:
+        return []
+    with _terminate_as_interrupt():
+        return _print_all(todo)
+
+
+def _print_all(todo) -> list[Outcome]:
+    """Print each PDF with one headless Chromium, in a thread of its own (Playwright's synchronous API refuses to
+    run where an event loop already runs: Jupyter, or a browser the caller drives). Ctrl-C stops it between two
+    PDFs; each is written whole or not at all."""
+    found: dict[str, list[Outcome] | BaseException] = {}
+    stop = threading.Event()
+
+    def work() -> None:
+        try:
+            found["outcomes"] = _print_in_chromium(todo, stop)
+        except BaseException as exc:  # noqa: BLE001 - handed to the calling thread
+            found["error"] = exc
+
+    thread = threading.Thread(target=work, name="workbook-print", daemon=True)
+    thread.start()
+    try:
+        while thread.is_alive():
+            thread.join(0.2)
+    except BaseException:
+        stop.set()
+        thread.join(30)
+        raise
+    if "error" in found:
+        raise found["error"]
+    return found["outcomes"]
+
+
+def _print_in_chromium(todo, stop: threading.Event) -> list[Outcome]:
+    """:func:`_print_all`'s work; a browser that will not start fails every PDF, listed."""
+    from playwright.sync_api import sync_playwright
+
+    from .dashboard_server import CHROMIUM_ARGS
+
+    outcomes = []
+    with sync_playwright() as driver:
+        try:
+            browser = driver.chromium.launch(executable_path=check_printing(), args=list(CHROMIUM_ARGS))
+        except Exception as exc:  # noqa: BLE001 - a browser that cannot start fails the PDFs, not the batch
+            return [_print_failed(printing, 0.0, exc) for printing, *_ in todo]
+        try:
+            with _progress(len(todo)) as bar:
+                for printing, header, footer, fingerprint in todo:
+                    if stop.is_set():
+                        break
+                    outcome = print_pdf(browser, printing, header, footer, fingerprint)
+                    outcomes.append(outcome)
+                    bar.update(1)
+                    if not sys.stderr.isatty():
+                        print(_report_line(outcome).replace(outcome.job.label, str(printing.target)), flush=True)
+        finally:
+            browser.close()
+    return outcomes
+
+
+def print_pdf(browser, printing: Printing, header: str, footer: str, fingerprint: str) -> Outcome:
+    """One page printed to A4 with its running header and page numbers; never raises for a failing page."""
+    start = time.perf_counter()
+    try:
+        page = browser.new_page(viewport={"width": PRINT_WIDTH_PX, "height": 980})
+        try:
+            page.goto(printing.source.as_uri(), wait_until="load")
+            page.emulate_media(media="print")
+            page.evaluate(MARK_TALL_TABLES, BREAKABLE_TABLE_PX)
+            pdf = page.pdf(
+                format="A4",
+                print_background=True,
+                display_header_footer=True,
+                header_template=header,
+                footer_template=footer,
+                margin=PDF_MARGIN,
+            )
+        finally:
+            page.close()
+        publish(pdf, printing.target)
+        printing.failed.unlink(missing_ok=True)
+        write_text_atomic(fingerprint + "\n", printing.stamp)
+        return Outcome(printing.owner, "done", time.perf_counter() - start, what=printing.what)
+    except Exception as exc:  # noqa: BLE001 - one page that will not print must not stop the others
+        return _print_failed(printing, time.perf_counter() - start, exc)
+
+
+def _print_failed(printing: Printing, seconds: float, exc: Exception) -> Outcome:
+    first = f"{type(exc).__name__}: " + ((str(exc).strip().splitlines() or [""])[0])
+    printing.stamp.unlink(missing_ok=True)
+    write_text_atomic(first + "\n", printing.failed)
+    return Outcome(printing.owner, "failed", seconds, first, what=printing.what, check=str(printing.source))
