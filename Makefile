@@ -52,6 +52,6 @@ format: $(STAMP) ## format the code with ruff and strip notebook outputs
 sample: $(STAMP) ## regenerate the synthetic sample in data/sample/
 	$(BIN)/python -m helpers sample
 
-clean: ## remove generated reports and caches (keeps .venv and the database)
-	rm -rf reports .pytest_cache .ruff_cache bench/results
+clean: ## remove generated reports, their working folder and caches (keeps .venv and the database)
+	rm -rf reports reports.work .pytest_cache .ruff_cache bench/results
 	find . -name __pycache__ -not -path './.venv/*' -prune -exec rm -rf {} +
