@@ -599,8 +599,8 @@ def test_rates_change_in_points_and_counts_in_percent(sample_db, fw):
 def test_one_rounding_rule_and_no_minus_zero():
     from helpers.presentation import formatting as fmt
 
-    assert fmt.point_words(0.449) == "+45 points" and fmt.point_words(-0.01) == "-1 point"
-    assert fmt.point_words(-0.004) == "0 points" and fmt.signed(-0.04) == "0" and fmt.signed(-0.26) == "-0.3"
+    assert fmt.points_text(0.449) == "+45 points" and fmt.points_text(-0.01) == "-1 point"
+    assert fmt.points_text(-0.004) == "0 points" and fmt.signed(-0.04) == "0" and fmt.signed(-0.26) == "-0.3"
     assert fmt.percent_change(-0.004) == "0%" and fmt.percent_change(1.857) == "+186%"
     # A verdict agrees with the interval as printed: '0 to +20' is never clear.
     assert not fmt.clear_as_shown(0.003, 0.2) and not fmt.clear_as_shown(-0.3, -0.004)

@@ -282,5 +282,5 @@ def test_comparison_chart_is_drawn_and_closed(tiny):
         table, label="area_name", fw=tiny, first=first.label, second=second.label, title="t"
     )
     html = render.chart_html(model.draw(fig, "alt"))
-    assert html.startswith('<figure class="chart"><img src="data:image/png;base64,')
+    assert html.startswith('<figure class="chart"><img src="data:image/svg+xml;base64,')
     assert not plt.get_fignums()

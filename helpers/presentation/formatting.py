@@ -88,12 +88,6 @@ def significance_columns(rows: pd.DataFrame, blank) -> dict[str, list[str]]:
     }
 
 
-def point_words(share_difference: float) -> str:
-    """A difference of shares with its unit: '+12 points', '-1 point', '0 points' (never '-0', never '1 points')."""
-    shown = points(share_difference)
-    return f"{shown} {'point' if shown in ('+1', '-1') else 'points'}"
-
-
 def signed(value: float, decimals: int = 1) -> str:
     """A signed number to ``decimals`` places, never '-0': 3.24 -> '+3.2', -0.04 -> '0'."""
     rounded = round(value, decimals)
@@ -120,12 +114,6 @@ def point_count(share_difference: float) -> str:
     """The size of a difference of shares, unsigned, in words: 0.127 -> '13 points', -0.011 -> '1 point'."""
     value = abs(round(100 * share_difference))
     return f"{value} point" + ("" if value == 1 else "s")
-
-
-def signed_points(share_difference: float) -> str:
-    """A difference of shares, signed, in words: 0.127 -> '+13 points', -0.011 -> '-1 point', 0.004 -> '0 points'."""
-    shown = points(share_difference)
-    return f"{shown} point" + ("" if shown in ("+1", "-1") else "s")
 
 
 def month_year(month) -> str:

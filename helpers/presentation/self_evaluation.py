@@ -7,10 +7,11 @@ import pandas as pd
 
 from ..config.framework import Framework
 from ..store.selfeval import compare_areas, compare_ideals
-from .charts import GREY, PALETTE
+from .charts import GREY, PALETTE, TITLE_SIZE, WIDTH, fit, styled
 from .model import Section
 
 
+@styled
 def comparison_chart(table: pd.DataFrame, *, label: str, fw: Framework, first: str, second: str, title: str):
     """Dot chart of two assessments' scores (1-4) per row of ``table`` (columns first_score, second_score).
 
@@ -19,7 +20,7 @@ def comparison_chart(table: pd.DataFrame, *, label: str, fw: Framework, first: s
     """
     levels = fw.self_evaluation.levels
     labels = list(table[label])
-    fig, ax = plt.subplots(figsize=(7.5, 0.42 * max(len(labels), 1) + 1.9))
+    fig, ax = plt.subplots(figsize=(WIDTH, 0.42 * max(len(labels), 1) + 1.9), layout="constrained")
     for y, row in enumerate(table.itertuples(index=False)):
         a, b = row.first_score, row.second_score
         if pd.notna(a) and pd.notna(b):
@@ -28,25 +29,18 @@ def comparison_chart(table: pd.DataFrame, *, label: str, fw: Framework, first: s
             ax.plot(a, y - 0.08, "o", color=PALETTE[0], ms=8, label=first, zorder=2)
         if pd.notna(b):
             ax.plot(b, y + 0.08, "D", color=PALETTE[1], ms=7, label=second, zorder=3)
-    ax.set_yticks(range(len(labels)), labels)
+    ax.set_yticks(range(len(labels)), [fit(text, 0.42 * WIDTH, 9) for text in labels], fontsize=9)
     ax.invert_yaxis()
     ax.set_xlim(0.5, len(levels) + 0.5)
-    ax.set_xticks(range(1, len(levels) + 1), [f"{n}\n{lvl.name}" for n, lvl in enumerate(levels, start=1)])
+    ax.set_xticks(
+        range(1, len(levels) + 1), [f"{n}\n{lvl.name}" for n, lvl in enumerate(levels, start=1)], fontsize=9
+    )
     ax.grid(axis="x", color="#dddddd")
-    ax.set_title(title, loc="left", fontsize=11)
+    ax.set_title(fit(title, WIDTH * 0.9), loc="left", fontsize=TITLE_SIZE)
     handles, names = ax.get_legend_handles_labels()
     unique = dict(zip(names, handles, strict=False))
     if unique:
-        ax.legend(
-            unique.values(),
-            unique.keys(),
-            loc="upper center",
-            bbox_to_anchor=(0.5, -0.22),
-            ncol=2,
-            fontsize=8,
-            frameon=False,
-        )
-    fig.tight_layout()
+        fig.legend(unique.values(), unique.keys(), loc="outside lower center", ncol=2, fontsize=9, frameon=False)
     return fig
 
 

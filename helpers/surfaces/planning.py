@@ -450,7 +450,7 @@ def _plan_words(fw, s: Assumptions, project, data, roles, needed, responses, use
         f"{s.confidence:.0%} confidence; {s.power:.0%} power; design effect {s.design_effect:.2f} "
         f"({s.design_effect_source}).",
         "",
-        f"A change of {fmt.signed_points(s.change)} means the share agreeing with a statement (for example "
+        f"A change of {fmt.points_text(s.change)} means the share agreeing with a statement (for example "
         f"'{fw.instrument.statement('s07').text}') goes from {fmt.percent(s.baseline_share)} to "
         f"{fmt.percent(after)}: about {fmt.point_count(s.change).split()[0]} "
         f"{'more' if s.change > 0 else 'fewer'} people in every 100.",

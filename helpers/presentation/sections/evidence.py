@@ -131,7 +131,7 @@ def _change_text(value: float, scale: str, label: str) -> str:
     if pd.isna(value):
         return ""
     if scale == "points":
-        return fmt.point_words(value / 100)
+        return fmt.points_text(value / 100)
     if scale == "units":
         return f"{fmt.signed(value, 1)}{_per(label)}"
     return fmt.percent_change(value / 100)
@@ -590,7 +590,7 @@ def _change_sentence(data: ProjectData, change: dict) -> str:
     clear = change["clear"] and fmt.clear_as_shown(change["ci_low"], change["ci_high"])
     return (
         f"Net tone (the share of comments positive minus the share negative) in the pilot areas moved "
-        f"{fmt.point_words(change['difference'])} since the baseline {against} ({fmt.level(data.fw)} interval "
+        f"{fmt.points_text(change['difference'])} since the baseline {against} ({fmt.level(data.fw)} interval "
         f"{fmt.interval(change['ci_low'], change['ci_high'], fmt.points)}): "
         + ("a clear change." if clear else "not a clear change, given the number of comments.")
     )

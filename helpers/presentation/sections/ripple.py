@@ -69,7 +69,7 @@ def _moves(data: ProjectData, rows: pd.DataFrame, value: str) -> str:
     """'‘A’ +18 points, ‘B’ +16 points and 2 more', largest first."""
     rows = rows.reindex(rows[value].abs().sort_values(ascending=False).index)
     named = [
-        f"{_short(data, r.measure)} {fmt.point_words(getattr(r, value))}" for r in rows.head(MOST_NAMED).itertuples()
+        f"{_short(data, r.measure)} {fmt.points_text(getattr(r, value))}" for r in rows.head(MOST_NAMED).itertuples()
     ]
     more = len(rows) - len(named)
     return fmt.listed(named + ([f"{more} more"] if more > 0 else []))
@@ -105,7 +105,7 @@ def _area_bullet(data: ProjectData, sel: Selection) -> str | None:
         biggest = rows.loc[rows["difference"].abs().idxmax()]
         said = (
             f"In {name}, none of the {_statements(len(rows))} changed clearly since the baseline{word}: the largest "
-            f"move, {_short(data, biggest['measure'])} {fmt.point_words(biggest['difference'])}, is within what "
+            f"move, {_short(data, biggest['measure'])} {fmt.points_text(biggest['difference'])}, is within what "
             "sampling alone could give."
         )
     else:
@@ -491,7 +491,7 @@ def _item_words(data: ProjectData, row) -> str:
     clear = " (clear)" if row.clear else ""
     if row.line == "survey":
         name = data.fw.instrument.statement(row.item).short
-        return f"{name} {fmt.point_words(row.effect)}{clear}" if pd.notna(row.effect) else f"{name}: not available"
+        return f"{name} {fmt.points_text(row.effect)}{clear}" if pd.notna(row.effect) else f"{name}: not available"
     name = data.fw.indicator_map[row.item].label
     if pd.isna(row.effect):
         return f"{name}: no data"
@@ -720,7 +720,7 @@ def _survey_evidence(data: ProjectData, sel: Selection, rows: pd.DataFrame, what
     if bars["difference"].notna().any():
         fig = charts.difference_bars(bars, title=what, xlabel=f"{head.lower()} in % agree (percentage points)")
         alt = "; ".join(
-            f"{r.label}: " + (fmt.maybe(r.difference, fmt.point_words) or "not available") for r in bars.itertuples()
+            f"{r.label}: " + (fmt.maybe(r.difference, fmt.points_text) or "not available") for r in bars.itertuples()
         )
         s.chart(fig, f"{what}, {head.lower()} by outcome and statement. " + alt)
     blank = rows["did"].isna()
@@ -728,7 +728,7 @@ def _survey_evidence(data: ProjectData, sel: Selection, rows: pd.DataFrame, what
         {
             "Outcome": rows["outcome_label"],
             "Statement": [fmt.statement_label(data.fw, m) for m in rows["measure"]],
-            head: ["" if b else fmt.point_words(d) for b, d in zip(blank, rows["did"], strict=True)],
+            head: ["" if b else fmt.points_text(d) for b, d in zip(blank, rows["did"], strict=True)],
             "Interval": [
                 "" if b else _interval(lo, hi) for b, lo, hi in zip(blank, rows["ci_low"], rows["ci_high"], strict=True)
             ],
