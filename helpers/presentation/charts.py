@@ -572,7 +572,7 @@ def sentiment_chart(shares: pd.DataFrame, minimum_base: int) -> plt.Figure:
     ax.set_ylim(max(len(labels), 1) - 0.5, -0.5)
     ax.set_xlim(0, 100)
     ax.grid(axis="y", visible=False)
-    _title(fig, "Tone of comments (VADER sentiment)")
+    _title(fig, "Tone of comments: positive, neutral and negative")
     handles = [Patch(facecolor=TONE_STYLE[t]["color"], hatch=TONE_STYLE[t]["hatch"], edgecolor="white") for t in TONES]
     _legend(fig, handles, list(TONES))
     return fig

@@ -262,6 +262,7 @@ def areas_side_by_side(data: ProjectData, sel: Selection) -> Section:
     rows = agree_rows(data.scores, data.neighbourhoods, [sel.wave], statements)
     rows["label"] = rows["measure"].map(_labels(data))
     rows["name"] = rows["neighbourhood"].map(shown_as)
+    rows["role"] = rows["neighbourhood"].map(data.role_of)
     rows["wave_label"] = wave_label
     rows = in_order(rows, measure=statements)
     level = fmt.level(fw)
