@@ -59,7 +59,9 @@ def breakdown(out: Path, report_seconds: list[float]) -> dict:
     import nbformat
 
     kernel, imports, sections, papermill = [], [], [], []
-    for path in sorted((out / "_executed").rglob("*.ipynb")):
+    from helpers.config import paths
+
+    for path in sorted((paths.work_folder(out) / "executed").rglob("*.ipynb")):
         if path.name == "overview.ipynb":
             continue
         nb = nbformat.read(path, as_version=4)
@@ -128,9 +130,10 @@ def run(results_dir: Path, jobs: int | None = None) -> dict:
 
 
 def _export_seconds(out: Path) -> float:
+    from helpers.config import paths
     from helpers.surfaces.batch import export_html
 
-    executed = sorted((out / "_executed").rglob("12m.ipynb"))[0]
+    executed = sorted((paths.work_folder(out) / "executed").rglob("12m.ipynb"))[0]
     export_html(executed)  # first call loads the template, as each worker does once
     start = time.perf_counter()
     export_html(executed)

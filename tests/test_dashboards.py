@@ -27,7 +27,7 @@ import pytest
 from helpers.config import paths
 from helpers.methods import estimates
 from helpers.presentation import render, tables
-from helpers.presentation.formatting import points
+from helpers.presentation.formatting import points, points_text
 from helpers.store import access as analysis
 from helpers.store import database as store
 from helpers.store import selfeval
@@ -99,6 +99,11 @@ def _view(projects, sel):
 
 def _sel(fw, outcome="place-agency", hood="oakfield", wave="12m", project="working-xtra"):
     return dashboards.Selection(project, hood, wave, outcome)
+
+
+def _statement_id(fw, label):
+    """The statement a table row names by its short label."""
+    return next(s.id for s in fw.instrument.statements.items if s.short == label)
 
 
 def _statements(fw, project, outcome):
@@ -411,7 +416,7 @@ def test_project_dashboard_figures_follow_the_selection(server, playwright_brows
         images_12m = page.eval_on_selector_all(".wb-body figure img", "imgs => imgs.map(i => i.src)")
         waves = _table(page, "waves")
         for r in waves.itertuples(index=False):
-            measure = r.Statement.split(":")[0]
+            measure = _statement_id(fw, r.Statement)
             wave = {w.label: w.id for w in fw.settings.waves}[r.Wave]
             e = expected.agree("oakfield", wave, measure)
             assert r[3] == f"{e['estimate']:.0%}" and r.Responses == str(e["base_n"])
@@ -469,13 +474,14 @@ def test_ripple_explorer_design_mode_and_ideals(server, playwright_browser, fw, 
         assert list(reach["Outcomes in the ripple map"]) == [f"2 of {len(i.outcomes)}" for i in fw.ideals]
         assert page.locator(".wb-body table[data-table='ideal']").count() == 0
         _choose(page, "Ideal", "Co-operative people")
-        headings = page.eval_on_selector_all(".wb-body section.wb-outcome h3", "hs => hs.map(h => h.textContent)")
-        assert headings == [o.label for o in next(i for i in fw.ideals if i.id == "people").outcomes]
+        shown = page.locator(".wb-body").inner_text()
+        for outcome in next(i for i in fw.ideals if i.id == "people").outcomes:
+            assert f"{outcome.label}: " in shown
         _choose(page, "Survey wave", "12 months")
         ideal = _table(page, "ideal")
         for r in ideal.itertuples(index=False):
-            measure = r.Statement.split(":")[0]
-            assert r[2] == f"{points(expected.did('working-xtra', '12m', measure)['did'])} points"
+            measure = _statement_id(fw, r.Statement)
+            assert r[2] == points_text(expected.did("working-xtra", "12m", measure)["did"])
         _screenshot(page, screenshots / "ripple-working-xtra-people-12m.png")
     finally:
         page.close()

@@ -195,7 +195,7 @@ def test_new_project_round_trip_through_the_batch(tmp_path):
     page = (out / "tenant-voice" / "oakfield" / "12m.html").read_text()
     assert "Tenant Voice" in page and "The ripple" in page and "In brief" in page
     assert "Quince-lantern-5521" in page  # the consented story is shown
-    executed = (out / "_executed" / "tenant-voice" / "oakfield" / "12m.ipynb").read_text()
+    executed = paths.executed_notebook(out, "tenant-voice", "oakfield", "12m").read_text()
     for text in (page, executed, (out / "index.html").read_text()):
         assert "Obsidian-walrus-9043" not in text  # the unconsented one appears nowhere
     csv = tmp_path / "ripple.csv"
