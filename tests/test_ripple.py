@@ -148,7 +148,7 @@ def test_sample_council_tax_trust_outcome_has_the_planted_survey_rise(sample_db,
     result = project_ripple(sample_db, fw, "council-tax-reduction")
     lines = result.lines.set_index(["outcome", "line"])
     survey = lines.loc[("services-trust", "survey")]
-    assert survey["score"] == 1 and "s17" in survey["detail"] and "(clear)" in survey["detail"]
+    assert survey["score"] == 1 and survey["detail"].startswith("clearly better for \u2018Trust local services\u2019")
     assert survey["clear_items"] == ("s17",) and "s17" in result.clear_statements()
     assert lines.loc[("services-trust", "indicators")]["score"] == 1  # collection rate, predicted 25 -> about 70
     # Nothing was planted on s07; its fall (p 0.02) is clear by its own test, as the DiD table shows, and the rule
@@ -324,7 +324,11 @@ def test_survey_lines_from_a_hand_built_did(fw):
     agency = lines.loc[("place-agency", "survey")]
     assert (agency["score"], agency["tested"], agency["clear_up"], agency["clear_down"]) == (1, 4, 2, 0)
     assert agency["clear_items"] == ("s04", "s05") and agency["weight"] == 4
-    assert "s05 +12 points (clear)" in agency["detail"] and "s04 +10 points (clear)" in agency["detail"]
+    # the detail names the statements (in the map's order) and what their tests show; the figures are in the items
+    assert agency["detail"] == (
+        "clearly better for \u2018Skills are valued\u2019 and \u2018Can access skills support\u2019; no clear change "
+        "for \u2018Support other residents\u2019 and \u2018In control of my life\u2019"
+    )
     wellbeing = lines.loc[("people-wellbeing", "survey")]
     assert (wellbeing["score"], wellbeing["clear_up"], wellbeing["clear_down"]) == (0, 1, 1)
     assert wellbeing["clear_items"] == ("s08", "s13")
@@ -595,3 +599,182 @@ def test_no_sample_summary_contradicts_its_ripple(sample_data, fw, project, hood
         assert named == (s in result.clear_statements()), (s, project_point)
     assert "strength +" not in text and "strength -" not in text  # no index numbers on page one
     assert "does not count as clear" not in text and "clearest" not in text
+
+
+# --- local indicators on the reader's scale, and the evidence as at the wave ----------------------------------
+
+
+def _quarterly(indicator, hood, values, start="2024-07"):
+    """Quarterly figures from ``start`` (with start 2025-01: 2025-01 is the baseline, 2025-07 the 6-month month)."""
+    periods = pd.period_range(start, periods=len(values), freq="Q").asfreq("M", how="start").to_timestamp()
+    return pd.DataFrame(
+        {"indicator": indicator, "neighbourhood": hood, "period": periods, "value": values, "predicted": np.nan}
+    )
+
+
+def _hand_evidence(fw, indicators, stories=None, sentiment=None):
+    from helpers.evidence import project as proj
+
+    project = fw.project("working-xtra").model_copy(update={"start": "2025-01"})
+    areas = pd.DataFrame(
+        [("p1", "Pilot One", "pilot"), ("c1", "Comparison One", "comparison")],
+        columns=["neighbourhood", "name", "role"],
+    )
+    return proj.build_evidence(fw, project, areas, indicators=indicators, stories=stories, sentiment=sentiment)
+
+
+# place-pride-trust's indicators: crime-asb, a rate per 1,000 (lower is better); empty-properties, a count (lower is
+# better). Quarterly 2024-07 .. 2025-07; the baseline is 2025-01, 6 months 2025-07.
+RATE_AND_COUNT = [
+    ("crime-asb", "p1", [49.0, 51.0, 50.0, 45.0, 40.0]),  # -10 per 1,000 since the baseline
+    ("crime-asb", "c1", [50.0, 50.5, 50.0, 50.0, 50.0]),  # no change
+    ("empty-properties", "p1", [98.0, 102.0, 100.0, 95.0, 90.0]),  # -10% of its baseline figure
+    ("empty-properties", "c1", [200.0, 200.0, 200.0, 200.0, 196.0]),  # -2%
+]
+
+
+def test_the_indicator_line_is_on_the_readers_scale(fw):
+    """A rate's net change in its units and a count's in % of its baseline figure, signed so that positive is
+    better, with the indicator test's own interval and p-value; the line's detail names indicators by label."""
+    from helpers.evidence import indicators
+
+    ev = _hand_evidence(fw, pd.concat([_quarterly(*r) for r in RATE_AND_COUNT], ignore_index=True))
+    result = ripple.ripple_of(fw, "working-xtra", "6m", ev, None, True)
+    items = result.items[result.items["outcome"] == "place-pride-trust"].set_index("item")
+    tests = indicators.indicator_tests(ev, "6m").set_index("indicator")
+
+    crime = items.loc["crime-asb"]
+    # pilot -10, comparison 0: net -10 per 1,000, and fewer incidents is better (not the 20% of the baseline value)
+    assert crime["effect"] == pytest.approx(10)
+    se = tests.loc["crime-asb", "se"]
+    assert crime["ci_low"] == pytest.approx(10 - 1.959964 * se) and crime["ci_high"] == pytest.approx(
+        10 + 1.959964 * se
+    )
+    assert crime["p_value"] == tests.loc["crime-asb", "p_value"] and crime["clear"] and crime["n"] == 2
+
+    homes = items.loc["empty-properties"]
+    # a count: -10% against -2% of each baseline figure, 8 points fewer empty homes: better
+    assert homes["effect"] == pytest.approx(8) and homes["p_value"] == tests.loc["empty-properties", "p_value"]
+    assert homes["ci_low"] < 8 < homes["ci_high"]
+
+    line = result.lines.set_index(["outcome", "line"]).loc[("place-pride-trust", "indicators")]
+    assert line["score"] == 1 and "crime-asb" in line["clear_items"]
+    label = fw.indicator_map["crime-asb"].label
+    assert f"clearly better for \u2018{label}" in line["detail"]
+    assert "crime-asb" not in line["detail"] and "empty-properties" not in line["detail"]
+    # no figures in the detail (the sections write them), so no rounded "-0" either
+    assert not any(ch.isdigit() for ch in line["detail"].replace("1,000", ""))
+
+    # worse the other way round: more incidents in the pilot area is a negative effect
+    worse = [("crime-asb", "p1", [49.0, 51.0, 50.0, 55.0, 60.0]), *RATE_AND_COUNT[1:2]]
+    ev = _hand_evidence(fw, pd.concat([_quarterly(*r) for r in worse], ignore_index=True))
+    items = ripple.ripple_of(fw, "working-xtra", "6m", ev, None, True).items.set_index(["outcome", "item"])
+    assert items.loc[("place-pride-trust", "crime-asb"), "effect"] == pytest.approx(-10)
+
+
+def test_a_six_month_ripple_never_sees_twelve_month_figures(fw, monkeypatch):
+    """Figures dated after the 6-month month (and a 12-month story, and later comments) change nothing at 6 months,
+    and the tests are given the evidence as at the wave."""
+    from helpers.evidence import evidence
+
+    six = pd.concat([_quarterly(*r) for r in RATE_AND_COUNT], ignore_index=True)
+    later = pd.concat(
+        [
+            _quarterly("crime-asb", "p1", [90.0, 95.0], start="2025-10"),  # a 12-month surge: much worse
+            _quarterly("empty-properties", "p1", [300.0, 310.0], start="2025-10"),
+        ],
+        ignore_index=True,
+    )
+    story = pd.DataFrame(
+        [("st1", "p1", "12m", "place-pride-trust", "Later", "A story from the 12-month wave.", "yes")],
+        columns=["story_id", "neighbourhood", "wave", "outcomes", "title", "text", "consent"],
+    )
+    seen = []
+    real = evidence.indicator_tests
+    monkeypatch.setattr(evidence, "indicator_tests", lambda ev, wave: seen.append(ev) or real(ev, wave))
+
+    before = ripple.ripple_of(fw, "working-xtra", "6m", _hand_evidence(fw, six), None, True)
+    after = ripple.ripple_of(
+        fw, "working-xtra", "6m", _hand_evidence(fw, pd.concat([six, later], ignore_index=True), story), None, True
+    )
+    assert seen[-1].indicators["period"].max() < pd.Timestamp("2025-08-01")  # nothing after July 2025
+    assert seen[-1].stories.empty  # the 12-month story is not yet told at 6 months
+    pd.testing.assert_frame_equal(before.items, after.items)
+    pd.testing.assert_frame_equal(before.lines, after.lines)
+    pd.testing.assert_frame_equal(before.outcomes, after.outcomes)
+    # and at 12 months the later figures count: the surge is clearly worse
+    twelve = ripple.ripple_of(
+        fw, "working-xtra", "12m", _hand_evidence(fw, pd.concat([six, later], ignore_index=True), story), None, True
+    )
+    items = twelve.items.set_index(["outcome", "item"])
+    assert items.loc[("place-pride-trust", "crime-asb"), "effect"] < 0
+    assert twelve.lines.set_index(["outcome", "line"]).loc[("place-pride-trust", "stories"), "score"] == 1
+
+
+def test_the_ripple_words_each_indicator_as_the_local_indicators_table_does(sample_data, fw):
+    """The ripple's evidence per outcome gives each indicator's difference exactly as "Local indicators" shows it
+    (on the indicator's own scale, by label) with the indicator test's verdict, the one the roll-up counts; nothing
+    says "-0" and the CSV's evidence names no indicator by its id."""
+    from wording import forbidden
+
+    from helpers.evidence.context import Selection
+    from helpers.presentation.sections import build
+
+    data = sample_data["council-tax-reduction"]
+    for wave in ("6m", "12m"):
+        sel = Selection("council-tax-reduction", "ashgrove", wave)
+        local = next(t for t in build(data, "local_indicators", sel).tables if "Difference" in t.display.columns)
+        shown = local.display.set_index("Indicator")
+        tested = local.tidy.set_index("label")
+        evidence = " | ".join(build(data, "ripple", sel).tables[1].display["Evidence"])
+        for label, row in shown.iterrows():
+            t = tested.loc[label]
+            way = "better" if (t["net_change"] > 0) == (t["better"] == "higher") else "worse"
+            verdict = f"clearly {way}" if t["clear"] else "no clear change"
+            assert f"{label} {row['Difference']} ({verdict})" in evidence, (wave, label, row["Difference"], verdict)
+            if row["Clear difference?"].startswith("yes"):  # the table's "yes" is always the ripple's clear
+                assert row["Clear difference?"] == f"yes, {way}" and t["clear"]
+        indicator_words = evidence.split("Local indicators:", 1)[1].split("|", 1)[0]
+        assert "%" not in indicator_words  # no longer as a % of the baseline value
+        assert not forbidden(evidence, fw)
+        csv = " | ".join(data.ripple(wave).outcomes["evidence"])
+        assert not forbidden(csv, fw) and "council-tax-collection" not in csv
+
+
+def _brief_limits(db, project, hood, fw) -> str:
+    return next(p for p in Report(db, project, hood, "12m", fw).in_brief().points if p.startswith("What this cannot"))
+
+
+def test_page_one_mentions_the_resilience_check_only_when_it_has_results(sample_db, fw, tmp_path):
+    import shutil
+
+    from helpers.store.intake import import_file
+
+    # Council Tax Reduction has the check, but the sample has no questionnaires: nothing "below" to point to.
+    limits = _brief_limits(sample_db, "council-tax-reduction", "ashgrove", fw)
+    assert "check below" not in limits and "no financial-resilience questionnaires" in limits
+    # Working Xtra does not use the check: it is not mentioned.
+    assert "financial-resilience" not in _brief_limits(sample_db, "working-xtra", "oakfield", fw)
+
+    def with_pairs(n: int):
+        db = tmp_path / f"with-{n}.duckdb"
+        shutil.copy(sample_db, db)
+        rows = []
+        for i in range(n):
+            for stage, score in (("pre", 2), ("post", 3 + i % 2)):
+                answers = {s.id: score for s in fw.resilience.statements} | {"fr07": "no", "fr08": "yes", "fr09": "no"}
+                rows.append(
+                    {"respondent_id": f"R{i:03d}", "project": "council-tax-reduction", "neighbourhood": "ashgrove"}
+                    | {"stage": stage}
+                    | answers
+                )
+        pd.DataFrame(rows).to_csv(tmp_path / f"resilience-{n}.csv", index=False)
+        import_file("resilience", tmp_path / f"resilience-{n}.csv", fw, db)
+        return db
+
+    # Too few pairs: every result withheld, so the check shows no effect yet.
+    few = _brief_limits(with_pairs(3), "council-tax-reduction", "ashgrove", fw)
+    assert "check below" not in few and "too few people" in few
+    # Enough pairs: the check below shows the effect on the people who answered.
+    enough = _brief_limits(with_pairs(14), "council-tax-reduction", "ashgrove", fw)
+    assert "the financial-resilience check below does" in enough

@@ -12,8 +12,9 @@ effect". This module makes that aggregation a transparent rule (docs/ripple.md, 
    - survey: the project's difference-in-differences (pilots pooled against comparisons; before-and-after
      when there are no comparison areas) in the share agreeing with each of the outcome's statements, at
      the chosen wave;
-   - local indicators: each indicator's improvement (in the direction that counts as better) in pilots
-     against comparisons, tested against the indicator's own ups and downs before the baseline
+   - local indicators: each indicator's net change, pilots against comparisons, on its own scale (points for a
+     percentage, the rate's units, % of the baseline figure for a count) and signed so that positive is the
+     direction that counts as better, tested against the indicator's own ups and downs before the baseline
      (:func:`helpers.evidence.indicators.indicator_tests`);
    - stories: +1 when at least one story shared with consent is linked to the outcome (stories show how a
      change happened, never how often, so they cannot score below zero and carry the least weight);
@@ -36,9 +37,15 @@ effect". This module makes that aggregation a transparent rule (docs/ripple.md, 
    opposite directions); and the words in ``survey_must_agree`` ("strong") step one band towards the middle
    when the outcome or ideal has survey evidence none of which clearly moved the way its strength points.
 
+Everything is measured as at the wave: the other evidence is cut to what was dated on or before the wave's
+month (:meth:`helpers.evidence.project.ProjectEvidence.up_to`), so a 6-month ripple never counts a 12-month
+figure, comment or story.
+
 Results are data: the evidence lines carry the items a line counted as clear (``clear_items``) and
-:attr:`RippleResult.items` has one row per survey statement and indicator of each outcome; the words a
-reader sees are written by the sections (``helpers.presentation.sections.ripple``) and the CLI below.
+:attr:`RippleResult.items` has one row per survey statement and indicator of each outcome (and its change in
+net tone), with the figures; a line's ``detail`` names its items and what their tests show, without figures.
+The figures a reader sees are written by the sections (``helpers.presentation.sections.ripple``, through
+``helpers.presentation.formatting``).
 
 Public functions: :func:`evidence_lines`, :func:`rollup`, :func:`planned_reach`, :func:`ripple_of` (what
 :meth:`helpers.evidence.context.ProjectData.ripple` computes once), :func:`helpers.evidence.context.project_ripple`,
@@ -81,9 +88,14 @@ LINE_COLUMNS = (
     "design",
     "detail",
 )
-# One row per survey statement or indicator of an outcome at a wave (none in design mode). effect: survey,
-# the difference-in-differences in the share agreeing (-1 to 1); indicators, the net improvement in % of the
-# baseline value. significant: the item's own test; clear: by the rule's clear.method (``each``: the same).
+# One row per survey statement or indicator of an outcome at a wave, and its sentiment line's net tone (none in
+# design mode). effect, ci_low, ci_high: survey, the difference-in-differences in the share agreeing (-1 to 1);
+# indicators, the net change on the indicator's own scale (``indicators.SCALES``: points for a percentage, the
+# rate's units, % of the baseline figure for a count), as ``indicator_tests``' net_change and interval, signed
+# so that positive is the direction that counts as better; sentiment, the change in net tone (-1 to 1).
+# significant: the item's own test; clear: by the rule's clear.method (``each``: the same). n: what the figure
+# rests on (indicators: neighbourhoods with figures; sentiment: pilot comments at the baseline and the wave;
+# blank for statements).
 ITEM_COLUMNS = (
     "project",
     "wave",
@@ -98,6 +110,7 @@ ITEM_COLUMNS = (
     "significant",
     "clear",
     "design",
+    "n",
 )
 RIPPLE_COLUMNS = (
     "project",
@@ -197,8 +210,8 @@ class _Measured:
     alpha: float
     method: str  # the rule's clear.method
     survey: pd.DataFrame  # the project's DiD rows at the wave: share agreeing, not suppressed
-    indicators: pd.DataFrame  # evidence.indicator_tests at the wave
-    sentiment: dict  # evidence.sentiment_change at the wave
+    indicators: pd.DataFrame  # evidence.indicator_tests at the wave, from the evidence as at the wave
+    sentiment: dict  # evidence.sentiment_change at the wave, likewise
     stories: dict[str, int]  # consented stories per outcome up to the wave
 
     @classmethod
@@ -212,6 +225,7 @@ class _Measured:
             survey = did[(did["wave"] == wave) & (did["statistic"] == "agree") & ~did["suppressed"].astype(bool)]
         if ev is None:
             return replace(nothing, design=False, survey=survey)
+        ev = ev.up_to(wave)  # as at the wave: nothing dated after its month, no story of a later wave
         tests, tone = evidence.indicator_tests(ev, wave), evidence.sentiment_change(ev, wave)
         return replace(
             nothing, design=False, survey=survey, indicators=tests, sentiment=tone, stories=_stories(ev, wave)
@@ -232,23 +246,72 @@ def _line(kind: str, weight: float, detail: str, **scored) -> dict:
     return row | scored | {"detail": detail}
 
 
-def _tested_line(kind: str, weight: float, found: pd.DataFrame, key: str, effect: str, m: _Measured, words):
-    """(line, {item: clear}) for a line of tested items (``key``, ``effect``, p_value, design): clear by the rule."""
-    score, tested, up, down = line_score(found[effect], found["p_value"], m.alpha, m.method)
-    clear = dict(zip(found[key], clear_flags(found["p_value"], m.alpha, m.method), strict=True))
-    detail = "; ".join(f"{words(r)}{' (clear)' if clear[getattr(r, key)] else ''}" for r in found.itertuples())
+# --- a line's detail: which items moved, in words and names (the figures are data in the items) ------------
+#
+# The detail (and so the ``evidence`` column of ``python -m helpers ripple --csv``) names each item and says what
+# its test shows; it writes no figures, so it never shows a rounded number such as "-0". The sections write the
+# figures from ``RippleResult.items`` through ``helpers.presentation.formatting``.
+
+VERDICTS = ("clearly better", "clearly worse", "no clear change", "cannot tell")
+
+
+def item_verdict(effect: float, p_value: float, clear: bool) -> str:
+    """What an item's test shows: one of VERDICTS ('cannot tell' without a test, e.g. an indicator with no
+    noise estimate). ``effect`` is signed so that positive is better."""
+    if pd.isna(p_value) or pd.isna(effect):
+        return "cannot tell"
+    if clear and effect:
+        return "clearly better" if effect > 0 else "clearly worse"
+    return "no clear change"
+
+
+def _names(names) -> str:
+    """'‘A’', '‘A’ and ‘B’', '‘A’, ‘B’ and ‘C’' (quoted: a name may hold a comma)."""
+    quoted = [f"\u2018{n}\u2019" for n in names]
+    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " and " + quoted[-1]
+
+
+def _verdict_detail(names: list[str], verdicts: list[str]) -> str:
+    """'clearly better for ‘A’ and ‘B’; no clear change for ‘C’', the verdicts in VERDICTS' order."""
+    parts = []
+    for verdict in VERDICTS:
+        mine = [n for n, v in zip(names, verdicts, strict=True) if v == verdict]
+        if mine:
+            parts.append(f"{verdict} for {_names(mine)}")
+    return "; ".join(parts)
+
+
+def _planned_detail(names: list[str], m: _Measured) -> str:
+    return f"planned: {_names(names)}" if m.design else f"no figures yet for {_names(names)}"
+
+
+def _tested_line(kind: str, weight: float, found: pd.DataFrame, key: str, m: _Measured, names: dict[str, str]):
+    """(line, {item: clear}) for a line of tested items (``key``, ``effect`` signed so that positive is better,
+    p_value, design): scored and clear by the rule, its detail naming each item by ``names`` (in the map's order)."""
+    order = list(names)
+    found = found.sort_values(key, key=lambda ids: ids.map(order.index), kind="stable")  # the map's order
+    score, tested, up, down = line_score(found["effect"], found["p_value"], m.alpha, m.method)
+    flags = clear_flags(found["p_value"], m.alpha, m.method)
+    clear = dict(zip(found[key], flags, strict=True))
+    verdicts = [item_verdict(e, p, c) for e, p, c in zip(found["effect"], found["p_value"], flags, strict=True)]
+    detail = _verdict_detail([names[i] for i in found[key]], verdicts)
     scored = {"score": score, "tested": tested, "clear_up": up, "clear_down": down, "design": found["design"].iloc[0]}
     return _line(kind, weight, detail, **scored, clear_items=tuple(i for i in found[key] if clear[i])), clear
+
+
+BLANK_ITEM = {"effect": np.nan, "ci_low": np.nan, "ci_high": np.nan, "p_value": np.nan, "significant": False}
 
 
 def _items(kind: str, ids, found: pd.DataFrame, key: str, clear: dict, values) -> list[dict]:
     """One row per item of ``ids`` (in the map's order): ``values(row)`` of its row in ``found``, else blanks."""
     by_id = found.set_index(key) if not found.empty else pd.DataFrame()
-    blank = {"effect": np.nan, "ci_low": np.nan, "ci_high": np.nan, "p_value": np.nan, "significant": False}
     rows = []
     for item in ids:
         shown = values(by_id.loc[item]) if item in by_id.index else {}
-        rows.append({"line": kind, "item": item, **blank, "design": "", **shown, "clear": bool(clear.get(item, False))})
+        rows.append(
+            {"line": kind, "item": item, **BLANK_ITEM, "design": "", "n": np.nan, **shown}
+            | {"clear": bool(clear.get(item, False))}
+        )
     return rows
 
 
@@ -263,39 +326,58 @@ def _survey_values(r: pd.Series) -> dict:
     }
 
 
+def _better_signed(tests: pd.DataFrame) -> pd.DataFrame:
+    """Indicator tests with ``effect``, ``effect_low``, ``effect_high``: the net change and its interval on the
+    indicator's own scale, signed so that positive is the direction that counts as better."""
+    sign = np.where(tests["better"] == "lower", -1.0, 1.0)
+    low, high = sign * tests["ci_low"], sign * tests["ci_high"]
+    return tests.assign(
+        effect=sign * tests["net_change"], effect_low=np.fmin(low, high), effect_high=np.fmax(low, high)
+    )
+
+
 def _indicator_values(r: pd.Series) -> dict:
-    return {"effect": r["net_pct"], "p_value": r["p_value"], "significant": bool(r["clear"]), "design": r["design"]}
+    return {
+        "effect": r["effect"],
+        "ci_low": r["effect_low"],
+        "ci_high": r["effect_high"],
+        "p_value": r["p_value"],
+        "significant": bool(r["clear"]),
+        "design": r["design"],
+        "n": r["n_pilot"] + r["n_comparison"],
+    }
 
 
 def _survey_line(fw: Framework, line: RippleLine, m: _Measured, rule: RollupRule, has_comparison: bool):
     """(the outcome's survey line or None, its statements as item rows)."""
     if not line.survey:
         return None, []
+    names = {s: fw.instrument.statement(s).short for s in line.survey}
     found = m.survey[m.survey["measure"].isin(line.survey)] if not m.survey.empty else m.survey
     if found.empty:
-        planned = "; ".join(f"{s} {fw.instrument.statement(s).short}" for s in line.survey)
         weight = rule.weight("survey-did" if has_comparison else "survey-before-after")
-        row, clear = _line("survey", weight, planned), {}
+        row, clear = _line("survey", weight, _planned_detail(list(names.values()), m)), {}
     else:
         did_design = found["design"].iloc[0] == estimates.DIFFERENCE_IN_DIFFERENCES
         weight = rule.weight("survey-did" if did_design else "survey-before-after")
-        words = lambda r: f"{r.measure} {100 * r.did:+.0f} points"  # noqa: E731
-        row, clear = _tested_line("survey", weight, found, "measure", "did", m, words)
+        row, clear = _tested_line("survey", weight, found.assign(effect=found["did"]), "measure", m, names)
     items = [] if m.design else _items("survey", line.survey, found, "measure", clear, _survey_values)
     return row, items
 
 
-def _indicator_line(line: RippleLine, m: _Measured, rule: RollupRule):
-    """(the outcome's local-indicators line or None, its indicators as item rows)."""
+def _indicator_line(fw: Framework, line: RippleLine, m: _Measured, rule: RollupRule):
+    """(the outcome's local-indicators line or None, its indicators as item rows): each indicator's net change on
+    its own scale, signed to better, tested against its noise (``indicators.indicator_tests``)."""
     if not line.indicators:
         return None, []
+    names = {i: fw.indicator_map[i].label for i in line.indicators}
     t = m.indicators
     found = t[t["indicator"].isin(line.indicators) & (t["design"] != "no data")] if not t.empty else t
     if found.empty:
-        row, clear = _line("indicators", rule.weight("indicators"), ", ".join(line.indicators)), {}
+        row, clear = _line("indicators", rule.weight("indicators"), _planned_detail(list(names.values()), m)), {}
     else:
-        words = lambda r: f"{r.indicator} {r.net_pct:+.0f}% {'better' if r.net_pct > 0 else 'worse'}"  # noqa: E731
-        row, clear = _tested_line("indicators", rule.weight("indicators"), found, "indicator", "net_pct", m, words)
+        found = _better_signed(found)
+        row, clear = _tested_line("indicators", rule.weight("indicators"), found, "indicator", m, names)
     items = [] if m.design else _items("indicators", line.indicators, found, "indicator", clear, _indicator_values)
     return row, items
 
@@ -310,19 +392,34 @@ def _story_line(line: RippleLine, m: _Measured, rule: RollupRule) -> dict | None
     return _line("stories", rule.weight("stories"), detail, score=1, tested=n, clear_up=1, clear_down=0)
 
 
-def _sentiment_line(line: RippleLine, m: _Measured, rule: RollupRule) -> dict | None:
+SENTIMENT_ITEM = "net tone"
+
+
+def _sentiment_line(line: RippleLine, m: _Measured, rule: RollupRule) -> tuple[dict | None, list[dict]]:
+    """(the outcome's sentiment line or None, its change in net tone as an item row)."""
     if not line.sentiment:
-        return None
+        return None, []
     tone = m.sentiment
     if not tone.get("has_data"):
-        return _line("sentiment", rule.weight("sentiment"), "no sentiment items for both waves yet")
+        return _line("sentiment", rule.weight("sentiment"), "no sentiment items for both waves yet"), []
     clear = bool(tone["clear"])
     score = int(np.sign(tone["difference"])) if clear else 0
-    detail = (
-        f"net tone {100 * tone['difference']:+.0f} points{' (clear)' if clear else ''}, {tone['items']} pilot comments"
-    )
+    verdict = item_verdict(tone["difference"], tone["p_value"], clear)
+    detail = f"net tone: {verdict}, {tone['items']} pilot comments"
     scored = {"score": score, "tested": 1, "clear_up": int(score > 0), "clear_down": int(score < 0)}
-    return _line("sentiment", rule.weight("sentiment"), detail, **scored, design=tone["design"])
+    item = {
+        "line": "sentiment",
+        "item": SENTIMENT_ITEM,
+        "effect": tone["difference"],
+        "ci_low": tone["ci_low"],
+        "ci_high": tone["ci_high"],
+        "p_value": tone["p_value"],
+        "significant": clear,
+        "clear": clear,
+        "design": tone["design"],
+        "n": tone["items"],
+    }
+    return _line("sentiment", rule.weight("sentiment"), detail, **scored, design=tone["design"]), [item]
 
 
 def _lines_and_items(fw, project_id, wave, did, ev, has_comparison, rule) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -338,15 +435,17 @@ def _lines_and_items(fw, project_id, wave, did, ev, has_comparison, rule) -> tup
             "outcome": line.outcome,
         }
         survey, survey_items = _survey_line(fw, line, m, rule, has_comparison)
-        indicators, indicator_items = _indicator_line(line, m, rule)
+        indicators, indicator_items = _indicator_line(fw, line, m, rule)
+        sentiment, sentiment_items = _sentiment_line(line, m, rule)
         other = _line("other", 0.0, f"not measured in the workbook: {line.other}") if line.other else None
-        for row in (survey, indicators, _story_line(line, m, rule), _sentiment_line(line, m, rule), other):
+        for row in (survey, indicators, _story_line(line, m, rule), sentiment, other):
             if row is not None:
                 lines.append(base | row)
-        items += [base | item for item in survey_items + indicator_items]
+        items += [base | item for item in survey_items + indicator_items + sentiment_items]
     frame = pd.DataFrame(lines, columns=list(LINE_COLUMNS))
     frame = frame.astype({"planned": bool, "measurable": bool, "has_data": bool, "weight": float, "score": float})
-    return frame, pd.DataFrame(items, columns=list(ITEM_COLUMNS)).astype({"significant": bool, "clear": bool})
+    items = pd.DataFrame(items, columns=list(ITEM_COLUMNS))
+    return frame, items.astype({"significant": bool, "clear": bool, "n": float})
 
 
 def evidence_lines(

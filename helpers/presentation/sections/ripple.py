@@ -16,11 +16,13 @@ from ...config.framework import Ideal
 from ...evidence import indicators
 from ...evidence import ripple as ripples
 from ...evidence.context import ProjectData, Selection
+from ...evidence.resilience import load_resilience, resilience_pairs, resilience_results
 from ...methods import estimates
 from .. import charts
 from .. import formatting as fmt
 from ..model import Section
-from . import section
+from . import applies, section
+from .evidence import _difference_text
 
 NOT_IN_MAP = "Not in this project's ripple map."
 
@@ -32,6 +34,11 @@ def _ideal_names(data: ProjectData) -> dict[str, str]:
 def _signed(value: float) -> str:
     """A strength as the ripple shows it: +0.43 (0 for none, never -0.00)."""
     return fmt.signed(value, 2)
+
+
+def _as_at(data: ProjectData, wave: str | None):
+    """The project's other evidence as at ``wave`` (``ProjectEvidence.up_to``): nothing dated after its month."""
+    return data.evidence.up_to(wave)
 
 
 def _ripple_at(data: ProjectData, sel: Selection, what: str):
@@ -193,12 +200,20 @@ def _project_bullet(data: ProjectData, sel: Selection, result: ripples.RippleRes
 
 
 def _changes(data: ProjectData, wave: str) -> pd.DataFrame:
-    """Each indicator's change since the baseline per neighbourhood (the result "Local indicators" shows)."""
-    return data.result(f"indicator-changes-{wave}", lambda: indicators.indicator_changes(data.evidence, wave))
+    """Each indicator's change since the baseline per neighbourhood, as at the wave (the result "Local indicators"
+    shows)."""
+    return data.result(f"indicator-changes-{wave}", lambda: indicators.indicator_changes(_as_at(data, wave), wave))
+
+
+def _tests(data: ProjectData, wave: str) -> pd.DataFrame:
+    """Each indicator's test at the wave, as at the wave (the result "Local indicators" shows), by indicator."""
+    tests = data.result(f"indicator-tests-{wave}", lambda: indicators.indicator_tests(_as_at(data, wave), wave))
+    return tests.set_index("indicator")
 
 
 def _indicator_verdicts(result: ripples.RippleResult) -> pd.DataFrame:
-    """One row per local indicator of the map (item, effect = net % better, clear) in the ripple's verdict."""
+    """One row per local indicator of the map in the ripple's verdict: item; effect, ci_low, ci_high, the net change
+    on the indicator's own scale signed so that positive is better; p_value; clear."""
     items = result.items
     return items[items["line"] == "indicators"].drop_duplicates("item").set_index("item")
 
@@ -289,22 +304,49 @@ def _chance(data: ProjectData, n: int) -> str:
     )
 
 
+def _resilience_results(data: ProjectData) -> pd.DataFrame | None:
+    """The financial-resilience check's results (``resilience_results``; empty before any pair of answers) when the
+    project has the check and its report the section (``applies``); None without it."""
+    if not applies(data.fw, data.project.id, "financial_resilience"):
+        return None
+
+    def compute() -> pd.DataFrame:
+        pairs = resilience_pairs(load_resilience(data.db, data.fw, data.project.id), data.fw)
+        return pd.DataFrame(columns=["suppressed"]) if pairs.empty else resilience_results(pairs, data.fw)
+
+    return data.result("resilience-results", compute)
+
+
+def _individuals(data: ProjectData) -> str:
+    """What page one says about the effect on individuals: the financial-resilience check below shows it only when
+    the project has the check and it has results to show (not every figure withheld for too few pairs)."""
+    results = _resilience_results(data)
+    if results is None:
+        return "it compares areas, not individuals, so it does not show the effect on the people supported"
+    if results.empty:
+        return (
+            "area figures do not show the effect on individuals, and no financial-resilience questionnaires (the "
+            "same people asked before and after their support) have been collected yet"
+        )
+    if results["suppressed"].astype(bool).all():
+        return (
+            "area figures do not show the effect on individuals, and too few people have answered the "
+            "financial-resilience check both before and after their support for it to show one yet"
+        )
+    return (
+        "area figures do not show the effect on individuals (the financial-resilience check below does, for the "
+        "people who answered it before and after support)"
+    )
+
+
 def _limits_bullet(data: ProjectData, n: int) -> str:
     limits = [
+        _individuals(data),
         _chance(data, n) if n else "",
         "the comparison assumes pilot and comparison areas would otherwise have moved alike"
         if data.has_comparison
         else "without comparison areas, changes may come from anything else that changed over the same time",
     ]
-    resilience = data.fw.resilience
-    if resilience is None or data.project.id not in resilience.projects:
-        limits.insert(0, "it compares areas, not individuals, so it does not show the effect on the people supported")
-    else:
-        limits.insert(
-            0,
-            "area figures do not show the effect on individuals (the financial-resilience check below does, "
-            "for the people who answered it before and after support)",
-        )
     limits.append("stories are chosen examples and high-level indicators move over years, not months")
     return "What this cannot show: " + "; ".join(x for x in limits if x) + "."
 
@@ -352,7 +394,7 @@ def _key_indicators(data: ProjectData) -> list[str]:
 def _starting_values(data: ProjectData, neighbourhood: str) -> pd.DataFrame:
     """Each indicator's latest figure on or before the baseline month in this neighbourhood (indicator-indexed:
     baseline_value, baseline_period), from the series "Local indicators" charts."""
-    ev = data.evidence
+    ev = _as_at(data, data.fw.settings.baseline)
     series = indicators.indicator_series(ev)
     end = (ev.calendar.baseline + 1).start_time
     mine = series[(series["neighbourhood"] == neighbourhood) & (series["period"] < end)].sort_values("period")
@@ -401,7 +443,8 @@ def _key_table(data: ProjectData, sel: Selection, result: ripples.RippleResult) 
             numbers |= {
                 "value": None if h is None else h["value"],
                 "moved_here": row["Moved here"],
-                "net_pct_better": None if v is None else v["effect"],
+                "scale": indicators.scale_of(meta.unit),
+                "net_change_better": None if v is None else v["effect"],
                 "p_value": None if v is None else v["p_value"],
                 "clear": None if v is None else bool(v["clear"]),
                 "verdict": row[compared],
@@ -486,26 +529,30 @@ def _ideals_table(result: ripples.RippleResult) -> pd.DataFrame:
 
 
 def _item_words(data: ProjectData, row) -> str:
-    """One survey statement or indicator of a line, as the ripple's tables word it: its name, its change and
-    whether it is clear by the rule."""
+    """One survey statement, indicator or change in tone of a line, as the ripple's tables word it: its name, its
+    change and whether it is clear by the rule. An indicator's change is the difference the "Local indicators"
+    table shows, on the indicator's own scale (points for a percentage, the rate's units, a count's % changes
+    compared in points), with what its test shows."""
     clear = " (clear)" if row.clear else ""
     if row.line == "survey":
         name = data.fw.instrument.statement(row.item).short
         return f"{name} {fmt.points_text(row.effect)}{clear}" if pd.notna(row.effect) else f"{name}: not available"
+    if row.line == "sentiment":
+        return f"net tone {fmt.points_text(row.effect)}{clear}, {int(row.n)} pilot comments"
     name = data.fw.indicator_map[row.item].label
     if pd.isna(row.effect):
         return f"{name}: no data"
-    way = "better" if row.effect > 0 else "worse" if row.effect < 0 else "no change"
-    return f"{name} {fmt.percent_change(row.effect / 100)} {way}{clear}"
+    difference = _difference_text(_tests(data, row.wave).loc[row.item], name)
+    return f"{name} {difference} ({ripples.item_verdict(row.effect, row.p_value, row.clear)})"
 
 
 def _line_words(data: ProjectData, result: ripples.RippleResult, row) -> str:
     """What one evidence line of an outcome shows, in words (statements and indicators by name, never by id)."""
     if result.design_mode:
         return "planned"
-    if row.line in ("survey", "indicators"):
-        if not row.has_data:
-            return "no figures yet (too few answers, or not collected)"
+    if row.line in ("survey", "indicators") and not row.has_data:
+        return "no figures yet (too few answers, or not collected)"
+    if row.line in ("survey", "indicators", "sentiment") and row.has_data:
         items = result.items
         mine = items[(items["outcome"] == row.outcome) & (items["line"] == row.line)]
         return "; ".join(_item_words(data, r) for r in mine.itertuples())
