@@ -7,6 +7,7 @@ import duckdb
 import pytest
 
 from helpers.config import paths
+from helpers.presentation import render
 from helpers.presentation.sections import Report
 from helpers.store.intake import build_database
 
@@ -33,7 +34,11 @@ def test_a_neighbourhood_without_population_is_reported_unweighted_and_says_why(
 def test_other_neighbourhoods_stay_weighted(db_without_millbrook_population):
     report = Report(db_without_millbrook_population, "working-xtra", "oakfield", "12m")
     assert report.data.weighted("oakfield", "12m")
-    assert "weighted, 95% Wilson interval" in report.statement_estimates()._repr_html_()
+    section = report.statement_estimates()
+    assert "weighted, 95% Wilson interval" in section.tables[0].caption
+    shown = section._repr_html_()  # a report page shows the chart here and the table in its annex
+    assert "<table" not in shown and "in the annex" in shown
+    assert "weighted, 95% Wilson interval" in render.to_html(section)  # the dashboard shows it beside the chart
 
 
 def test_profile_suppresses_small_counts_and_shows_no_individual(sample_db):

@@ -258,7 +258,7 @@ def estimate_dots(table: pd.DataFrame, *, title: str, minimum_base: int, xlabel:
     groups = list(dict.fromkeys(table["group"])) if "group" in table else [None]
     styles = _group_styles(table, groups)
     n = len(groups)
-    fig, ax = _figure(_rows_height(len(labels), 0.32 + 0.045 * n, 1.3 + (0.25 * math.ceil(n / 2) if n > 1 else 0)))
+    fig, ax = _figure(_rows_height(len(labels), 0.24 + 0.04 * n, 1.3 + (0.25 * math.ceil(n / 2) if n > 1 else 0)))
     step = 0.7 / max(n, 1)
     ms = 7 if n <= 2 else 6
     low = False
@@ -304,7 +304,7 @@ def difference_bars(table: pd.DataFrame, *, title: str, xlabel: str) -> plt.Figu
     """
     table = table.dropna(subset=["difference"])
     labels = list(table["label"])
-    fig, ax = _figure(_rows_height(len(labels), 0.36, 1.75))
+    fig, ax = _figure(_rows_height(len(labels), 0.27, 1.75))
     ax.axvline(0, color="black", lw=1)
     kinds = set()
     for y, (_, row) in enumerate(table.iterrows()):

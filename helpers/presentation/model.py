@@ -92,6 +92,7 @@ class Section:
     headline: str = ""
     blocks: list[Block] = field(default_factory=list)
     downloads: str = ""  # a file-name stem: when set, each table with a tidy frame gets a CSV download link
+    tables_elsewhere: str = ""  # when set, a report page shows this note in place of the tables (in its annex)
 
     def text(self, words: str, kind: str = "") -> Section:
         self.blocks.append(Paragraph(words, kind))
@@ -149,4 +150,4 @@ class Section:
     def _repr_html_(self) -> str:  # JupyterLab, nbconvert and Voila show a section through this
         from .render import to_html
 
-        return to_html(self, downloads=self.downloads or None)
+        return to_html(self, downloads=self.downloads or None, tables_elsewhere=self.tables_elsewhere)

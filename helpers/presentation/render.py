@@ -29,9 +29,12 @@ def table_html(table) -> str:
 
 
 def chart_html(chart) -> str:
+    """The chart with its whole text alternative (every figure it shows, for screen readers) and, as its visible
+    caption, the alternative's first sentence: the table beside each chart gives the figures to the eye."""
+    caption = chart.alt.split(". ", 1)[0].rstrip(".") + "."
     return (
         f'<figure class="chart"><img src="data:{chart.mime};base64,{chart.png}" alt="{_e(chart.alt)}" '
-        f'style="max-width:100%"><figcaption>{_e(chart.alt)}</figcaption></figure>'
+        f'style="max-width:100%"><figcaption>{_e(caption)}</figcaption></figure>'
     )
 
 
@@ -84,11 +87,17 @@ BLOCKS = {
 }
 
 
-def to_html(section, *, heading: int | None = None, downloads: str | None = None) -> str:
+def to_html(section, *, heading: int | None = None, downloads: str | None = None, tables_elsewhere: str = "") -> str:
     """The section as HTML. ``heading``: the level of its title's heading (none in a report, whose notebook
-    gives it); ``downloads``: a file-name stem, to add a CSV download link under each table with a tidy frame."""
+    gives it); ``downloads``: a file-name stem, to add a CSV download link under each table with a tidy frame;
+    ``tables_elsewhere``: a note shown in place of the section's tables (a report shows them in its annex)."""
     parts = [f"<h{heading}>{_e(section.title)}</h{heading}>"] if heading and section.title else []
-    parts += [BLOCKS[type(b).__name__](b, downloads) for b in section.blocks]
+    blocks = section.blocks
+    if tables_elsewhere and any(type(b).__name__ == "Table" for b in blocks):
+        blocks = [b for b in blocks if type(b).__name__ != "Table"]
+    parts += [BLOCKS[type(b).__name__](b, downloads) for b in blocks]
+    if len(blocks) != len(section.blocks):
+        parts.append(f'<p class="note">{_e(tables_elsewhere)}</p>')
     return "\n".join(parts)
 
 

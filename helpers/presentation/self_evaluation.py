@@ -32,9 +32,7 @@ def comparison_chart(table: pd.DataFrame, *, label: str, fw: Framework, first: s
     ax.set_yticks(range(len(labels)), [fit(text, 0.42 * WIDTH, 9) for text in labels], fontsize=9)
     ax.invert_yaxis()
     ax.set_xlim(0.5, len(levels) + 0.5)
-    ax.set_xticks(
-        range(1, len(levels) + 1), [f"{n}\n{lvl.name}" for n, lvl in enumerate(levels, start=1)], fontsize=9
-    )
+    ax.set_xticks(range(1, len(levels) + 1), [f"{n}\n{lvl.name}" for n, lvl in enumerate(levels, start=1)], fontsize=9)
     ax.grid(axis="x", color="#dddddd")
     ax.set_title(fit(title, WIDTH * 0.9), loc="left", fontsize=TITLE_SIZE)
     handles, names = ax.get_legend_handles_labels()

@@ -34,6 +34,7 @@ class SectionSpec:
     function: Callable[[ProjectData, Selection], Section]
     same_for: str | None = None  # None (depends on the neighbourhood), "wave" or "project"
     applies: Callable | None = None  # (framework, project id) -> whether the section applies (None: always)
+    annex_tables: bool = False  # a printed report shows this section's tables in its annex, not beside its chart
 
     def key(self, sel: Selection) -> str:
         """What the section's content depends on, as a cache key."""
@@ -50,14 +51,16 @@ SECTIONS: dict[str, SectionSpec] = {}
 MODULES = ("survey", "evidence", "ripple", "annex")  # the modules that register sections, in the order they load
 
 
-def section(title: str, *, same_for: str | None = None, applies: Callable | None = None):
+def section(title: str, *, same_for: str | None = None, applies: Callable | None = None, annex_tables: bool = False):
     """Register a section function under its name, with the title the dashboards show as its heading.
 
     ``applies(framework, project_id)``: whether a project has this section at all (a project notebook leaves
-    out a section that does not apply; see ``helpers.surfaces.notebooks``)."""
+    out a section that does not apply; see ``helpers.surfaces.notebooks``). ``annex_tables``: a report shows
+    the section's chart and words where it stands and its tables in the annex
+    (``annex.tables_behind_the_charts``), so the main report stays short; the dashboards show them together."""
 
     def register(function):
-        SECTIONS[function.__name__] = SectionSpec(function.__name__, title, function, same_for, applies)
+        SECTIONS[function.__name__] = SectionSpec(function.__name__, title, function, same_for, applies, annex_tables)
         return function
 
     return register
@@ -90,6 +93,9 @@ def build(data: ProjectData, name: str, sel: Selection) -> Section:
     return data.result(spec.key(sel), compute) if spec.same_for else data.results.local(spec.key(sel), compute)
 
 
+ANNEX_NOTE = "The figures behind this chart are in the annex, in the tables behind the charts."
+
+
 class Report:
     """One project x neighbourhood x wave, as a project notebook shows it: ``report.<section>()`` per cell.
 
@@ -120,7 +126,8 @@ class Report:
         sel, data = self.selection, self.data
         place = data.name_of(sel.neighbourhood) if sel.neighbourhood else "all areas"
         stem = render.slug(data.project.name, place, data.fw.settings.wave_label(sel.wave) if sel.wave else "")
-        return dataclasses.replace(build(data, name, sel), downloads=stem)
+        elsewhere = ANNEX_NOTE if load_all()[name].annex_tables else ""
+        return dataclasses.replace(build(data, name, sel), downloads=stem, tables_elsewhere=elsewhere)
 
     def __getattr__(self, name: str):
         if name.startswith("_") or name not in load_all():

@@ -7,7 +7,7 @@ import pandas as pd
 from ...evidence.context import ProjectData, Selection
 from .. import formatting as fmt
 from ..model import Section
-from . import section
+from . import build, load_all, section
 
 
 @section("The statements in full", same_for="project")
@@ -31,3 +31,15 @@ def glossary(data: ProjectData, sel: Selection) -> Section:
     terms = data.fw.glossary.terms
     table = pd.DataFrame({"Word": [t.term for t in terms], "What it means": [t.means for t in terms]})
     return Section().table("glossary", table, "Words used in this report")
+
+
+@section("The tables behind the charts")
+def tables_behind_the_charts(data: ProjectData, sel: Selection) -> Section:
+    """The tables a report moves to its annex (sections registered with ``annex_tables``), under each title."""
+    s = Section()
+    for spec in load_all().values():
+        if spec.annex_tables and (spec.applies is None or spec.applies(data.fw, data.project.id)):
+            tables = build(data, spec.name, sel).tables
+            if tables:
+                s.text(spec.title, "lead").blocks.extend(tables)
+    return s

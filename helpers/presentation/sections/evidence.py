@@ -335,7 +335,7 @@ def _indicator_method(data: ProjectData, sel: Selection) -> str:
     )
 
 
-@section("Local indicators")
+@section("Local indicators", annex_tables=True)
 def local_indicators(data: ProjectData, sel: Selection) -> Section:
     """The local indicators as at the wave: this neighbourhood's series, and at a later wave the change since the
     baseline here and the project-level comparison; at the baseline, the starting figures.

@@ -177,7 +177,7 @@ def _estimate_table(rows: pd.DataFrame, minimum: int) -> pd.DataFrame:
     )
 
 
-@section("How residents feel")
+@section("How residents feel", annex_tables=True)
 def statement_estimates(data: ProjectData, sel: Selection) -> Section:
     """Weighted % agreeing with each statement in the ripple map (or the outcome's), with intervals."""
     th = data.fw.settings.thresholds
@@ -311,7 +311,7 @@ def _difference_tidy(rows: pd.DataFrame, value: str) -> pd.DataFrame:
     )
 
 
-@section("Change since the baseline")
+@section("Change since the baseline", annex_tables=True)
 def change_since_baseline(data: ProjectData, sel: Selection) -> Section:
     """Change in % agreeing since the baseline, in this neighbourhood, with intervals and tests."""
     s = Section()
@@ -353,7 +353,7 @@ def _did_notes(data: ProjectData, rows: pd.DataFrame, sel: Selection) -> list[st
     ]
 
 
-@section("Pilot against comparison areas", same_for="wave")
+@section("Pilot against comparison areas", same_for="wave", annex_tables=True)
 def difference_in_differences(data: ProjectData, sel: Selection) -> Section:
     """Pilot change minus comparison change for the project, with the assumption in words."""
     s = Section()
