@@ -646,7 +646,7 @@ def _ripple_note(data: ProjectData, result: ripples.RippleResult) -> str:
     return note
 
 
-@section("The ripple", same_for="wave")
+@section("The ripple", same_for="wave", annex_tables=True)
 def ripple(data: ProjectData, sel: Selection) -> Section:
     """The ripple chart, the strength and certainty per ideal, and the evidence per outcome (design mode at
     the baseline or with no wave: the planned reach)."""
