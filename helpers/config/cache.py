@@ -5,7 +5,7 @@ A key is a string made by the caller from what the result depends on (for a proj
 framework and the Python and library versions), so a changed file, a new import or an edited definition can
 never be served a stale result. The cache knows nothing of reports, sections or dashboards.
 
-The batch sets ``$WORKBOOK_CACHE`` (``reports/_cache``): the first report kernel to need a result computes it
+The batch sets ``$WORKBOOK_CACHE`` (``reports.work/cache``): the first report kernel to need a result computes it
 and saves it; the others load it. One kernel computes a result while the others needing it wait on a lock
 (``filelock``, released by the operating system if the kernel dies). Files are written to a temporary name
 and renamed, so a reader never sees half a file. Without the variable (JupyterLab, Voila, tests) results

@@ -96,7 +96,7 @@ def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
 
 def data_fingerprint(con, project: str, hoods: list[str]) -> str:
     """Which imported files (and how many of their rows) feed this project's reports: part of each report's
-    fingerprint (helpers/batch.py) and of the key of its shared results (helpers/cache.py)."""
+    fingerprint (helpers/surfaces/batch.py) and of the key of its shared results (helpers/config/cache.py)."""
     marks = ", ".join("?" * len(hoods))
     # The financial-resilience questionnaires' table exists only where the framework defines them (and, in a
     # database built before it did, once some have been imported).

@@ -78,7 +78,7 @@ class Job:
     executed: str
     fingerprint: str
     timeout_s: float
-    cache: str = ""  # folder where this batch's kernels share project-level results (helpers/cache.py)
+    cache: str = ""  # folder where this batch's kernels share project-level results (helpers/config/cache.py)
     data_fingerprint: str = ""  # the project's imported data (part of the report's and the shared results' keys)
     work: str = ""  # the batch's working folder (paths.work_folder): the kernels' log
     inputs: str = ""  # where the fingerprint the report was made from is kept (working folder)
@@ -343,7 +343,7 @@ def plan(
 def run_order(todo: list[Job], wave_ids: Sequence[str]) -> list[Job]:
     """The order reports are handed to the workers: wave by wave, taking the projects in turn, overviews last.
 
-    Each project's shared results (helpers/cache.py) are computed by the first of its reports to run and
+    Each project's shared results (helpers/config/cache.py) are computed by the first of its reports to run and
     loaded by the rest; taking the projects in turn means reports running side by side mostly belong to
     different projects, so no worker waits for another's project-level work."""
     counted: Counter[str] = Counter()
