@@ -608,16 +608,22 @@ def test_one_rounding_rule_and_no_minus_zero():
     assert not fmt.clear_as_shown(-0.03, 0.05)
 
 
-def test_a_clear_test_with_an_interval_shown_from_zero_is_not_called_clear():
+def test_a_clear_test_prints_an_interval_that_excludes_zero_as_the_reader_sees_it():
+    """One rounding rule: an end of a clear interval that would round to 0 gets the places it needs, so the
+    verdict and the interval beside it never disagree ('+0.3 to +20' and 'yes', never '0 to +20' and 'yes')."""
+    from helpers.presentation import formatting as fmt
     from helpers.presentation.sections import evidence as shown
 
     test = pd.Series({"scale": "points", "ci_low": 0.3, "ci_high": 20.0, "p_value": 0.04, "clear": True})
     row = pd.Series({**test.to_dict(), "direction": "better"})
-    assert shown._interval_text(row) == "0 to +20" and shown._verdict(row) == "no"
-    assert shown._verdict(pd.Series({**row.to_dict(), "ci_low": 0.6})) == "yes, better"
+    assert shown._interval_text(row) == "+0.3 to +20" and shown._verdict(row) == "yes, better"
+    assert shown._interval_text(pd.Series({**row.to_dict(), "ci_low": 0.6})) == "+1 to +20"
     assert shown._verdict(pd.Series({**row.to_dict(), "p_value": math.nan})) == "cannot tell"
     rate = pd.Series({**row.to_dict(), "scale": "units", "ci_low": -2.94, "ci_high": -0.04, "direction": "worse"})
-    assert shown._interval_text(rate) == "-2.9 to 0" and shown._verdict(rate) == "no"
+    assert shown._interval_text(rate) == "-2.9 to -0.04" and shown._verdict(rate) == "yes, worse"
+    unclear = pd.Series({**row.to_dict(), "ci_low": -0.3, "p_value": 0.06, "clear": False})
+    assert shown._interval_text(unclear) == "0 to +20" and shown._verdict(unclear) == "no"
+    assert fmt.points_interval(0.003, 0.19) == "+0.3 to +19" and fmt.points_interval(-0.2, -0.004) == "-20 to -0.4"
 
 
 # --- reader wording ----------------------------------------------------------------------------------------

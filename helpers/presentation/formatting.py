@@ -79,10 +79,7 @@ def significance_columns(rows: pd.DataFrame, blank) -> dict[str, list[str]]:
     """The Interval, p-value and "Clear change?" columns of a table of differences (ci_low, ci_high, p_value,
     significant), blank where ``blank`` is true."""
     return {
-        "Interval": [
-            "" if b else f"{points(lo)} to {points(hi)}"
-            for b, lo, hi in zip(blank, rows["ci_low"], rows["ci_high"], strict=True)
-        ],
+        "Interval": points_intervals(rows, blank),
         "p-value": ["" if b else f"{p:.3f}" for b, p in zip(blank, rows["p_value"], strict=True)],
         "Clear change?": ["" if b else ("yes" if s else "no") for b, s in zip(blank, rows["significant"], strict=True)],
     }
@@ -98,6 +95,33 @@ def percent_change(ratio: float) -> str:
     """A relative change as a signed whole percentage, never '-0%': 0.129 -> '+13%', -0.004 -> '0%'."""
     value = round(100 * ratio)
     return f"{value:+d}%" if value else "0%"
+
+
+def signed_interval(low: float, high: float, decimals: int = 0) -> str:
+    """An interval of signed numbers, 'low to high', at ``decimals`` places; where an end of an interval that
+    excludes zero would round to 0, that end with more places (up to three more), so the interval as printed
+    never reads as including no change when it does not ('+0.3 to +4', not '0 to +4'). The one rounding rule
+    for intervals."""
+
+    def end(value: float) -> str:
+        places = decimals
+        while (low > 0 or high < 0) and places < decimals + 3 and signed(value, places) == "0":
+            places += 1
+        return signed(value, places)
+
+    return f"{end(low)} to {end(high)}"
+
+
+def points_interval(low: float, high: float) -> str:
+    """An interval of a difference of shares in signed points: '+2 to +23', '+0.4 to +19' (see signed_interval)."""
+    return signed_interval(100 * low, 100 * high)
+
+
+def points_intervals(rows: pd.DataFrame, blank) -> list[str]:
+    """:func:`points_interval` of each row's ci_low and ci_high, blank where ``blank`` is true."""
+    return [
+        "" if b else points_interval(lo, hi) for b, lo, hi in zip(blank, rows["ci_low"], rows["ci_high"], strict=True)
+    ]
 
 
 def clear_as_shown(low: float, high: float, shown=points) -> bool:

@@ -152,19 +152,17 @@ def _difference_text(t: pd.Series, label: str) -> str:
 
 
 def _verdict(t: pd.Series) -> str:
-    """'yes, better' / 'yes, worse' only when the test is clear and the interval as shown excludes zero."""
+    """'yes, better' / 'yes, worse' when the test is clear (its interval, printed by the one rounding rule,
+    then excludes zero as the reader sees it)."""
     if pd.isna(t["p_value"]):
         return "cannot tell"
-    shown = _number("units" if t["scale"] == "units" else "points")
-    if t["clear"] and fmt.clear_as_shown(t["ci_low"], t["ci_high"], shown):
-        return f"yes, {t['direction']}"
-    return "no"
+    return f"yes, {t['direction']}" if t["clear"] else "no"
 
 
 def _interval_text(t: pd.Series) -> str:
     if pd.isna(t["ci_low"]):
         return ""
-    return fmt.interval(t["ci_low"], t["ci_high"], _number("units" if t["scale"] == "units" else "points"))
+    return fmt.signed_interval(t["ci_low"], t["ci_high"], 1 if t["scale"] == "units" else 0)
 
 
 # --- local indicators --------------------------------------------------------------------------------

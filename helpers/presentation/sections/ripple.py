@@ -82,19 +82,6 @@ def _moves(data: ProjectData, rows: pd.DataFrame, value: str) -> str:
     return fmt.listed(named + ([f"{more} more"] if more > 0 else []))
 
 
-def _interval(low: float, high: float) -> str:
-    """A difference's interval in points as the findings print it beside a verdict: '+2 to +23'; to one decimal
-    when an end of a clear interval would round to 0 ('+0.1 to +19.4'), so it never reads as including no change."""
-    decimals = 0
-    while (low > 0 or high < 0) and decimals < 3 and fmt.signed(100 * low, decimals) in ("0", "0.0"):
-        decimals += 1
-    while (low > 0 or high < 0) and decimals < 3 and fmt.signed(100 * high, decimals) in ("0", "0.0"):
-        decimals += 1
-    if not decimals:
-        return fmt.interval(low, high, fmt.points)
-    return f"{fmt.signed(100 * low, decimals)} to {fmt.signed(100 * high, decimals)}"
-
-
 def _statements(n: int) -> str:
     return f"{n} statement{'' if n == 1 else 's'}"
 
@@ -164,7 +151,7 @@ def _project_bullet(data: ProjectData, sel: Selection, result: ripples.RippleRes
     level = fmt.level(data.fw)
 
     def sure(r) -> str:
-        return f"{level} interval {_interval(r.ci_low, r.ci_high)}"
+        return f"{level} interval {fmt.points_interval(r.ci_low, r.ci_high)}"
 
     if data.before_and_after():
         head = (
@@ -776,9 +763,7 @@ def _survey_evidence(data: ProjectData, sel: Selection, rows: pd.DataFrame, what
             "Outcome": rows["outcome_label"],
             "Statement": [fmt.statement_label(data.fw, m) for m in rows["measure"]],
             head: ["" if b else fmt.points_text(d) for b, d in zip(blank, rows["did"], strict=True)],
-            "Interval": [
-                "" if b else _interval(lo, hi) for b, lo, hi in zip(blank, rows["ci_low"], rows["ci_high"], strict=True)
-            ],
+            "Interval": fmt.points_intervals(rows, blank),
             "What it shows": rows["verdict"],
         }
     )
