@@ -464,6 +464,9 @@ class Council(Model):
     area: str = "our area"  # the council's area in words, where the framework's wording names another place
     # One line printed on every report and PDF page: who to ask (a team, an email, a phone number).
     contact: str = Field(default="", max_length=160, pattern=r"^[^\r\n]*$")
+    # The publication date printed on reports (YYYY-MM-DD, or words); blank: none. Set by the council when it
+    # publishes, never taken from the clock, so the same inputs always give the same pages.
+    published: str = Field(default="", max_length=40, pattern=r"^[^\r\n]*$")
 
 
 class Batch(Model):

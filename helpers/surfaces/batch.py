@@ -592,8 +592,9 @@ def export_html(notebook: Path | str, title: str | None = None) -> str:
     labels = {w.id: w.label for w in fw.settings.waves}
     wave = parameters.get("wave")
     fieldwork = f"Survey wave: {labels.get(wave, wave)}" if wave else "Survey waves: " + ", ".join(labels.values())
-    published = date.today()
-    colophon = [f"Published {published.day} {published:%B %Y}", fieldwork]
+    published = council.published  # from settings, never the clock: the same inputs give the same page
+    colophon = [f"Published {_long_date(published)}" if published else "", fieldwork]
+    colophon = [c for c in colophon if c]
     if council.contact:
         colophon.append(f"Contact: {council.contact}")
     resources = {
@@ -605,7 +606,7 @@ def export_html(notebook: Path | str, title: str | None = None) -> str:
             "council": council.name,
             "title": nb.metadata["title"],
             "contact": council.contact,
-            "published": published.isoformat(),
+            "published": published,
             "fieldwork": fieldwork,
         },
     }
@@ -1218,7 +1219,8 @@ def committee_pack(fw: Framework, out: Path, project: str, every: list[Job]) -> 
         "published": max(published),
         "fieldwork": ("Survey wave: " if len(waves) == 1 else "Survey waves: ") + ", ".join(labels[w] for w in waves),
     }
-    colophon = [f"Published {_long_date(meta['published'])}", meta["fieldwork"]]
+    colophon = [f"Published {_long_date(meta['published'])}" if meta["published"] else "", meta["fieldwork"]]
+    colophon = [c for c in colophon if c]
     colophon += [f"Contact: {council.contact}"] if council.contact else []
     logo = _logo_uri(council.logo)
     css = (paths.TEMPLATES / "report" / "report.css").read_text(encoding="utf-8")
