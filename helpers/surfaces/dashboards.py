@@ -130,8 +130,9 @@ def _safely(draw: Callable[[], str]) -> str:
 
 # The sections the project dashboard shows for a selection (project, neighbourhood, wave, outcome), in order:
 # the same functions the batch reports show (helpers.presentation.sections), narrowed to the chosen outcome.
-SURVEY_VIEW = ("statements_by_wave", "areas_side_by_side", "difference_in_differences")
-EVIDENCE_VIEW = ("local_indicators", "stories", "sentiment")
+# (Declared on each section: ``@section(..., dashboard="survey" | "evidence")``.)
+SURVEY_VIEW = sections.on_dashboard("survey")
+EVIDENCE_VIEW = sections.on_dashboard("evidence")
 
 
 class ProjectsData:
@@ -171,8 +172,7 @@ def project_sections(data: ProjectData, sel: Selection) -> list[Section]:
                 "below."
             )
         )
-    registered = sections.load_all()
-    return shown + [sections.build(data, name, sel) for name in EVIDENCE_VIEW if name in registered]
+    return shown + [sections.build(data, name, sel) for name in EVIDENCE_VIEW]
 
 
 def project_view(data: ProjectData, sel: Selection) -> View:

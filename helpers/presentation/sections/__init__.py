@@ -35,6 +35,7 @@ class SectionSpec:
     same_for: str | None = None  # None (depends on the neighbourhood), "wave" or "project"
     applies: Callable | None = None  # (framework, project id) -> whether the section applies (None: always)
     annex_tables: bool = False  # a printed report shows this section's tables in its annex, not beside its chart
+    dashboard: str = ""  # the project dashboard's part it shows in ("survey" or "evidence"), in registration order
 
     def key(self, sel: Selection) -> str:
         """What the section's content depends on, as a cache key."""
@@ -51,16 +52,26 @@ SECTIONS: dict[str, SectionSpec] = {}
 MODULES = ("survey", "evidence", "ripple", "annex")  # the modules that register sections, in the order they load
 
 
-def section(title: str, *, same_for: str | None = None, applies: Callable | None = None, annex_tables: bool = False):
+def section(
+    title: str,
+    *,
+    same_for: str | None = None,
+    applies: Callable | None = None,
+    annex_tables: bool = False,
+    dashboard: str = "",
+):
     """Register a section function under its name, with the title the dashboards show as its heading.
 
     ``applies(framework, project_id)``: whether a project has this section at all (a project notebook leaves
     out a section that does not apply; see ``helpers.surfaces.notebooks``). ``annex_tables``: a report shows
     the section's chart and words where it stands and its tables in the annex
-    (``annex.tables_behind_the_charts``), so the main report stays short; the dashboards show them together."""
+    (``annex.tables_behind_the_charts``), so the main report stays short; the dashboards show them together.
+    ``dashboard``: the part of the project dashboard that shows the section (``"survey"`` or ``"evidence"``),
+    narrowed to the chosen outcome; sections show there in the order they are registered."""
 
     def register(function):
-        SECTIONS[function.__name__] = SectionSpec(function.__name__, title, function, same_for, applies, annex_tables)
+        spec = SectionSpec(function.__name__, title, function, same_for, applies, annex_tables, dashboard)
+        SECTIONS[function.__name__] = spec
         return function
 
     return register
@@ -72,6 +83,11 @@ def load_all() -> dict[str, SectionSpec]:
         if (Path(__file__).parent / f"{module}.py").exists():
             importlib.import_module(f"{__name__}.{module}")
     return SECTIONS
+
+
+def on_dashboard(part: str) -> tuple[str, ...]:
+    """The sections the project dashboard shows in ``part`` ("survey" or "evidence"), in registration order."""
+    return tuple(name for name, spec in load_all().items() if spec.dashboard == part)
 
 
 def applies(fw, project_id: str, name: str) -> bool:

@@ -333,7 +333,7 @@ def _indicator_method(data: ProjectData, sel: Selection) -> str:
     )
 
 
-@section("Local indicators", annex_tables=True)
+@section("Local indicators", annex_tables=True, dashboard="evidence")
 def local_indicators(data: ProjectData, sel: Selection) -> Section:
     """The local indicators as at the wave: this neighbourhood's series, and at a later wave the change since the
     baseline here and the project-level comparison; at the baseline, the starting figures.
@@ -522,7 +522,7 @@ def _waves_up_to(data: ProjectData, wave: str) -> list[str]:
     return waves[: waves.index(wave) + 1]
 
 
-@section("Co-operative stories")
+@section("Co-operative stories", dashboard="evidence")
 def stories(data: ProjectData, sel: Selection) -> Section:
     """Consented co-operative stories up to this wave: counts per outcome and wave, and excerpts from this
     neighbourhood (of the selected outcome, when one is)."""
@@ -651,7 +651,7 @@ def _channels_here(data: ProjectData, sel: Selection, s: Section) -> None:
     s.table("sentiment-here", shown, caption, tidy)
 
 
-@section("Sentiment and reputation")
+@section("Sentiment and reputation", dashboard="evidence")
 def sentiment(data: ProjectData, sel: Selection) -> Section:
     """The sentiment and reputation tracker as at the wave: tone shares by role and wave, counts by channel for
     the project and for this neighbourhood, the change in net tone. Aggregates only: no item's words are ever

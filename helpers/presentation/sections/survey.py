@@ -220,7 +220,7 @@ def statement_estimates(data: ProjectData, sel: Selection) -> Section:
     return s
 
 
-@section("How residents answered, wave by wave")
+@section("How residents answered, wave by wave", dashboard="survey")
 def statements_by_wave(data: ProjectData, sel: Selection) -> Section:
     """This neighbourhood's % agree, wave by wave up to the chosen wave."""
     fw, minimum = data.fw, data.fw.settings.thresholds.minimum_base
@@ -253,7 +253,7 @@ def _agree_by_group(rows: pd.DataFrame, group: tuple[str, str], minimum: int, *,
     return s.table(key, agree_shown(rows, minimum, group), caption, tidy=agree_tidy(rows, minimum))
 
 
-@section("Pilot and comparison areas", same_for="wave")
+@section("Pilot and comparison areas", same_for="wave", dashboard="survey")
 def areas_side_by_side(data: ProjectData, sel: Selection) -> Section:
     """% agree in each of the project's pilot and comparison areas at the chosen wave."""
     fw, minimum = data.fw, data.fw.settings.thresholds.minimum_base
@@ -353,7 +353,7 @@ def _did_notes(data: ProjectData, rows: pd.DataFrame, sel: Selection) -> list[st
     ]
 
 
-@section("Pilot against comparison areas", same_for="wave", annex_tables=True)
+@section("Pilot against comparison areas", same_for="wave", annex_tables=True, dashboard="survey")
 def difference_in_differences(data: ProjectData, sel: Selection) -> Section:
     """Pilot change minus comparison change for the project, with the assumption in words."""
     s = Section()
