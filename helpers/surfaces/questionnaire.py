@@ -58,6 +58,32 @@ def chromium_for_printing() -> str:
     return executable
 
 
+def outside_event_loop(work) -> None:
+    """Run ``work()`` here, or in a thread of its own when this thread runs an asyncio loop (a notebook, or a
+    process already driving a browser): Playwright's synchronous API refuses to run inside one."""
+    import asyncio
+    import threading
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return work()
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            work()
+        except BaseException as exc:  # handed back to the caller's thread
+            failure.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    if failure:
+        raise failure[0]
+    return None
+
+
 def print_pdf(html: str, target: Path, *, footer: str = "") -> Path:
     """Print a self-contained HTML page to an A4 PDF with headless Chromium (written whole or not at all)."""
     from playwright.sync_api import Error as PlaywrightError
@@ -71,7 +97,8 @@ def print_pdf(html: str, target: Path, *, footer: str = "") -> Path:
         f'{footer} - page <span class="pageNumber"></span> of <span class="totalPages"></span></div>'
     )
     tmp = atomic_path(target)
-    try:
+
+    def print_page() -> None:
         with sync_playwright() as driver:
             browser = driver.chromium.launch(executable_path=executable, args=list(CHROMIUM_ARGS))
             try:
@@ -89,6 +116,9 @@ def print_pdf(html: str, target: Path, *, footer: str = "") -> Path:
                 )
             finally:
                 browser.close()
+
+    try:
+        outside_event_loop(print_page)
         os.replace(tmp, target)
     except PlaywrightError as exc:
         raise UserError(f"{target}: Chromium could not print the questionnaire ({str(exc).splitlines()[0]})") from None
