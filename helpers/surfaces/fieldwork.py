@@ -17,7 +17,7 @@ Plain words first, then (``--csv FILE``) one tidy table with a ``part`` column: 
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -55,27 +55,12 @@ COLUMNS = [
 
 
 @dataclass
-class Fieldwork:
+class Fieldwork(planning.Findings):
     """The three tables (returns, margins, weighting) in one, and the words."""
-
-    table: pd.DataFrame
-    lines: list[str] = field(default_factory=list)
-
-    @property
-    def words(self) -> str:
-        return "\n".join(self.lines)
-
-    def __str__(self) -> str:
-        return self.words
 
     def part(self, name: str) -> pd.DataFrame:
         rows = self.table[self.table["part"] == name]
         return rows.dropna(axis=1, how="all").reset_index(drop=True)
-
-    def _repr_html_(self) -> str:
-        import html
-
-        return "".join(f"<p>{html.escape(line.strip())}</p>" for line in self.lines if line.strip())
 
 
 def _age_band(ages: pd.Series, fw: Framework) -> pd.Series:

@@ -232,8 +232,8 @@ def pooled_design_effect(summary: pd.DataFrame, wave: str) -> float | None:
 
 
 @dataclass
-class Plan:
-    """What :func:`plan` found: the table (one row per role, then per neighbourhood) and the words."""
+class Findings:
+    """A table and the plain words that explain it (what the planner and the fieldwork tracker return)."""
 
     table: pd.DataFrame
     lines: list[str] = field(default_factory=list)
@@ -248,7 +248,15 @@ class Plan:
     def _repr_html_(self) -> str:
         import html
 
-        paragraphs = "".join(f"<p>{html.escape(line.strip())}</p>" for line in self.lines if line.strip())
+        return "".join(f"<p>{html.escape(line.strip())}</p>" for line in self.lines if line.strip())
+
+
+@dataclass
+class Plan(Findings):
+    """What :func:`plan` found: the table (one row per role, then per neighbourhood) and the words."""
+
+    def _repr_html_(self) -> str:
+        paragraphs = super()._repr_html_()
         shown = self.table.copy()
         for col in ("baseline_share", "change", "detectable_change"):
             shown[col] = shown[col].map(lambda v: "" if pd.isna(v) else f"{v:.1%}")
