@@ -274,7 +274,6 @@ def test_the_documented_example(fw):
 def test_comparison_chart_is_drawn_and_closed(tiny):
     import matplotlib.pyplot as plt
 
-
     first = selfeval.Assessment("x", date(2025, 1, 1), {"a": "leading"})
     second = selfeval.Assessment("y", date(2025, 6, 1), {"a": "achieving", "c": "aspiring"})
     table = selfeval.compare_areas(tiny, first, second)

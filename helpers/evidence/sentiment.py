@@ -32,6 +32,7 @@ class ProjectEvidence(Protocol):
     fw: Framework
     sentiment: pd.DataFrame
 
+
 # vaderSentiment's documented thresholds on the compound score (README, "About the scoring").
 POSITIVE_FROM = 0.05
 NEGATIVE_TO = -0.05
