@@ -160,3 +160,11 @@ def test_plan_cli_csv_and_mistakes(sample_db, tmp_path, capsys):
             main(["plan", *bad])
         assert stop.value.code == 2
     assert "did you mean 0.1" in capsys.readouterr().err
+
+
+def test_the_reports_detectable_change_by_hand():
+    """(z_0.975 + z_0.80) sqrt(deff sum 0.25 / n): 400 and 400 answers, no weighting: 2.801585 x 0.0353553."""
+    from helpers.methods.power import detectable_change_approx
+
+    assert detectable_change_approx([400, 400]) == pytest.approx(0.099051, abs=1e-6)
+    assert detectable_change_approx([400, 400], design_effect=2.0) == pytest.approx(0.140079, abs=1e-6)

@@ -38,6 +38,7 @@ import warnings
 from collections.abc import Sequence
 
 DESIGNS = {"did": 4, "before-after": 2}
+DEFAULT_POWER = 0.80  # the chance of finding a real change that plans and reports assume
 """Each design and how many independent samples it compares."""
 
 DESIGN_WORDS = {
@@ -234,6 +235,24 @@ def detectable_change(
     if gap(top) < 0:
         return math.nan
     return float(brentq(gap, 1e-9, top, xtol=1e-10))
+
+
+def detectable_change_approx(
+    responses: Sequence[float],
+    *,
+    baseline: float = 0.5,
+    confidence: float = 0.95,
+    power: float = 0.80,
+    design_effect: float = 1.0,
+) -> float:
+    """The smallest change in a share detectable with these independent samples, by the normal approximation
+    with every sample at the ``baseline`` share: ``(z_a + z_b) sqrt(deff sum p(1-p)/n_i)``. Closed form and
+    standard library only (a report states it without loading SciPy); :func:`detectable_change` solves the
+    exact version."""
+    from statistics import NormalDist
+
+    z = NormalDist().inv_cdf(1 - (1 - confidence) / 2) + NormalDist().inv_cdf(power)
+    return z * math.sqrt(design_effect * sum(baseline * (1 - baseline) / n for n in responses))
 
 
 def round_up(responses: float) -> int:

@@ -32,7 +32,7 @@ from ..presentation import formatting as fmt
 
 DEFAULT_BASELINE_SHARE = 0.5  # the share that needs the most responses: the safe assumption
 DEFAULT_CHANGE = 0.10
-DEFAULT_POWER = 0.80
+DEFAULT_POWER = pw.DEFAULT_POWER
 ROLES = ("pilot", "comparison")
 ROLE_WORDS = {"pilot": "pilot areas", "comparison": "comparison areas"}
 PLAN_COLUMNS = [

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ...evidence.context import ProjectData, Selection
-from ...methods import estimates
+from ...methods import estimates, power
 from .. import charts
 from .. import formatting as fmt
 from ..model import Section
@@ -415,7 +415,33 @@ def wellbeing(data: ProjectData, sel: Selection) -> Section:
     return Section().table("wellbeing", table, caption)
 
 
-@section("How the figures were made", same_for="project")
+def _detectable(data: ProjectData, sel: Selection) -> str:
+    """The smallest change in a statement's share agreeing this neighbourhood's survey could detect."""
+    baseline = data.fw.settings.baseline
+    counts = [len(data.responses_here(sel.neighbourhood, w)) for w in dict.fromkeys([baseline, sel.wave])]
+    if not sel.neighbourhood or not all(counts):
+        return ""
+    summary = data.weighting
+    here = summary[(summary["neighbourhood"] == sel.neighbourhood) & summary["wave"].isin([baseline, sel.wave])]
+    deff = float(here["design_effect"].max()) if len(here) else 1.0
+    samples = counts if len(counts) == 2 else counts * 2  # at the baseline: as if the next wave were as large
+    th = data.fw.settings.thresholds
+    chance = power.DEFAULT_POWER
+    change = power.detectable_change_approx(samples, confidence=th.confidence_level, power=chance, design_effect=deff)
+    what = (
+        f"with {counts[0]} questionnaires at the baseline and {counts[1]} at {fmt.wave_label(data.fw, sel.wave)}"
+        if len(counts) == 2
+        else f"with {counts[0]} questionnaires now and as many at a later wave"
+    )
+    return (
+        f" How small a change this survey can find: {what}, allowing for the weighting, a change of about "
+        f"{fmt.point_count(change)} in the share agreeing with a statement would show as clear {round(10 * chance)} "
+        "times in 10; "
+        "smaller real changes may show as no clear change."
+    )
+
+
+@section("How the figures were made")
 def method_note(data: ProjectData, sel: Selection) -> Section:
     th = data.fw.settings.thresholds
     return Section().note(
@@ -424,6 +450,7 @@ def method_note(data: ProjectData, sel: Selection) -> Section:
         f"neighbourhood's population by age band and gender (raking). {estimates.INTERVAL_NOTE} Fewer "
         f"than {th.minimum_base} responses: the figure is not shown. Fewer than {th.low_base}: shown but "
         f"flagged as a low base. All figures in this report are aggregates; no individual's answers are shown."
+        + _detectable(data, sel)
     )
 
 
