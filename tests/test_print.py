@@ -345,3 +345,28 @@ def test_page_one_and_the_sections_are_cut_from_the_page():
     assert '<a href="#In-brief">In brief</a>' in finished
     demoted = batch._demote(one, "p1")
     assert '<h2 id="p1-T">' in demoted and '<h3 id="p1-In-brief">' in demoted
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_the_index_filters_by_project_role_and_wave(printed, playwright_browser):
+    """The index's dropdowns show only the chosen project's, role's and wave's rows, in a real browser."""
+    page = playwright_browser.new_page()
+    try:
+        page.goto((printed.out / "index.html").as_uri())
+        rows = page.locator("#reports tbody tr:visible")
+        every = rows.count()
+        roles = page.eval_on_selector_all("#reports tbody tr", "rs => rs.map(r => r.dataset.role)")
+        page.select_option("select[data-filter='role']", "comparison")
+        assert rows.count() == roles.count("comparison") < every
+        assert set(
+            page.eval_on_selector_all("#reports tbody tr:not([hidden])", "rs => rs.map(r => r.dataset.role)")
+        ) == {"comparison"}
+        page.select_option("select[data-filter='wave']", "12 months")
+        shown = page.eval_on_selector_all("#reports tbody tr:not([hidden])", "rs => rs.map(r => r.dataset.wave)")
+        assert shown and set(shown) == {"12 months"}
+        page.select_option("select[data-filter='role']", "")
+        page.select_option("select[data-filter='wave']", "")
+        assert rows.count() == every
+    finally:
+        page.close()

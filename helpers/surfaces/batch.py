@@ -1013,7 +1013,8 @@ def write_index(fw: Framework, out: Path, every: list[Job]) -> Path:
             else "no report"
         )
         rows.append(
-            f"<tr><td>{project}</td><td>{html.escape(j.name)}</td><td>{html.escape(j.role)}</td>"
+            f'<tr data-project="{project}" data-role="{html.escape(j.role)}" data-wave="{wave}">'
+            f"<td>{project}</td><td>{html.escape(j.name)}</td><td>{html.escape(j.role)}</td>"
             f"<td>{wave}</td><td>{status}</td><td>{j.responses}</td><td>{cell}</td></tr>"
         )
     reports = [j for j in every if j.wave]
@@ -1028,15 +1029,50 @@ th{{background:#eef2f5}}caption{{text-align:left;font-weight:600;padding:.3rem 0
 <h2>Project overviews</h2>
 <ul>{"".join(overviews)}</ul>
 <h2>Reports by neighbourhood and wave</h2>
-<p>One report per project, neighbourhood and survey wave. Base = questionnaires returned.</p>
-<table><caption>Every report ({len(reports)})</caption>
+<p>One report per project, neighbourhood and survey wave. Base = questionnaires returned. Each report ends with an
+annex on how its figures were made and the words it uses.</p>
+{_index_filters(fw, reports)}
+<table id="reports"><caption>Every report ({len(reports)})</caption>
 <thead><tr><th scope="col">Project</th><th scope="col">Neighbourhood</th><th scope="col">Role</th>
 <th scope="col">Wave</th><th scope="col">Status</th><th scope="col">Base</th><th scope="col">Report</th></tr></thead>
 <tbody>
 {chr(10).join(rows)}
-</tbody></table></main></body></html>
+</tbody></table></main>{INDEX_FILTER_SCRIPT}</body></html>
 """
     return publish(page, out / "index.html")
+
+
+def _index_filters(fw: Framework, reports: list[Job]) -> str:
+    """Dropdowns that show only one project's, role's or wave's reports (the table works without them)."""
+    labels = {w.id: w.label for w in fw.settings.waves}
+    choices = {
+        "project": sorted({fw.project(j.project).name for j in reports}),
+        "role": sorted({j.role for j in reports}),
+        "wave": [labels[w] for w in fw.settings.wave_ids if any(j.wave == w for j in reports)],
+    }
+    controls = []
+    for key, values in choices.items():
+        options = "".join(f'<option value="{html.escape(v)}">{html.escape(v)}</option>' for v in values)
+        controls.append(
+            f'<label>{key.capitalize()} <select data-filter="{key}"><option value="">all</option>{options}</select>'
+            "</label>"
+        )
+    return '<p class="filters">Show: ' + " ".join(controls) + "</p>"
+
+
+# Filters the index's table in the reader's browser; written here, nothing is fetched from elsewhere.
+INDEX_FILTER_SCRIPT = """<script>
+document.querySelectorAll("select[data-filter]").forEach(function (select) {
+  select.addEventListener("change", function () {
+    var chosen = {};
+    document.querySelectorAll("select[data-filter]").forEach(function (s) { chosen[s.dataset.filter] = s.value; });
+    document.querySelectorAll("#reports tbody tr").forEach(function (row) {
+      var shown = Object.keys(chosen).every(function (k) { return !chosen[k] || row.dataset[k] === chosen[k]; });
+      row.hidden = !shown;
+    });
+  });
+});
+</script>"""
 
 
 # --- printing: PDFs and the committee pack (reports --pdf) -----------------------------------------
