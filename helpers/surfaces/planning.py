@@ -315,6 +315,23 @@ def plan(
     if from_data and not project:
         raise UserError("--from-data needs --project: the design effect and responses are a project's")
     data = project_data(fw, db, project) if project else None
+    design, roles = _plan_design(project, data, design)
+    source = (
+        "given" if design_effect is not None else "as for a simple random sample; give --design-effect or --from-data"
+    )
+    used_wave = None
+    if from_data:
+        used_wave, design_effect, source = _design_effect_from_data(fw, db, project, data, wave, design_effect, source)
+    s = _settings(fw, design, baseline_share, change, power, confidence, design_effect or 1.0, source)
+    needed = _responses_needed(s)
+    table = _plan_table(fw, s, project, data, roles, needed, responses, used_wave)
+    lines = _plan_words(fw, s, project, data, roles, needed, responses, used_wave, table)
+    return Plan(table[PLAN_COLUMNS], lines)
+
+
+def _plan_design(project, data: ProjectData | None, design: str | None) -> tuple[str, list[str]]:
+    """The design (difference-in-differences when there are comparison areas, or no project) and the roles it
+    plans for; refuses difference-in-differences for a project without comparison neighbourhoods."""
     roles = [r for r in ROLES if data is None or r in set(data.areas["role"])]
     design = design or ("did" if "comparison" in roles or data is None else "before-after")
     if design == "did" and data is not None and "comparison" not in roles:
@@ -324,25 +341,29 @@ def plan(
         )
     if design == "before-after":
         roles = ["pilot"]
-    source = (
-        "given" if design_effect is not None else "as for a simple random sample; give --design-effect or --from-data"
-    )
-    summary, used_wave = None, None
-    if from_data:
-        summary = weights_summary(fw, data)
-        used_wave = wave or latest_wave(fw, data.responses)
-        if used_wave is None:
-            raise UserError(f"{db}: project '{project}' has no survey responses yet, so --from-data has nothing to use")
-        found = pooled_design_effect(summary, used_wave)
-        if design_effect is None:
-            if found is None:
-                raise UserError(
-                    f"{db}: the {fw.settings.wave_label(used_wave)} responses of '{project}' cannot be weighted yet "
-                    "(see python -m helpers fieldwork), so there is no design effect to take; give --design-effect"
-                )
-            design_effect, source = max(found, 1.0), f"from the weights of the {fw.settings.wave_label(used_wave)} wave"
-    s = _settings(fw, design, baseline_share, change, power, confidence, design_effect or 1.0, source)
-    needed = pw.round_up(
+    return design, roles
+
+
+def _design_effect_from_data(fw, db, project, data, wave, design_effect, source) -> tuple[str, float | None, str]:
+    """``--from-data``: (the wave used, the design effect, where it came from); a given design effect is kept."""
+    summary = weights_summary(fw, data)
+    used_wave = wave or latest_wave(fw, data.responses)
+    if used_wave is None:
+        raise UserError(f"{db}: project '{project}' has no survey responses yet, so --from-data has nothing to use")
+    found = pooled_design_effect(summary, used_wave)
+    if design_effect is None:
+        if found is None:
+            raise UserError(
+                f"{db}: the {fw.settings.wave_label(used_wave)} responses of '{project}' cannot be weighted yet "
+                "(see python -m helpers fieldwork), so there is no design effect to take; give --design-effect"
+            )
+        design_effect, source = max(found, 1.0), f"from the weights of the {fw.settings.wave_label(used_wave)} wave"
+    return used_wave, design_effect, source
+
+
+def _responses_needed(s: Assumptions) -> int:
+    """Responses needed per role and wave under the assumptions, rounded up."""
+    return pw.round_up(
         pw.responses_needed(
             s.baseline_share,
             s.change,
@@ -352,9 +373,6 @@ def plan(
             design_effect=s.design_effect,
         )
     )
-    table = _plan_table(fw, s, project, data, roles, needed, responses, used_wave)
-    lines = _plan_words(fw, s, project, data, roles, needed, responses, used_wave, table)
-    return Plan(table[PLAN_COLUMNS], lines)
 
 
 def _row(s: Assumptions, project, role, hood="all", name="", adults=None, needed=None, base=None, later=None, mde=None):
@@ -450,9 +468,24 @@ def _plan_table(fw, s: Assumptions, project, data, roles, needed, responses, use
 
 
 def _plan_words(fw, s: Assumptions, project, data, roles, needed, responses, used_wave, table) -> list[str]:
+    lines = _plan_intro(fw, s, project, roles, needed)
+    lines += _neighbourhood_words(table, roles, responses, used_wave)
+    lines += _detectable_words(fw, table, responses, used_wave)
+    lines += [
+        "",
+        "How: responses per sample = design effect x (z for the confidence + z for the power)^2 x the sum of "
+        "p(1-p) over the samples / change^2 (the variance-sum formula), solved with statsmodels' NormalIndPower. "
+        "Cohen's h, statsmodels' other route, gives a few responses more or fewer. A share near 50% needs the most "
+        "responses; docs/method.md, 'Sample size', explains.",
+    ]
+    return lines
+
+
+def _plan_intro(fw, s: Assumptions, project, roles, needed) -> list[str]:
+    """The plan's opening: the design, the assumptions, what the change means and the responses it needs."""
     after = s.baseline_share + s.change
     what = f"for {project} " if project else ""
-    lines = [
+    return [
         f"Planning the Your Voice survey {what}as {pw.DESIGN_WORDS[s.design]}.",
         f"Assumed: {fmt.percent(s.baseline_share)} agree with a statement at the baseline; "
         f"{s.confidence:.0%} confidence; {s.power:.0%} power; design effect {s.design_effect:.2f} "
@@ -467,6 +500,11 @@ def _plan_words(fw, s: Assumptions, project, data, roles, needed, responses, use
         + ", and as many in the ".join(f"{ROLE_WORDS[r]} together" for r in roles)
         + f". Over the baseline and one later wave that is {needed * 2 * len(roles):,} responses in all.",
     ]
+
+
+def _neighbourhood_words(table, roles, responses, used_wave) -> list[str]:
+    """Each neighbourhood's share of the responses needed (none without a project's neighbourhoods)."""
+    lines = []
     hood_rows = table[table["neighbourhood"] != "all"]
     if not hood_rows.empty:
         lines.append("Shared out in proportion to each neighbourhood's adults, each wave needs:")
@@ -484,6 +522,12 @@ def _plan_words(fw, s: Assumptions, project, data, roles, needed, responses, use
                 + (f" to {fmt.point_count(alone.max())}" if round(alone.max(), 2) != round(alone.min(), 2) else "")
                 + "."
             )
+    return lines
+
+
+def _detectable_words(fw, table, responses, used_wave) -> list[str]:
+    """The smallest change detectable with ``--responses`` and with the responses in the data."""
+    lines = []
     given = table.attrs.get("given_mde")
     if responses:
         lines.append(
@@ -503,13 +547,6 @@ def _plan_words(fw, s: Assumptions, project, data, roles, needed, responses, use
             f"With the responses you have ({had}){same}, the smallest change you can expect to find is "
             + (f"{fmt.point_count(found)}." if found is not None and found == found else "more than the scale allows.")
         )
-    lines += [
-        "",
-        "How: responses per sample = design effect x (z for the confidence + z for the power)^2 x the sum of "
-        "p(1-p) over the samples / change^2 (the variance-sum formula), solved with statsmodels' NormalIndPower. "
-        "Cohen's h, statsmodels' other route, gives a few responses more or fewer. A share near 50% needs the most "
-        "responses; docs/method.md, 'Sample size', explains.",
-    ]
     return lines
 
 
