@@ -246,6 +246,26 @@ def plan(
     fw: Framework, db: Path, out: Path, *, projects=None, neighbourhoods=None, waves=None
 ) -> tuple[list[Job], list[Job]]:
     """(selected jobs, every job) for the database; refuses unknown selections listing valid values."""
+    areas, counts, fingerprints = _plan_inputs(db)
+    _check_selection(fw, areas, counts, projects, neighbourhoods, waves)
+    n_by = {(r.neighbourhood, r.wave): int(r.n) for r in counts.itertuples()}
+    every, selected = [], []
+    for spec, chosen in [
+        *_report_specs(fw, out, areas, n_by, projects, neighbourhoods, waves),
+        *_overview_specs(fw, out, areas, n_by, projects, neighbourhoods, waves),
+    ]:
+        job = _job(fw, db, out, fingerprints[spec[0]], *spec)
+        every.append(job)
+        if chosen:
+            selected.append(job)
+    for notebook in sorted({j.notebook for j in selected}):
+        if not Path(notebook).exists():
+            raise UserError(f"{notebook}: the project's notebook is missing")
+    return selected, every
+
+
+def _plan_inputs(db: Path) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, str]]:
+    """(the areas, the responses per neighbourhood and wave, each project's data fingerprint) from the database."""
     con = store.connect(db, read_only=True)
     try:
         if not store.has_table(con, "areas") or not store.has_table(con, "survey"):
@@ -258,41 +278,12 @@ def plan(
         }
     finally:
         con.close()
-    _check_selection(fw, areas, counts, projects, neighbourhoods, waves)
-    n_by = {(r.neighbourhood, r.wave): int(r.n) for r in counts.itertuples()}
-    timeout = fw.settings.batch.timeout_minutes * 60
-    logo = fw.settings.council.logo
-    work = paths.work_folder(out)
-    every, selected = [], []
+    return areas, counts, fingerprints
 
-    def add(project, neighbourhood, wave, role, name, n, notebook, html_path, executed, chosen):
-        params = {"project": project, "neighbourhood": neighbourhood, "wave": wave, "db": str(db)}
-        fingerprint = hashlib.sha256(
-            json.dumps([_code_fingerprint(str(notebook), logo), fingerprints[project], params]).encode()
-        ).hexdigest()
-        job = Job(
-            project,
-            neighbourhood,
-            wave,
-            role,
-            name,
-            n,
-            str(notebook),
-            str(db),
-            str(html_path),
-            str(executed),
-            fingerprint,
-            timeout,
-            cache=str(work / "cache"),
-            data_fingerprint=fingerprints[project],
-            work=str(work),
-            inputs=str(paths.state_file(out, html_path, ".inputs")),
-            failed_note=str(paths.state_file(out, html_path, ".failed")),
-        )
-        every.append(job)
-        if chosen:
-            selected.append(job)
 
+def _report_specs(fw, out, areas, n_by, projects, neighbourhoods, waves) -> list[tuple[tuple, bool]]:
+    """(what :func:`_job` needs, whether selected) for each neighbourhood's report at each wave with responses."""
+    specs = []
     for row in areas.itertuples():
         if row.project not in fw.project_ids:
             continue
@@ -304,7 +295,7 @@ def plan(
                     and (not neighbourhoods or row.neighbourhood in neighbourhoods)
                     and (not waves or wave in waves)
                 )
-                add(
+                spec = (
                     row.project,
                     row.neighbourhood,
                     wave,
@@ -314,15 +305,22 @@ def plan(
                     paths.project_notebook(row.project),
                     paths.report_html(out, row.project, row.neighbourhood, wave),
                     paths.executed_notebook(out, row.project, row.neighbourhood, wave),
-                    chosen,
                 )
+                specs.append((spec, chosen))
+    return specs
+
+
+def _overview_specs(fw, out, areas, n_by, projects, neighbourhoods, waves) -> list[tuple[tuple, bool]]:
+    """(what :func:`_job` needs, whether selected) for each project's overview report."""
+    work = paths.work_folder(out)
+    specs = []
     for project in sorted(set(areas["project"]) & set(fw.project_ids)):
         # One overview per project, when the whole project is selected (not one neighbourhood or wave).
         chosen = (not projects or project in projects) and not neighbourhoods and not waves
         total = int(
             sum(n for (h, _), n in n_by.items() if h in set(areas.loc[areas["project"] == project, "neighbourhood"]))
         )
-        add(
+        spec = (
             project,
             "",
             "",
@@ -332,12 +330,39 @@ def plan(
             paths.OVERVIEW_NOTEBOOK,
             out / project / "overview.html",
             work / "executed" / project / "overview.ipynb",
-            chosen,
         )
-    for notebook in sorted({j.notebook for j in selected}):
-        if not Path(notebook).exists():
-            raise UserError(f"{notebook}: the project's notebook is missing")
-    return selected, every
+        specs.append((spec, chosen))
+    return specs
+
+
+def _job(
+    fw, db, out, data_fingerprint, project, neighbourhood, wave, role, name, n, notebook, html_path, executed
+) -> Job:
+    """One report's job, fingerprinted by its notebook's code, its project's data and its parameters."""
+    work = paths.work_folder(out)
+    params = {"project": project, "neighbourhood": neighbourhood, "wave": wave, "db": str(db)}
+    fingerprint = hashlib.sha256(
+        json.dumps([_code_fingerprint(str(notebook), fw.settings.council.logo), data_fingerprint, params]).encode()
+    ).hexdigest()
+    return Job(
+        project,
+        neighbourhood,
+        wave,
+        role,
+        name,
+        n,
+        str(notebook),
+        str(db),
+        str(html_path),
+        str(executed),
+        fingerprint,
+        fw.settings.batch.timeout_minutes * 60,
+        cache=str(work / "cache"),
+        data_fingerprint=data_fingerprint,
+        work=str(work),
+        inputs=str(paths.state_file(out, html_path, ".inputs")),
+        failed_note=str(paths.state_file(out, html_path, ".failed")),
+    )
 
 
 def run_order(todo: list[Job], wave_ids: Sequence[str]) -> list[Job]:
@@ -428,8 +453,6 @@ def _run_one(job: Job) -> Outcome:
     papermill starts and owns the kernel. (Handing papermill a kernel started in advance would overlap
     kernel start-up with the previous report, but nbclient then hangs on a cell timeout instead of
     failing: tested with papermill 2.7 / nbclient 0.10.)"""
-    import papermill
-    from nbclient.exceptions import CellTimeoutError
     from papermill.exceptions import PapermillExecutionError
 
     start = time.perf_counter()
@@ -440,36 +463,7 @@ def _run_one(job: Job) -> Outcome:
     executed.parent.mkdir(parents=True, exist_ok=True)
     tmp = atomic_path(executed)
     try:
-        for attempt in (1, 2):
-            try:
-                papermill.execute_notebook(
-                    job.notebook,
-                    str(tmp),
-                    parameters=job.parameters,
-                    kernel_name="python3",
-                    progress_bar=False,
-                    cwd=str(paths.ROOT),
-                    # The time limit is the whole report's: each cell may use what the cells before it
-                    # left (nbclient interrupts the kernel and fails the report when a cell runs over).
-                    timeout_func=lambda cell: max(1.0, deadline - time.monotonic()),
-                    log_output=False,
-                    # Save at the end only: saving the growing notebook after every cell costs more CPU
-                    # than the report's own sections. A failure still writes the notebook (papermill).
-                    request_save_on_cell_execute=False,
-                    # The report is complete once its last cell has run and nothing is written at the
-                    # kernel's exit (shared results are renamed into place inside cells): stop it at once
-                    # rather than wait half a second for a graceful exit.
-                    shutdown_kernel="immediate",
-                    kernel_manager_class=_kernel_manager_class(),
-                    engine_name=_engine(),
-                    keep_as=str(tmp),
-                )
-                break
-            except PapermillExecutionError:
-                raise
-            except RuntimeError as exc:  # the kernel did not start ("didn't respond", "died before replying")
-                if attempt == 2 or not any(words in str(exc) for words in KERNEL_START_FAILURES):
-                    raise
+        _execute(job, tmp, deadline)
         html_text = export_html(tmp, page_title(job))
         publish(html_text, Path(job.html))
         os.replace(tmp, executed)
@@ -480,14 +474,59 @@ def _run_one(job: Job) -> Outcome:
         os.replace(tmp, executed)
         return _failed(job, start, f"{exc.ename}: {exc.evalue}")
     except Exception as exc:  # a kernel that dies or runs over its time must not stop the other reports
-        if tmp.exists() and tmp.stat().st_size:
-            os.replace(tmp, executed)
-        if isinstance(exc, CellTimeoutError):
-            limit = f"{job.timeout_s / 60:g} minutes" if job.timeout_s >= 60 else f"{job.timeout_s:g} seconds"
-            return _failed(job, start, f"TimeoutError: the report ran longer than its limit of {limit} ({TIME_LIMIT})")
-        return _failed(job, start, f"{type(exc).__name__}: {exc}")
+        return _broken(job, start, exc, tmp, executed)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _execute(job: Job, tmp: Path, deadline: float) -> None:
+    """Run the report's notebook into ``tmp`` with papermill, trying once more when its kernel does not start."""
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    for attempt in (1, 2):
+        try:
+            papermill.execute_notebook(
+                job.notebook,
+                str(tmp),
+                parameters=job.parameters,
+                kernel_name="python3",
+                progress_bar=False,
+                cwd=str(paths.ROOT),
+                # The time limit is the whole report's: each cell may use what the cells before it
+                # left (nbclient interrupts the kernel and fails the report when a cell runs over).
+                timeout_func=lambda cell: max(1.0, deadline - time.monotonic()),
+                log_output=False,
+                # Save at the end only: saving the growing notebook after every cell costs more CPU
+                # than the report's own sections. A failure still writes the notebook (papermill).
+                request_save_on_cell_execute=False,
+                # The report is complete once its last cell has run and nothing is written at the
+                # kernel's exit (shared results are renamed into place inside cells): stop it at once
+                # rather than wait half a second for a graceful exit.
+                shutdown_kernel="immediate",
+                kernel_manager_class=_kernel_manager_class(),
+                engine_name=_engine(),
+                keep_as=str(tmp),
+            )
+            return
+        except PapermillExecutionError:
+            raise
+        except RuntimeError as exc:  # the kernel did not start ("didn't respond", "died before replying")
+            if attempt == 2 or not any(words in str(exc) for words in KERNEL_START_FAILURES):
+                raise
+
+
+def _broken(job: Job, start: float, exc: Exception, tmp: Path, executed: Path) -> Outcome:
+    """A report that failed other than by an error in a cell (a dead kernel, its time limit): keeps the
+    notebook as far as it ran, and gives the reason."""
+    from nbclient.exceptions import CellTimeoutError
+
+    if tmp.exists() and tmp.stat().st_size:
+        os.replace(tmp, executed)
+    if isinstance(exc, CellTimeoutError):
+        limit = f"{job.timeout_s / 60:g} minutes" if job.timeout_s >= 60 else f"{job.timeout_s:g} seconds"
+        return _failed(job, start, f"TimeoutError: the report ran longer than its limit of {limit} ({TIME_LIMIT})")
+    return _failed(job, start, f"{type(exc).__name__}: {exc}")
 
 
 TIME_LIMIT = "batch.timeout_minutes in data/framework/settings.yaml"
@@ -1211,17 +1250,35 @@ def committee_pack(fw: Framework, out: Path, project: str, every: list[Job]) -> 
     """The committee pack's page for a project ("" when none of its reports exists yet): each neighbourhood's
     page one at its latest wave with a report, pilots first, then the project's difference-in-differences from
     its overview report. Made from the published pages, so the pack says what they say."""
-    e = html.escape
+    latest = _latest_reports(fw, project, every)
+    if not latest:
+        return ""
+    name = fw.project(project).name
+    parts, contents, published = _pack_parts(fw, latest)
+    did = _pack_did(project, every, published)
+    contents.append('<li><a href="#part-did">The difference the project made: pilots against comparison areas</a></li>')
+    parts.append(
+        f'<div class="pack-part" id="part-did"><p class="pack-label">{html.escape(name)}: every neighbourhood</p>'
+        f"{did}</div>"
+    )
+    return _pack_page(fw, name, latest, published, contents, parts)
+
+
+def _latest_reports(fw: Framework, project: str, every: list[Job]) -> dict[str, Job]:
+    """Each of the project's neighbourhoods' report at its latest wave with a published page."""
     order = {w: i for i, w in enumerate(fw.settings.wave_ids)}
-    labels = {w.id: w.label for w in fw.settings.waves}
     latest: dict[str, Job] = {}
     for job in (j for j in every if j.project == project and j.wave and Path(j.html).exists()):
         if job.neighbourhood not in latest or order[job.wave] > order[latest[job.neighbourhood].wave]:
             latest[job.neighbourhood] = job
-    if not latest:
-        return ""
-    name = fw.project(project).name
-    council = fw.settings.council
+    return latest
+
+
+def _pack_parts(fw: Framework, latest: dict[str, Job]) -> tuple[list[str], list[str], list[str]]:
+    """(the pack's parts, its contents entries, their pages' publication dates): each neighbourhood's page one,
+    pilots first."""
+    e = html.escape
+    labels = {w.id: w.label for w in fw.settings.waves}
     parts, contents, published = [], [], []
     for n, job in enumerate(sorted(latest.values(), key=lambda j: (j.role != "pilot", j.name)), start=1):
         page = Path(job.html).read_text(encoding="utf-8")
@@ -1232,6 +1289,12 @@ def committee_pack(fw: Framework, out: Path, project: str, every: list[Job]) -> 
             f'<div class="pack-part" id="part-{n}"><p class="pack-label">{e(what)}</p>'
             f"{_demote(page_one(page), f'p{n}')}</div>"
         )
+    return parts, contents, published
+
+
+def _pack_did(project: str, every: list[Job], published: list[str]) -> str:
+    """The difference-in-differences from the project's overview page (adding its publication date to
+    ``published``), or a note saying how to make it."""
     overview = next((j for j in every if j.project == project and not j.wave), None)
     did = ""
     if overview and Path(overview.html).exists():
@@ -1241,12 +1304,20 @@ def committee_pack(fw: Framework, out: Path, project: str, every: list[Job]) -> 
     if not did:
         did = (
             '<p class="note">The project\'s overview report has not been made yet, so its comparison of pilot and '
-            f"comparison areas is missing: run <code>python -m helpers reports --project {e(project)} --pdf</code>.</p>"
+            f"comparison areas is missing: run <code>python -m helpers reports --project {html.escape(project)} "
+            "--pdf</code>.</p>"
         )
-    contents.append('<li><a href="#part-did">The difference the project made: pilots against comparison areas</a></li>')
-    parts.append(
-        f'<div class="pack-part" id="part-did"><p class="pack-label">{e(name)}: every neighbourhood</p>{did}</div>'
-    )
+    return did
+
+
+def _pack_page(
+    fw: Framework, name: str, latest: dict[str, Job], published: list[str], contents: list[str], parts: list[str]
+) -> str:
+    """The committee pack's whole page: its header, contents and parts."""
+    e = html.escape
+    order = {w: i for i, w in enumerate(fw.settings.wave_ids)}
+    labels = {w.id: w.label for w in fw.settings.waves}
+    council = fw.settings.council
     waves = sorted({j.wave for j in latest.values()}, key=order.get)
     meta = {
         "council": council.name,
