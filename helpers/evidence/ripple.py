@@ -534,6 +534,15 @@ def _outcome_row(fw: Framework, outcome: str, rows: pd.DataFrame, rule: RollupRu
         "lines_planned": len(m),
         "lines_with_data": len(data),
         "planned_weight": planned_weight,
+        **_verdict(rule, strength, certainty, disagrees, survey),
+        "survey_score": float(survey.iloc[0]) if len(survey) else math.nan,
+        "evidence": " | ".join(f"{LINE_NAMES.get(r.line, 'Other')}: {r.detail}" for r in rows.itertuples() if r.detail),
+    }
+
+
+def _verdict(rule: RollupRule, strength: float, certainty: float, disagrees: bool, survey: pd.Series) -> dict:
+    """An outcome's or an ideal's strength and certainty with their words (the rule's, one way for both)."""
+    return {
         "strength": strength,
         "strength_words": strength_words(
             rule, strength, disagrees=disagrees, survey_agrees=_survey_agrees(survey, strength)
@@ -541,8 +550,6 @@ def _outcome_row(fw: Framework, outcome: str, rows: pd.DataFrame, rule: RollupRu
         "certainty": certainty,
         "certainty_words": rule.certainty_words(certainty),
         "disagrees": disagrees,
-        "survey_score": float(survey.iloc[0]) if len(survey) else math.nan,
-        "evidence": " | ".join(f"{LINE_NAMES.get(r.line, 'Other')}: {r.detail}" for r in rows.itertuples() if r.detail),
     }
 
 
@@ -566,13 +573,7 @@ def _ideal_row(ideal, outcomes: pd.DataFrame, rule: RollupRule) -> dict:
         "outcomes_with_evidence": len(evidenced),
         "lines_planned": int(mine["lines_planned"].sum()) if len(mine) else 0,
         "planned_weight": float(mine["planned_weight"].sum()) if len(mine) else 0.0,
-        "strength": strength,
-        "strength_words": strength_words(
-            rule, strength, disagrees=disagrees, survey_agrees=_survey_agrees(survey, strength)
-        ),
-        "certainty": certainty,
-        "certainty_words": rule.certainty_words(certainty),
-        "disagrees": disagrees,
+        **_verdict(rule, strength, certainty, disagrees, survey),
     }
 
 
