@@ -9,15 +9,24 @@ For one project and one wave (default: the latest with responses), per neighbour
   margins): a group is *under-represented* when its share of the answers is less than
   :data:`UNDER` times its share of the adults (weighting then leans on fewer people to stand for it);
 - **weighting**: the design effect the raking weights would have now (Kish's), and the effective number of
-  responses it leaves; or why the wave cannot be weighted yet (a group with adults and no answers).
+  responses it leaves; or why the wave cannot be weighted yet (a group with adults and no answers). With it,
+  the smallest change in a statement's share agreeing the survey could show (:func:`_detectable`): each
+  neighbourhood on its own (its baseline against this wave) and, in a row ``neighbourhood == "all"``, the
+  project's design (pilot against comparison areas), with the answers so far and once the targets are reached.
 
 Plain words first, then (``--csv FILE``) one tidy table with a ``part`` column: returns, margins, weighting.
+The fieldwork dashboard (``notebooks/dashboards/fieldwork.ipynb``,
+:class:`helpers.surfaces.dashboards.FieldworkDashboard`) shows the same table through
+:mod:`helpers.presentation.fieldwork`.
+
+Not here: response rates. The store has no count of questionnaires issued (sent by post, placed, invited
+online), so returns are measured against the targets, not against what was sent out.
 """
 
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +35,7 @@ import pandas as pd
 from ..config import paths
 from ..config.errors import UserError
 from ..config.framework import Framework
+from ..methods import power as pw
 from ..presentation import formatting as fmt
 from . import planning
 
@@ -50,17 +60,42 @@ COLUMNS = [
     "under_represented",
     "design_effect",
     "effective_n",
+    "baseline_responses",
+    "detectable_change",
+    "detectable_at_target",
     "note",
 ]
+ALL = "all"  # the weighting row of the project's design (every neighbourhood together)
+
+
+@dataclass
+class Assumed:
+    """What the targets and the smallest detectable changes assume (the planner's options, as used)."""
+
+    design: str = "did"  # "did" (pilot against comparison areas) or "before-after"
+    baseline_share: float = planning.DEFAULT_BASELINE_SHARE
+    change: float = planning.DEFAULT_CHANGE
+    confidence: float = 0.95
+    power: float = planning.DEFAULT_POWER
+    target: int | None = None  # the same target for every neighbourhood (``--target``), or None: the plan's
 
 
 @dataclass
 class Fieldwork(planning.Findings):
-    """The three tables (returns, margins, weighting) in one, and the words."""
+    """The three tables (returns, margins, weighting) in one, and the words; the wave shown and the assumptions."""
+
+    wave: str = ""
+    assumed: Assumed = field(default_factory=Assumed)
 
     def part(self, name: str) -> pd.DataFrame:
         rows = self.table[self.table["part"] == name]
         return rows.dropna(axis=1, how="all").reset_index(drop=True)
+
+    def narrowed(self, neighbourhood: str | None) -> pd.DataFrame:
+        """The table for one neighbourhood, or (``None`` or ``"all"``) the whole table."""
+        if neighbourhood in (None, ALL):
+            return self.table
+        return self.table[self.table["neighbourhood"] == neighbourhood].reset_index(drop=True)
 
 
 def _age_band(ages: pd.Series, fw: Framework) -> pd.Series:
@@ -147,13 +182,19 @@ def _margins(fw, data, wave) -> list[dict]:
     return rows
 
 
-def _weighting(fw, data, wave) -> list[dict]:
+def _weighting(fw, data, wave, margins: list[dict]) -> list[dict]:
     summary = planning.weights_summary(fw, data)
-    summary = summary[summary["wave"] == wave].set_index("neighbourhood") if not summary.empty else summary
+    now = summary[summary["wave"] == wave].set_index("neighbourhood") if not summary.empty else summary
+    base = summary[summary["wave"] == fw.settings.baseline].set_index("neighbourhood") if not summary.empty else None
     rows = []
     for area in data.areas.itertuples():
-        found = area.neighbourhood in summary.index
-        row = summary.loc[area.neighbourhood] if found else None
+        found = area.neighbourhood in now.index
+        row = now.loc[area.neighbourhood] if found else None
+        at_base = (
+            int(base.loc[area.neighbourhood, "respondents"])
+            if base is not None and area.neighbourhood in base.index
+            else 0
+        )
         rows.append(
             {
                 "part": "weighting",
@@ -164,10 +205,87 @@ def _weighting(fw, data, wave) -> list[dict]:
                 "responses": int(row["respondents"]) if found else 0,
                 "design_effect": float(row["design_effect"]) if found else np.nan,
                 "effective_n": float(row["effective_n"]) if found else np.nan,
-                "note": (row["problem"] if found else "no responses yet") or "",
+                "baseline_responses": at_base,
+                "note": _why_unweighted(area.neighbourhood, row["problem"], margins) if found else "no responses yet",
             }
         )
     return rows
+
+
+def _why_unweighted(hood: str, problem: str, margins: list[dict]) -> str:
+    """Why a neighbourhood's answers cannot be weighted yet, in plain words ('' when they can): the groups with
+    adults and no answer so far (the usual reason while in the field), else the population figures."""
+    if not problem:
+        return ""
+    missing = [
+        _group_words(r)
+        for r in margins
+        if r["neighbourhood"] == hood and r["responses"] == 0 and r["share_of_adults"] > 0
+    ]
+    if missing:
+        return f"nobody {fmt.listed(missing)} has answered yet, and the neighbourhood has adults in that group"
+    return "the neighbourhood's population figures (adults by age band and gender) are missing or do not add up"
+
+
+def _detectable(table: pd.DataFrame, fw: Framework, wave: str, s: Assumed) -> pd.DataFrame:
+    """The smallest change in a statement's share agreeing the survey could show, now and at the targets.
+
+    Each neighbourhood on its own: its baseline against this wave (at the baseline: against a later wave as large),
+    with the weights' design effect now. The project's design (a row ``neighbourhood == "all"``): the pilot areas
+    together and the comparison areas together at the baseline and this wave (before-after: the pilot areas), with
+    the design effect now averaged over the neighbourhoods by responses (as ``plan --from-data``). The closed form
+    :func:`helpers.methods.power.detectable_change_approx`, the one each report's method note states (there with
+    the larger of the baseline's and the wave's design effects, once the wave is in). NaN where a sample is empty
+    or the answers cannot be weighted; at the targets, NaN without targets.
+    """
+    at_baseline = wave == fw.settings.baseline
+    returns = table[(table["part"] == "returns") & (table["mode"] == "all")].set_index("neighbourhood")
+    weights = table["part"] == "weighting"
+
+    def change(samples: list[float], deff: float) -> float:
+        if any(pd.isna(n) or n < 1 for n in samples) or pd.isna(deff):
+            return np.nan
+        samples = samples * 2 if at_baseline else samples
+        return pw.detectable_change_approx(
+            samples, baseline=s.baseline_share, confidence=s.confidence, power=s.power, design_effect=max(deff, 1.0)
+        )
+
+    def goal(hood: str) -> float:
+        target = returns.loc[hood, "target"]
+        return np.nan if pd.isna(target) else max(int(target), int(returns.loc[hood, "responses"]))
+
+    for i in table.index[weights]:
+        r = table.loc[i]
+        now = [r["responses"]] if at_baseline else [r["baseline_responses"], r["responses"]]
+        later = [goal(r["neighbourhood"])] if at_baseline else [r["baseline_responses"], goal(r["neighbourhood"])]
+        table.loc[i, "detectable_change"] = change(now, r["design_effect"])
+        table.loc[i, "detectable_at_target"] = change(later, r["design_effect"])
+    hoods = table[weights]
+    roles = [role for role in planning.ROLES if role in set(hoods["role"])]
+    roles = roles if s.design == "did" else ["pilot"]
+    can = hoods[hoods["design_effect"].notna()]
+    deff = (can["design_effect"] * can["responses"]).sum() / can["responses"].sum() if len(can) else np.nan
+    now, later = [], []
+    for role in roles:
+        mine = hoods[hoods["role"] == role]
+        base = [] if at_baseline else [int(mine["baseline_responses"].sum())]
+        now += base + [int(mine["responses"].sum())]
+        later += base + [sum(goal(h) for h in mine["neighbourhood"])]
+    pooled = {
+        "part": "weighting",
+        "neighbourhood": ALL,
+        "name": "all neighbourhoods",
+        "role": ALL,
+        "wave": wave,
+        "responses": int(hoods["responses"].sum()),
+        "design_effect": deff,
+        "effective_n": hoods["responses"].sum() / deff if deff == deff else np.nan,
+        "baseline_responses": int(hoods["baseline_responses"].sum()),
+        "detectable_change": change(now, deff),
+        "detectable_at_target": change(later, deff),
+        "note": pw.DESIGN_WORDS[s.design],
+    }
+    return pd.concat([table, pd.DataFrame([pooled]).reindex(columns=COLUMNS)], ignore_index=True)
 
 
 def fieldwork(
@@ -188,12 +306,29 @@ def fieldwork(
     data = planning.project_data(fw, db, project)
     wave = wave or planning.latest_wave(fw, data.responses) or fw.settings.baseline
     targets = _targets(fw, db, project, target, plan_options)
+    assumed = _assumed(fw, data, target, plan_options)
     modes = [str(m.code) for m in fw.instrument.modes]
-    rows = _returns(data, wave, targets, target, modes) + _margins(fw, data, wave) + _weighting(fw, data, wave)
+    margins = _margins(fw, data, wave)
+    rows = _returns(data, wave, targets, target, modes) + margins + _weighting(fw, data, wave, margins)
     table = pd.DataFrame(rows).reindex(columns=COLUMNS)
-    for col in ("responses", "target", "still_needed"):
+    for col in ("responses", "target", "still_needed", "baseline_responses"):
         table[col] = pd.to_numeric(table[col]).astype("Int64")
-    return Fieldwork(table, _words(fw, project, wave, table, modes, target))
+    table = _detectable(table, fw, wave, assumed)
+    return Fieldwork(table, _words(fw, project, wave, table, modes, target), wave, assumed)
+
+
+def _assumed(fw: Framework, data, target: int | None, options: dict) -> Assumed:
+    """The planner's options as the targets use them (its defaults where not given)."""
+    roles = set(data.areas["role"])
+    confidence = options.get("confidence")
+    return Assumed(
+        design=options.get("design") or ("did" if "comparison" in roles else "before-after"),
+        baseline_share=options.get("baseline_share") or planning.DEFAULT_BASELINE_SHARE,
+        change=options.get("change") or planning.DEFAULT_CHANGE,
+        confidence=confidence if confidence is not None else fw.settings.thresholds.confidence_level,
+        power=options.get("power") or planning.DEFAULT_POWER,
+        target=target,
+    )
 
 
 def _group_words(row) -> str:
@@ -242,8 +377,26 @@ def _words(fw, project, wave, table, modes, target) -> list[str]:
                 f"{w['effective_n']:,.0f} unweighted ones."
             )
         elif n:
-            lines.append(f"  Cannot be weighted yet: {w['note']}")
+            lines.append(f"  Cannot be weighted yet: {w['note']}.")
+        lines += _detectable_words(w, "on its own")
+    pooled = weights[weights["neighbourhood"] == ALL]
+    if not pooled.empty:
+        design = (
+            "pilot against comparison areas" if pooled.iloc[0]["note"] == pw.DESIGN_WORDS["did"] else "before-after"
+        )
+        lines += ["", *(line.strip() for line in _detectable_words(pooled.iloc[0], f"for the project ({design})"))]
     return lines
+
+
+def _detectable_words(row, what: str) -> list[str]:
+    """'Smallest change it could show ...: about 14 points now; 11 at the target.' ([] without a figure)."""
+    now, later = row["detectable_change"], row["detectable_at_target"]
+    if pd.isna(now) and pd.isna(later):
+        return []
+    shown = f"about {fmt.point_count(now)} now" if pd.notna(now) else "none yet"
+    if pd.notna(later):
+        shown += f"; about {fmt.point_count(later)} at the target" + ("s" if row["neighbourhood"] == ALL else "")
+    return [f"  Smallest change it could show {what} (in the share agreeing with a statement): {shown}."]
 
 
 def cli_fieldwork(fw: Framework, args: argparse.Namespace) -> int:
