@@ -6,6 +6,7 @@ Each dashboard notebook is markdown plus one cell that builds one of these widge
     ProjectDashboard(db=None, fw=None)    what changed in a neighbourhood, and how sure we are
     RippleExplorer(db=None, fw=None)      a project's ripple: planned reach per ideal and the evidence so far
     SelfEvaluationForm(db=None, fw=None)  the self-evaluation tool: fill, save, reopen, compare
+    FieldworkDashboard(db=None, fw=None)  fieldwork: returns against the targets, who is missing, the weighting now
 
 ``db`` defaults to the workbook database (``$WORKBOOK_DB`` or ``data/workbook.duckdb``).
 
@@ -14,7 +15,8 @@ How they work:
 - The dashboards have no section logic of their own. A dashboard turns its dropdowns into a
   :class:`~helpers.evidence.context.Selection` and shows the registered sections listed in ``SURVEY_VIEW``,
   ``EVIDENCE_VIEW``, ``RIPPLE_VIEW`` and ``RIPPLE_DESIGN_VIEW`` (``helpers.presentation.sections``: the same
-  functions the batch reports show), narrowed to the chosen outcome or ideal.
+  functions the batch reports show), narrowed to the chosen outcome or ideal. The fieldwork dashboard shows
+  :func:`helpers.surfaces.fieldwork.fieldwork`'s table through :mod:`helpers.presentation.fieldwork`.
 - Each project's data is read once, the first time it is chosen, through a brief read-only DuckDB connection
   (:class:`ProjectsData`, one :class:`~helpers.evidence.context.ProjectData` per project); no connection stays
   open, so the self-evaluation form can write. Sections are kept once made (the one cache, in memory).
@@ -48,8 +50,10 @@ from ..config.framework import Framework
 from ..evidence.context import ProjectData, Selection
 from ..methods import estimates
 from ..presentation import render, sections, self_evaluation
+from ..presentation.fieldwork import downloadable, fieldwork_sections
 from ..presentation.model import Section
 from ..store import selfeval
+from . import fieldwork
 
 _LOG = logging.getLogger(__name__)
 if not _LOG.handlers:  # a kernel's sys.stderr goes to the browser; the real stderr reaches the server's log
@@ -562,3 +566,116 @@ def comparison_view(db: Path, fw: Framework, first_key, second_key) -> View:
     second = selfeval.load_assessment(db, fw, *second_key)
     labels = (first.label, second.label if second.label != first.label else f"{second.label}, again")
     return _view(self_evaluation.comparison_sections(fw, first, second), labels, "self-evaluation", heading=3)
+
+
+# --- the fieldwork tracker -------------------------------------------------------------------------
+
+ALL_HOODS = fieldwork.ALL  # the neighbourhood dropdown's value for every neighbourhood together
+
+
+def fieldwork_view(fw: Framework, result: fieldwork.Fieldwork, project: str, neighbourhood: str) -> View:
+    """The fieldwork dashboard's view of one project, wave and neighbourhood (``"all"``: every one), and a link
+    to download its whole table (the table ``python -m helpers fieldwork --csv`` writes, narrowed likewise)."""
+    name = fw.project(project).name
+    table = result.narrowed(neighbourhood)
+    made = fieldwork_sections(
+        fw, table, project_name=name, wave=result.wave, assumed=result.assumed, neighbourhood=neighbourhood
+    )
+    selection = (project, result.wave, neighbourhood)
+    view = _view(made, selection)
+    whole = downloadable(table, fw.settings.thresholds.minimum_base)
+    link = render.download_link(
+        whole, render.slug(*selection, "fieldwork") + ".csv", "every figure on this page in one table"
+    )
+    return View(view.html + link, view.tables | {"fieldwork": whole})
+
+
+class FieldworkDashboard(widgets.VBox):
+    """Choose project, neighbourhood (or all) and wave; see the questionnaires back against the targets, who is
+    missing and what the weighting leaves (the smallest change the survey could show, now and at the targets)."""
+
+    def __init__(self, db: Path | str | None = None, fw: Framework | None = None):
+        super().__init__()
+        self.add_class("wb-dashboard")
+        self.add_class("wb-fieldwork")
+        self.fw = fw = _framework(fw)
+        self.db = paths.resolve(db or "")
+        self.view = View()
+        self._results: dict[tuple[str, str], fieldwork.Fieldwork] = {}
+        try:
+            self.projects = ProjectsData(self.db, fw)
+        except UserError as exc:
+            self.children = [_message(str(exc))]
+            return
+        self.project = _dropdown("Project", [(p.name, p.id) for p in fw.projects])
+        self.neighbourhood = _dropdown("Neighbourhood")
+        self.wave = _dropdown("Survey wave", [(w.label, w.id) for w in fw.settings.waves])
+        self.latest = widgets.Button(
+            description="Read the latest returns",
+            tooltip="Read the questionnaires imported since this page was opened",
+            layout={"width": "auto"},
+        )
+        self.body = _body()
+        self._quiet = True
+        self._project_options()
+        self._quiet = False
+        for control in (self.project, self.neighbourhood, self.wave):
+            control.observe(self._changed, names="value")
+        self.latest.on_click(self.reread)
+        controls = [self.project, self.neighbourhood, self.wave, self.latest]
+        self.children = [widgets.HBox(controls, layout={"flex_flow": "row wrap"}), self.body]
+        self.redraw()
+
+    @property
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The tables of the current selection, as the download links give them."""
+        return self.view.tables
+
+    def _project_options(self) -> None:
+        """The project's neighbourhoods (all of them first) and, as the wave, the latest with questionnaires."""
+        data = self.projects(self.project.value)
+        kept = self.neighbourhood.value
+        self.neighbourhood.options = [("All neighbourhoods", ALL_HOODS)] + [
+            (f"{r.name} ({r.role})", r.neighbourhood) for r in data.areas.itertuples()
+        ]
+        self.neighbourhood.value = kept if kept in data.neighbourhoods else ALL_HOODS
+        self.wave.value = data.survey_waves[-1] if data.survey_waves else self.fw.settings.baseline
+
+    def _changed(self, change) -> None:
+        if self._quiet:
+            return
+        if change["owner"] is self.project:
+            self._quiet = True
+            try:
+                self._project_options()
+            finally:
+                self._quiet = False
+        self.redraw()
+
+    def reread(self, _button=None) -> None:
+        """Forget what was read and read the database again (the page may have been prepared before an import)."""
+        self._results.clear()
+        self.projects = ProjectsData(self.db, self.fw)
+        self.redraw()
+
+    def result(self, project: str, wave: str) -> fieldwork.Fieldwork:
+        """The fieldwork figures of a project and wave, computed once while the page is open."""
+        if (project, wave) not in self._results:
+            self._results[project, wave] = fieldwork.fieldwork(self.fw, self.db, project=project, wave=wave)
+        return self._results[project, wave]
+
+    def redraw(self) -> None:
+        def draw() -> str:
+            project = self.project.value
+            if self.projects(project).areas.empty:
+                name = self.fw.project(project).name
+                self.view = _view(
+                    [Section(title=name).message(f"No neighbourhoods are mapped to {name} in the areas table yet.")],
+                    (project, self.wave.value, ALL_HOODS),
+                )
+            else:
+                result = self.result(project, self.wave.value)
+                self.view = fieldwork_view(self.fw, result, project, self.neighbourhood.value)
+            return self.view.html
+
+        _show(self.body, _safely(draw))

@@ -77,6 +77,7 @@ class Assumed:
     change: float = planning.DEFAULT_CHANGE
     confidence: float = 0.95
     power: float = planning.DEFAULT_POWER
+    design_effect: float | None = 1.0  # what the plan's targets allow for weighting (None: the data's weights)
     target: int | None = None  # the same target for every neighbourhood (``--target``), or None: the plan's
 
 
@@ -327,6 +328,7 @@ def _assumed(fw: Framework, data, target: int | None, options: dict) -> Assumed:
         change=options.get("change") or planning.DEFAULT_CHANGE,
         confidence=confidence if confidence is not None else fw.settings.thresholds.confidence_level,
         power=options.get("power") or planning.DEFAULT_POWER,
+        design_effect=options.get("design_effect") or (None if options.get("from_data") else 1.0),
         target=target,
     )
 
