@@ -39,6 +39,19 @@ def fewer_than(minimum: int, what: str = "responses") -> str:
     return f"fewer than {minimum} {what}".rstrip()
 
 
+NOT_SHOWN = "not shown"  # a count hidden in a table with a total: small, or held back so a small one stays hidden
+
+
+def not_shown_note(minimum: int) -> str:
+    """What 'not shown' in a table of counts means (the same words for a small count and for one held back
+    beside it, so that neither can be told from the other)."""
+    return (
+        f"Not shown: fewer than {minimum} people, or a number held back so that one of fewer than {minimum} "
+        "cannot be worked out from the total and the other numbers. Percentages of those numbers are not shown "
+        "either."
+    )
+
+
 def count_or_fewer(n: int, minimum: int) -> str:
     """A count, or 'fewer than N' when it is below the minimum base."""
     return fewer_than(minimum, "") if n < minimum else str(int(n))

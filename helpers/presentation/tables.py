@@ -3,12 +3,19 @@
 :func:`agree_rows` gives every neighbourhood x wave x statement asked for, with whether its figure can be shown;
 the other functions turn such rows into what a reader sees (:func:`agree_shown`), what a download gives
 (:func:`agree_tidy`) and a chart's text alternative (:func:`dots_alt`).
+
+Tables of counts of people go through :mod:`helpers.methods.disclosure` here, once: :func:`profile_shown` ("Who
+answered", each question's block a line whose total, the questionnaires, is published) and
+:func:`questionnaires_shown` (questionnaires per neighbourhood and wave). A hidden count and its percentage are
+blank together, and every hidden count reads the same ("not shown") whether it is small or held back beside a
+small one, so that neither can be told from the other.
 """
 
 from __future__ import annotations
 
 import pandas as pd
 
+from ..methods import disclosure
 from . import formatting as fmt
 
 STATUS_OK, STATUS_SUPPRESSED, STATUS_UNWEIGHTED, STATUS_NONE = "ok", "suppressed", "not weighted", "no responses"
@@ -43,6 +50,48 @@ def agree_rows(
     out["suppressed"] = out["status"] == STATUS_SUPPRESSED
     out["low_base"] = out["low_base"].fillna(False).astype(bool)
     return out.drop(columns=["base_n_u", "suppressed_u"])
+
+
+def profile_shown(counts: pd.DataFrame, total: int, minimum: int) -> pd.DataFrame:
+    """ "Who answered" as a reader sees it: ``counts`` (question, answer, respondents) with each answer's share of
+    the ``total`` questionnaires. Each question's answers add up to the total, which the report prints, so each
+    question is a line with a published total: small counts are hidden with complementary cells beside them
+    (:func:`helpers.methods.disclosure.protect_frame`), and a hidden count's share is blank too."""
+    protected = disclosure.protect_frame(counts.reset_index(drop=True), "respondents", [["question"]], minimum)
+    share = disclosure.shares(protected["respondents"], total, protected["hidden"])
+    return pd.DataFrame(
+        {
+            "Question": protected["question"],
+            "Answer": protected["answer"],
+            "Respondents": [
+                fmt.NOT_SHOWN if h else str(int(n))
+                for h, n in zip(protected["hidden"], counts["respondents"], strict=True)
+            ],
+            "Share": ["" if pd.isna(v) else fmt.percent(v) for v in share],
+        }
+    )
+
+
+def questionnaires_shown(counts: pd.DataFrame, minimum: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Questionnaires per neighbourhood (rows) and wave (columns): what a reader sees (a count below the minimum
+    reads 'fewer than N', as at the top of that neighbourhood's report and in the index) and what a download gives
+    (the counts, blank where hidden). No total of these counts is published; a pooled count of the project's
+    questionnaires would make each column a line, and :func:`helpers.methods.disclosure.protect_frame` would
+    then hide cells beside a small one."""
+    long = counts.rename_axis(index="row", columns="column").stack().rename("questionnaires").reset_index()
+    hidden = disclosure.protect_frame(long, "questionnaires", [], minimum)["hidden"]
+    long["shown"] = [
+        fmt.fewer_than(minimum, "") if h else str(int(n)) for h, n in zip(hidden, long["questionnaires"], strict=True)
+    ]
+    long["number"] = long["questionnaires"].astype("Int64").mask(hidden.to_numpy())
+
+    def wide(column: str) -> pd.DataFrame:
+        table = long.pivot(index="row", columns="column", values=column)
+        return table.reindex(index=counts.index, columns=counts.columns).rename_axis(
+            index=counts.index.name, columns=None
+        )
+
+    return wide("shown"), wide("number")
 
 
 def in_order(frame: pd.DataFrame, **orders: list[str]) -> pd.DataFrame:

@@ -53,6 +53,7 @@ from ..config import paths
 from ..config.errors import UserError, allowed
 from ..config.framework import Framework
 from ..config.safe_output import atomic_path, write_text_atomic
+from ..presentation.formatting import count_or_fewer
 from ..store import database as store
 
 FOOTER = (
@@ -1024,6 +1025,11 @@ def _status(job: Job) -> str:
 
 def write_index(fw: Framework, out: Path, every: list[Job]) -> Path:
     """reports/index.html: every planned report (and each project's overview), its status and a link."""
+    minimum = fw.settings.thresholds.minimum_base
+
+    def base(n: int) -> str:  # as the report's own header says it: a small base is never printed
+        return html.escape(count_or_fewer(n, minimum))
+
     order = {w: i for i, w in enumerate(fw.settings.wave_ids)}
     labels = {w.id: w.label for w in fw.settings.waves}
     rows, overviews = [], []
@@ -1054,7 +1060,7 @@ def write_index(fw: Framework, out: Path, every: list[Job]) -> Path:
         rows.append(
             f'<tr data-project="{project}" data-role="{html.escape(j.role)}" data-wave="{wave}">'
             f"<td>{project}</td><td>{html.escape(j.name)}</td><td>{html.escape(j.role)}</td>"
-            f"<td>{wave}</td><td>{status}</td><td>{j.responses}</td><td>{cell}</td></tr>"
+            f"<td>{wave}</td><td>{status}</td><td>{base(j.responses)}</td><td>{cell}</td></tr>"
         )
     reports = [j for j in every if j.wave]
     page = f"""<!DOCTYPE html>

@@ -181,6 +181,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--allow-write", action="store_true", help="let the self-evaluation form save assessments to the database"
     )
     _db_arg(p)
+
+    p = verbs.add_parser(
+        "audit-disclosure",
+        help="check published reports: can any hidden (small) figure be worked out from the totals beside it?",
+    )
+    p.add_argument("folder", type=Path, metavar="REPORTS_DIR", help="the folder the reports were written to")
     return parser
 
 
@@ -360,6 +366,12 @@ def _serve_dashboard(fw: Framework, args: argparse.Namespace) -> int:
     return serve(args)
 
 
+def _audit_disclosure(fw: Framework, args: argparse.Namespace) -> int:
+    from .audit import cli_audit
+
+    return cli_audit(args)
+
+
 _HANDLERS: dict[str, Callable[[Framework, argparse.Namespace], int | None]] = {
     "framework": _show_framework,
     "sample": _write_sample,
@@ -377,6 +389,7 @@ _HANDLERS: dict[str, Callable[[Framework, argparse.Namespace], int | None]] = {
     "new-project": _new_project,
     "docs": _write_docs,
     "dashboard": _serve_dashboard,
+    "audit-disclosure": _audit_disclosure,
 }
 """What each verb runs (every verb of :func:`build_parser`)."""
 

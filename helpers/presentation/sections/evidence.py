@@ -683,7 +683,7 @@ def sentiment(data: ProjectData, sel: Selection) -> Section:
 def _resilience_row(r, minimum: int) -> tuple:
     """One measure's row: medians (score) or shares (yes/no) before and after, the change and the test."""
     if r.suppressed:
-        return (r.label, r.test, r.n_pairs, fmt.fewer_than(minimum, "pairs"), "", "", "", "", "")
+        return (r.label, r.test, fmt.fewer_than(minimum, ""), fmt.fewer_than(minimum, "pairs"), "", "", "", "", "")
     score = r.measure == "score"
     value = (lambda v: f"{v:.2f}") if score else fmt.percent
     number = (lambda v: fmt.signed(v, 2)) if score else fmt.points
@@ -732,7 +732,8 @@ def financial_resilience(data: ProjectData, sel: Selection) -> Section:
     columns += ["p-value", "Balance of rises over falls", "Result"]
     table = pd.DataFrame([_resilience_row(r, minimum) for r in results.itertuples()], columns=columns)
     caption = f"{res.title}: the same people before and after support (all the project's areas)"
-    s.table("resilience", table, caption, results)
+    hidden = results["suppressed"].astype(bool)  # a count of people below the minimum, like its figures
+    s.table("resilience", table, caption, results.assign(n_pairs=results["n_pairs"].astype("Int64").mask(hidden)))
     return s.note(
         f"{res.note} Each person is compared with themselves. Score: the middle (median) score before and after, "
         "the typical change with its interval, and the balance of people whose score rose over those whose score "

@@ -14,7 +14,17 @@ from ...methods import estimates, power
 from .. import charts
 from .. import formatting as fmt
 from ..model import Section
-from ..tables import STATUS_OK, agree_rows, agree_shown, agree_tidy, cell, dots_alt, in_order
+from ..tables import (
+    STATUS_OK,
+    agree_rows,
+    agree_shown,
+    agree_tidy,
+    cell,
+    dots_alt,
+    in_order,
+    profile_shown,
+    questionnaires_shown,
+)
 from . import section
 
 # Why a neighbourhood x wave could not be weighted is for the analyst (the batch log and the CLI name it); a
@@ -124,23 +134,16 @@ def _profile_rows(data: ProjectData, sel: Selection) -> pd.DataFrame:
 
 @section("Who answered")
 def respondent_profile(data: ProjectData, sel: Selection) -> Section:
-    """Who answered this wave: counts by age band, gender and mode, small cells suppressed."""
+    """Who answered this wave: counts by age band, gender and mode; small counts hidden so that none can be
+    worked out from the total (``tables.profile_shown``)."""
     minimum = data.fw.settings.thresholds.minimum_base
-    counts = _profile_rows(data, sel)
     total = len(data.responses_here(sel.neighbourhood, sel.wave))
-    small = counts["respondents"] < minimum
-    table = pd.DataFrame(
-        {
-            "Question": counts["question"],
-            "Answer": counts["answer"],
-            "Respondents": [fmt.count_or_fewer(n, minimum) for n in counts["respondents"]],
-            "Share": ["" if s else fmt.percent(n / total) for s, n in zip(small, counts["respondents"], strict=True)],
-        }
-    )
-    name = data.name_of(sel.neighbourhood)
-    s = Section().table(
-        "who-answered", table, f"Who answered in {name}, {fmt.wave_label(data.fw, sel.wave)} ({total} questionnaires)"
-    )
+    table = profile_shown(_profile_rows(data, sel), total, minimum)
+    name, questionnaires = data.name_of(sel.neighbourhood), fmt.count_or_fewer(total, minimum)
+    caption = f"Who answered in {name}, {fmt.wave_label(data.fw, sel.wave)} ({questionnaires} questionnaires)"
+    s = Section().table("who-answered", table, caption)
+    if (table["Respondents"] == fmt.NOT_SHOWN).any():
+        s.note(fmt.not_shown_note(minimum))
     if not data.weighted(sel.neighbourhood, sel.wave):
         return s.note(UNWEIGHTED_NOTE)
     summary = data.weighting
@@ -150,7 +153,8 @@ def respondent_profile(data: ProjectData, sel: Selection) -> Section:
         s.text(
             "Weighting: answers are weighted so that each age group and gender counts as much as it does among "
             f"the neighbourhood's adults. Because some answers count for more than others, the "
-            f"{int(r['respondents'])} questionnaires are as precise as about {r['effective_n']:.0f} answers from "
+            f"{fmt.count_or_fewer(r['respondents'], minimum)} questionnaires are as precise as about "
+            f"{r['effective_n']:.0f} answers from "
             "a simple random sample would be; the intervals in this report allow for that."
             + ("" if r["converged"] else " Warning: the weighting did not fully match the population.")
         )
@@ -161,7 +165,10 @@ def _estimate_table(rows: pd.DataFrame, minimum: int) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "Statement": rows["label"],
-            "Responses": rows["base_n"].astype(int),
+            "Responses": [
+                fmt.fewer_than(minimum, "") if s else str(int(b))
+                for s, b in zip(rows["suppressed"], rows["base_n"], strict=True)
+            ],
             "% agree": [
                 fmt.fewer_than(minimum) if s else fmt.percent(e)
                 for s, e in zip(rows["suppressed"], rows["estimate"], strict=True)
@@ -406,7 +413,8 @@ def wellbeing(data: ProjectData, sel: Selection) -> Section:
         shown = fmt.percent if r.statistic != "mean" else (lambda v: f"{v:.1f}")
         value = fmt.fewer_than(minimum) if r.suppressed else shown(r.estimate)
         interval = "" if r.suppressed else fmt.interval(r.ci_low, r.ci_high, shown)
-        out.append((names[(r.measure, r.statistic)], int(r.base_n), value, interval))
+        base = fmt.fewer_than(minimum, "") if r.suppressed else str(int(r.base_n))
+        out.append((names[(r.measure, r.statistic)], base, value, interval))
     table = pd.DataFrame(out, columns=["Measure", "Responses", "Estimate", "Interval"])
     caption = (
         f"Health and happiness, {data.name_of(sel.neighbourhood)}, {fmt.wave_label(data.fw, sel.wave)} "
@@ -419,8 +427,8 @@ def _detectable(data: ProjectData, sel: Selection) -> str:
     """The smallest change in a statement's share agreeing this neighbourhood's survey could detect."""
     baseline = data.fw.settings.baseline
     counts = [len(data.responses_here(sel.neighbourhood, w)) for w in dict.fromkeys([baseline, sel.wave])]
-    if not sel.neighbourhood or not all(counts):
-        return ""
+    if not sel.neighbourhood or min(counts) < data.fw.settings.thresholds.minimum_base:
+        return ""  # no wave this small is shown, nor its count
     summary = data.weighting
     here = summary[(summary["neighbourhood"] == sel.neighbourhood) & summary["wave"].isin([baseline, sel.wave])]
     deff = float(here["design_effect"].max()) if len(here) else 1.0
@@ -459,11 +467,19 @@ def project_neighbourhoods(data: ProjectData, sel: Selection) -> Section:
     """Which neighbourhoods are pilots and which are comparisons, with questionnaires per wave."""
     counts = data.responses.groupby(["neighbourhood", "wave"]).size().unstack(fill_value=0)
     waves = [w for w in data.fw.settings.wave_ids if w in counts.columns]
-    table = data.areas.merge(counts[waves].reset_index(), on="neighbourhood", how="left").fillna(0)
+    counts = counts[waves].reindex(data.areas["neighbourhood"], fill_value=0)
+    shown, numbers = questionnaires_shown(counts, data.fw.settings.thresholds.minimum_base)
     labels = {w: f"Questionnaires, {fmt.wave_label(data.fw, w)}" for w in waves}
-    table = table.rename(columns={"name": "Neighbourhood", "role": "Role", **labels}).drop(columns="neighbourhood")
+
+    def table(cells: pd.DataFrame) -> pd.DataFrame:
+        merged = data.areas.merge(cells.reset_index(), on="neighbourhood", how="left")
+        return merged.rename(columns={"name": "Neighbourhood", "role": "Role", **labels}).drop(columns="neighbourhood")
+
     return Section().table(
-        "neighbourhoods", table, f"{data.project.name}: neighbourhoods and questionnaires returned", tidy=table
+        "neighbourhoods",
+        table(shown),
+        f"{data.project.name}: neighbourhoods and questionnaires returned",
+        tidy=table(numbers),
     )
 
 
