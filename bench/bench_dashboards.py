@@ -44,7 +44,7 @@ TARGET_INTERACTIVE_SECONDS = 5.0
 TARGET_REDRAW_SECONDS = 1.0
 VISITS = 3
 POOL_REFILL_SECONDS = 8.0  # a visit uses the pre-heated kernel; the next one is ready after this
-NOTEBOOKS = ("project.ipynb", "ripple.ipynb", "self_evaluation.ipynb")
+NOTEBOOKS = ("project.ipynb", "ripple.ipynb", "self_evaluation.ipynb", "fieldwork.ipynb")
 # Selection changes (control label, option label), each new to the page: nothing comes from a cache.
 PROJECT_CHANGES = (
     ("Neighbourhood", "Westwood (pilot)"),

@@ -36,7 +36,7 @@ from helpers.surfaces import dashboard_server, dashboards
 from helpers.surfaces.cli import main
 
 SMALL_HOOD, SMALL_WAVE, SMALL_KEEP = "brookside", "6m", 8
-NOTEBOOKS = ("project.ipynb", "ripple.ipynb", "self_evaluation.ipynb")
+NOTEBOOKS = ("project.ipynb", "ripple.ipynb", "self_evaluation.ipynb", "fieldwork.ipynb")
 
 
 # --- data ------------------------------------------------------------------------------------------
@@ -267,7 +267,12 @@ def test_widgets_build_and_redraw_without_a_browser(dash_db, fw, expected):
 
 
 def test_missing_database_is_a_plain_message(tmp_path, fw):
-    for cls in (dashboards.ProjectDashboard, dashboards.RippleExplorer, dashboards.SelfEvaluationForm):
+    for cls in (
+        dashboards.ProjectDashboard,
+        dashboards.RippleExplorer,
+        dashboards.SelfEvaluationForm,
+        dashboards.FieldworkDashboard,
+    ):
         w = cls(tmp_path / "none.duckdb", fw)
         assert "no workbook database" in w.children[0].value
 

@@ -230,9 +230,9 @@ def _missing_words(hood_rows: pd.DataFrame, back: int, minimum: int) -> str:
 
     def one(r) -> str:
         answers = (
-            f"{fmt.fewer_than(minimum, 'answers')} so far"
+            fmt.fewer_than(minimum, "answers")
             if r["responses"] < minimum
-            else f"{fmt.percent(r['share_of_responses'])} of the answers so far"
+            else f"{fmt.percent(r['share_of_responses'])} of answers"
         )
         return f"{_group(r)} ({answers}; {fmt.percent(r['share_of_adults'])} of adults)"
 
