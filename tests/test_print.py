@@ -160,9 +160,13 @@ def test_each_report_prints_to_a4_with_its_header_footer_and_page_numbers(
         assert "Published" in first and f"Page 1 of {pages}" in first
         assert "Skip to the report" not in first and "Contents" not in first.split("In brief")[0]
         assert f"Page {pages} of {pages}" in _text(pdf, pages, pages)
+        annex = next(k for k in range(1, pages + 1) if "Annex: how the figures were made" in _text(pdf, k, k))
+        assert annex - 1 <= 6, f"{hood}: the main report takes {annex - 1} A4 pages (at most 6), its annex follows"
         _page_one_png(playwright_browser, pdf, _report(printed.out, hood), artefacts / f"{PROJECT}-{hood}-{WAVE}")
     with capsys.disabled():
-        print(f"\nPDF pages: pilot {PILOT} {counts[PILOT]}, comparison {COMPARISON} {counts[COMPARISON]}")
+        print(
+            f"\nPDF pages (with the annex): pilot {PILOT} {counts[PILOT]}, comparison {COMPARISON} {counts[COMPARISON]}"
+        )
 
 
 @pytest.mark.slow

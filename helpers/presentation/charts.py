@@ -181,17 +181,28 @@ def _figure(height: float, width: float = WIDTH):
     return plt.subplots(figsize=(width, height), layout="constrained")
 
 
-def _rows_height(rows: int, per_row: float, fixed: float) -> float:
+LINE = MIN_FONT * 1.2 / 72  # inches: one line of a row's label
+
+
+def _rows_height(rows: int, per_row: float, fixed: float, labels: list[str] | None = None) -> float:
     """A figure's height for ``rows`` rows of ``per_row`` inches and ``fixed`` inches of title, axis and key,
-    rows made lower (down to 0.24 inch) before it grows taller than a page."""
+    rows taller where their ``labels`` (as wrapped by :func:`_row_labels`) need it, and lower (down to 0.2 inch)
+    before the figure grows taller than a page."""
     rows = max(rows, 1)
-    return fixed + rows * max(0.24, min(per_row, (PAGE_HEIGHT - fixed) / rows))
+    lines = max((_row_label(label).count("\n") + 1 for label in labels or []), default=1)
+    row = min(max(per_row, lines * LINE + 0.04), (PAGE_HEIGHT - fixed) / rows)
+    return fixed + rows * max(0.2, row)
+
+
+def _row_label(label: str) -> str:
+    """A row's label as drawn: wrapped to :data:`LABEL_WIDTH`, two lines at most."""
+    return fit(label, LABEL_WIDTH, MIN_FONT, lines=2)
 
 
 def _row_labels(ax, labels: list[str], xlabel: str) -> None:
     """The rows' labels (wrapped to :data:`LABEL_WIDTH`, two lines at most) and the x axis's label wrapped to
     the width the axes are left with."""
-    shown = [fit(label, LABEL_WIDTH, MIN_FONT, lines=2) for label in labels]
+    shown = [_row_label(label) for label in labels]
     ax.set_yticks(range(len(labels)), shown)
     widest = max((text_width(line, MIN_FONT) for label in shown for line in label.split("\n")), default=0)
     ax.set_xlabel(fit(xlabel, WIDTH - widest - 0.5, 10))
@@ -258,10 +269,38 @@ def estimate_dots(table: pd.DataFrame, *, title: str, minimum_base: int, xlabel:
     groups = list(dict.fromkeys(table["group"])) if "group" in table else [None]
     styles = _group_styles(table, groups)
     n = len(groups)
-    fig, ax = _figure(_rows_height(len(labels), 0.24 + 0.04 * n, 1.3 + (0.25 * math.ceil(n / 2) if n > 1 else 0)))
-    step = 0.7 / max(n, 1)
+    key = 0.25 * math.ceil(n / 2) if n > 1 else 0
+    fig, ax = _figure(_rows_height(len(labels), 0.15 + 0.06 * n, 1.3 + key, labels))
     ms = 7 if n <= 2 else 6
-    low = False
+    low = _draw_dots(ax, table, labels, groups, styles, minimum_base, ms)
+    _row_labels(ax, labels, xlabel)
+    _title(fig, title)
+    handles, names = [], []
+    if groups != [None]:
+        for group in groups:
+            s = styles[group]
+            handles.append(_key(color=s["color"], ls=s["ls"], lw=2, marker=s["marker"], ms=ms))
+            names.append(str(group))
+    if low:
+        marker = styles[groups[0]]["marker"] if n == 1 else "o"
+        handles.append(_low_base_key(marker, ms))
+        names.append(LOW_BASE_KEY)
+    _legend(fig, handles, names)
+    return fig
+
+
+LOW_BASE_KEY = "grey, open: low base, read with care"
+CLEAR_KEYS = {True: "clear: the interval excludes 0", False: "not clear: it includes 0"}
+
+
+def _low_base_key(marker: str, ms: float) -> Line2D:
+    return _key(color=GREY, lw=2, marker=marker, mfc="white", mew=1.5, ms=ms)
+
+
+def _draw_dots(ax, table: pd.DataFrame, labels: list, groups: list, styles: dict, minimum_base: int, ms) -> bool:
+    """Each row's estimate and interval (%) on ``ax``, a row per label, groups side by side within a row; a
+    suppressed estimate said in words. Whether any estimate had a low base."""
+    n, step, low = len(groups), 0.7 / max(len(groups), 1), False
     for g, group in enumerate(groups):
         rows = table if group is None else table[table["group"] == group]
         style = styles[group]
@@ -276,22 +315,43 @@ def estimate_dots(table: pd.DataFrame, *, title: str, minimum_base: int, xlabel:
             est, lo, hi = 100 * row["estimate"], 100 * row["ci_low"], 100 * row["ci_high"]
             ax.plot([lo, hi], [y, y], color=c, lw=2, ls=style["ls"])
             ax.plot(est, y, style["marker"], color=c, mfc="white" if row["low_base"] else c, mew=1.5, ms=ms)
-    _row_labels(ax, labels, xlabel)
     ax.set_ylim(max(len(labels), 1) - 0.5, -0.5)
     ax.set_xlim(0, 100)
-    _title(fig, title)
-    handles, names = [], []
-    if groups != [None]:
-        for group in groups:
-            s = styles[group]
-            handles.append(_key(color=s["color"], ls=s["ls"], lw=2, marker=s["marker"], ms=ms))
-            names.append(str(group))
-    if low:
-        marker = styles[groups[0]]["marker"] if n == 1 else "o"
-        handles.append(_key(color=GREY, lw=2, marker=marker, mfc="white", mew=1.5, ms=ms))
-        names.append("grey, open: low base, read with care")
-    _legend(fig, handles, names)
-    return fig
+    return low
+
+
+def _draw_differences(ax, table: pd.DataFrame, labels: list, blank: str = "") -> set[bool]:
+    """Each row's difference (points) and interval on ``ax`` around a zero line, at its label's row: clear
+    ones blue and filled, the others grey and open; a blank difference said in ``blank`` (or skipped). The
+    kinds drawn (clear or not)."""
+    from matplotlib.transforms import blended_transform_factory
+
+    ax.axvline(0, color="black", lw=1)
+    kinds = set()
+    at_left = blended_transform_factory(ax.transAxes, ax.transData)
+    for _, row in table.iterrows():
+        y = labels.index(row["label"])
+        if pd.isna(row["difference"]):
+            if blank:
+                ax.text(0.02, y, blank, transform=at_left, va="center", fontsize=MIN_FONT, color="#595959")
+            continue
+        clear = bool(row["significant"])
+        kinds.add(clear)
+        c = PALETTE[0] if clear else GREY
+        ax.plot([100 * row["ci_low"], 100 * row["ci_high"]], [y, y], color=c, lw=2.2 if clear else 1.6)
+        ax.plot(100 * row["difference"], y, "D", color=c, mfc=c if clear else "white", mew=1.5, ms=6.5)
+    ax.set_ylim(max(len(labels), 1) - 0.5, -0.5)
+    return kinds
+
+
+def _clear_keys(kinds: set[bool]) -> tuple[list, list]:
+    """The key's handles and names for the kinds of difference drawn."""
+    handles = {
+        True: _key(color=PALETTE[0], lw=2.2, marker="D", ms=6.5),
+        False: _key(color=GREY, lw=1.6, marker="D", mfc="white", mew=1.5, ms=6.5),
+    }
+    shown = [k for k in (True, False) if k in kinds]
+    return [handles[k] for k in shown], [CLEAR_KEYS[k] for k in shown]
 
 
 @styled
@@ -304,24 +364,40 @@ def difference_bars(table: pd.DataFrame, *, title: str, xlabel: str) -> plt.Figu
     """
     table = table.dropna(subset=["difference"])
     labels = list(table["label"])
-    fig, ax = _figure(_rows_height(len(labels), 0.27, 1.75))
-    ax.axvline(0, color="black", lw=1)
-    kinds = set()
-    for y, (_, row) in enumerate(table.iterrows()):
-        clear = bool(row["significant"])
-        kinds.add(clear)
-        c = PALETTE[0] if clear else GREY
-        ax.plot([100 * row["ci_low"], 100 * row["ci_high"]], [y, y], color=c, lw=2.2 if clear else 1.6)
-        ax.plot(100 * row["difference"], y, "D", color=c, mfc=c if clear else "white", mew=1.5, ms=6.5)
+    fig, ax = _figure(_rows_height(len(labels), 0.21, 1.75, labels))
+    kinds = _draw_differences(ax, table, labels)
     _row_labels(ax, labels, xlabel)
-    ax.set_ylim(max(len(labels), 1) - 0.5, -0.5)
     _title(fig, title)
-    keys = {
-        True: (_key(color=PALETTE[0], lw=2.2, marker="D", ms=6.5), "clear: the interval excludes 0"),
-        False: (_key(color=GREY, lw=1.6, marker="D", mfc="white", mew=1.5, ms=6.5), "not clear: it includes 0"),
-    }
-    shown = [keys[k] for k in (True, False) if k in kinds]
-    _legend(fig, [h for h, _ in shown], [n for _, n in shown])
+    _legend(fig, *_clear_keys(kinds))
+    return fig
+
+
+@styled
+def estimates_and_changes(
+    estimates: pd.DataFrame, changes: pd.DataFrame, *, title: str, minimum_base: int, headings: tuple[str, str]
+) -> plt.Figure:
+    """Two panels sharing one row per statement: the share agreeing with its interval (as :func:`estimate_dots`,
+    one group) and its change since the baseline in points (as :func:`difference_bars`); a change that cannot
+    be shown is said in words. ``headings``: the two panels' titles."""
+    labels = list(dict.fromkeys(estimates["label"]))
+    fig = plt.figure(figsize=(WIDTH, _rows_height(len(labels), 0.21, 1.75, labels)), layout="constrained")
+    left, right = fig.subplots(1, 2, sharey=True)
+    style = {None: _group_styles(estimates, [None])[None]}
+    low = _draw_dots(left, estimates, labels, [None], style, minimum_base, 7)
+    kinds = _draw_differences(right, changes, labels, blank=SUPPRESSED_TEXT.format(n=minimum_base))
+    left.set_yticks(range(len(labels)), [_row_label(label) for label in labels])
+    right.tick_params(axis="y", left=False)
+    for ax, (heading, unit) in zip(
+        (left, right), ((headings[0], "%"), (headings[1], "percentage points")), strict=True
+    ):
+        ax.set_title(heading, fontsize=MIN_FONT + 1, loc="left")
+        ax.set_xlabel(unit)
+    _title(fig, title)
+    handles, names = _clear_keys(kinds)
+    if low:
+        handles.append(_low_base_key(style[None]["marker"], 7))
+        names.append(LOW_BASE_KEY)
+    _legend(fig, handles, names)
     return fig
 
 
@@ -597,7 +673,7 @@ def ripple_chart(ideals: pd.DataFrame, *, title: str, design: bool = False) -> p
     """
     import numpy as np
 
-    fig = plt.figure(figsize=(WIDTH, 6.3))
+    fig = plt.figure(figsize=(WIDTH, 5.4))
     ax = fig.add_subplot(projection="polar")
     _ripple_rings(ax, design)
     sector = 2 * np.pi / len(ideals)

@@ -23,7 +23,9 @@ import pandas as pd
 @dataclass(frozen=True)
 class Paragraph:
     text: str
-    kind: str = ""  # "" (body), "lead", "note" (a caveat or method note) or "message" (nothing to show)
+    # "" (body), "lead", "note" (a caveat), "method" (how the figures were made: a printed report moves it to
+    # its annex with the section's tables) or "message" (nothing to show)
+    kind: str = ""
 
 
 @dataclass(frozen=True)
@@ -92,7 +94,8 @@ class Section:
     headline: str = ""
     blocks: list[Block] = field(default_factory=list)
     downloads: str = ""  # a file-name stem: when set, each table with a tidy frame gets a CSV download link
-    tables_elsewhere: str = ""  # when set, a report page shows this note in place of the tables (in its annex)
+    # when set, a report page shows this note in place of the tables and method notes (they are in its annex)
+    tables_elsewhere: str = ""
 
     def text(self, words: str, kind: str = "") -> Section:
         self.blocks.append(Paragraph(words, kind))
@@ -100,6 +103,10 @@ class Section:
 
     def note(self, words: str) -> Section:
         return self.text(words, "note")
+
+    def method(self, words: str) -> Section:
+        """How the section's figures were made: beside them on a dashboard, in the annex of a printed report."""
+        return self.text(words, "method")
 
     def message(self, words: str) -> Section:
         return self.text(words, "message")
@@ -136,7 +143,12 @@ class Section:
 
     @property
     def notes(self) -> list[str]:
-        return [b.text for b in self.blocks if isinstance(b, Paragraph) and b.kind == "note"]
+        return [b.text for b in self.blocks if isinstance(b, Paragraph) and b.kind in ("note", "method")]
+
+    @property
+    def methods(self) -> list[Paragraph]:
+        """The method notes: what a printed report shows in its annex rather than beside the figures."""
+        return [b for b in self.blocks if isinstance(b, Paragraph) and b.kind == "method"]
 
     @property
     def paragraphs(self) -> list[str]:

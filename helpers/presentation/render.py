@@ -14,7 +14,7 @@ import pandas as pd
 
 from ..config.safe_output import neutralise
 
-CLASSES = {"": "", "lead": "lead", "note": "note", "message": "wb-message"}
+CLASSES = {"": "", "lead": "lead", "note": "note", "method": "note method", "message": "wb-message"}
 
 
 def _e(text: object) -> str:
@@ -87,14 +87,18 @@ BLOCKS = {
 }
 
 
+def _in_annex(block) -> bool:
+    """What a printed report shows in its annex rather than in place: tables and method notes."""
+    return type(block).__name__ == "Table" or getattr(block, "kind", "") == "method"
+
+
 def to_html(section, *, heading: int | None = None, downloads: str | None = None, tables_elsewhere: str = "") -> str:
     """The section as HTML. ``heading``: the level of its title's heading (none in a report, whose notebook
     gives it); ``downloads``: a file-name stem, to add a CSV download link under each table with a tidy frame;
-    ``tables_elsewhere``: a note shown in place of the section's tables (a report shows them in its annex)."""
+    ``tables_elsewhere``: a note shown in place of the section's tables and method notes (a report shows them
+    in its annex)."""
     parts = [f"<h{heading}>{_e(section.title)}</h{heading}>"] if heading and section.title else []
-    blocks = section.blocks
-    if tables_elsewhere and any(type(b).__name__ == "Table" for b in blocks):
-        blocks = [b for b in blocks if type(b).__name__ != "Table"]
+    blocks = [b for b in section.blocks if not (tables_elsewhere and _in_annex(b))]
     parts += [BLOCKS[type(b).__name__](b, downloads) for b in blocks]
     if len(blocks) != len(section.blocks):
         parts.append(f'<p class="note">{_e(tables_elsewhere)}</p>')

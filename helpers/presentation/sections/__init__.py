@@ -109,7 +109,7 @@ def build(data: ProjectData, name: str, sel: Selection) -> Section:
     return data.result(spec.key(sel), compute) if spec.same_for else data.results.local(spec.key(sel), compute)
 
 
-ANNEX_NOTE = "The figures behind this chart are in the annex, in the tables behind the charts."
+ANNEX_NOTE = "How these figures were made, and the figures behind the chart, are in the annex."
 
 
 class Report:

@@ -35,11 +35,12 @@ def glossary(data: ProjectData, sel: Selection) -> Section:
 
 @section("The tables behind the charts")
 def tables_behind_the_charts(data: ProjectData, sel: Selection) -> Section:
-    """The tables a report moves to its annex (sections registered with ``annex_tables``), under each title."""
+    """What a report moves to its annex (sections registered with ``annex_tables``), under each title: how the
+    section's figures were made, then its tables."""
     s = Section()
     for spec in load_all().values():
         if spec.annex_tables and (spec.applies is None or spec.applies(data.fw, data.project.id)):
-            tables = build(data, spec.name, sel).tables
-            if tables:
-                s.text(spec.title, "lead").blocks.extend(tables)
+            made = build(data, spec.name, sel)
+            if made.tables or made.methods:
+                s.text(spec.title, "lead").blocks.extend([*made.methods, *made.tables])
     return s

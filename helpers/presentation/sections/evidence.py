@@ -378,7 +378,7 @@ def local_indicators(data: ProjectData, sel: Selection) -> Section:
     design = _design_note(data, sel, ids)
     if design:
         s.note(design)
-    return s.note(_indicator_method(data, sel))
+    return s.method(_indicator_method(data, sel))
 
 
 @section("Predicted and actual", same_for="wave")

@@ -658,7 +658,7 @@ def ripple(data: ProjectData, sel: Selection) -> Section:
         "Evidence per outcome: +1 clear improvement, 0 no clear change, -1 clear worsening",
         tidy=result.outcomes.round({"strength": 3, "certainty": 3}),
     )
-    return s.note(_ripple_note(data, result))
+    return s.method(_ripple_note(data, result))
 
 
 # --- the ripple explorer: planned reach, the expected ripple ----------------------------------------

@@ -186,21 +186,13 @@ def _estimate_table(rows: pd.DataFrame, minimum: int) -> pd.DataFrame:
 
 @section("How residents feel", annex_tables=True)
 def statement_estimates(data: ProjectData, sel: Selection) -> Section:
-    """Weighted % agreeing with each statement in the ripple map (or the outcome's), with intervals."""
+    """Weighted % agreeing with each statement in the ripple map (or the outcome's), with intervals, and after
+    the baseline its change since the baseline: one chart of two panels sharing the statements' rows."""
     th = data.fw.settings.thresholds
-    statements = data.statements(sel.outcome)
-    rows = _rows_here(data, data.scores, sel)
-    rows = rows[rows["measure"].isin(statements) & (rows["statistic"] == "agree")].copy()
-    rows = in_order(rows, measure=statements)
-    rows["label"] = rows["measure"].map(_labels(data))
+    rows = _statement_rows(data, _rows_here(data, data.scores, sel), sel)
     weighted = data.weighted(sel.neighbourhood, sel.wave)
     word = "weighted" if weighted else "unweighted"
-    name, level = data.name_of(sel.neighbourhood), fmt.level(data.fw)
-    fig = charts.estimate_dots(
-        rows,
-        title=f"% agreeing, {name}, {fmt.wave_label(data.fw, sel.wave)} ({word}, {level} interval)",
-        minimum_base=th.minimum_base,
-    )
+    name, level, wave = data.name_of(sel.neighbourhood), fmt.level(data.fw), fmt.wave_label(data.fw, sel.wave)
     alt = "; ".join(
         f"{r.label}: "
         + (
@@ -210,7 +202,26 @@ def statement_estimates(data: ProjectData, sel: Selection) -> Section:
         )
         for r in rows.itertuples()
     )
-    s = Section().chart(fig, f"Share agreeing ({word}) with interval. " + alt)
+    alt = f"Share agreeing ({word}) with interval. {alt}"
+    if sel.wave == data.fw.settings.baseline:
+        title = f"% agreeing, {name}, {wave} ({word}, {level} interval)"
+        s = Section().chart(charts.estimate_dots(rows, title=title, minimum_base=th.minimum_base), alt)
+        changes = None
+    else:
+        changes = _statement_rows(data, _rows_here(data, data.change, sel), sel)
+        fig = charts.estimates_and_changes(
+            rows,
+            changes,
+            title=f"{name}, {wave} ({word}, {level} interval)",
+            minimum_base=th.minimum_base,
+            headings=("% agreeing", "Change since the baseline"),
+        )
+        moved = "; ".join(
+            f"{r.label}: " + ("not shown (small base)" if pd.isna(r.difference) else fmt.points_text(r.difference))
+            for r in changes.itertuples()
+        )
+        head = f"Share agreeing ({word}) with its interval, and its change since the baseline"
+        s = Section().chart(fig, f"{head}. Share agreeing: {alt.split('. ', 1)[1]}. Change since the baseline: {moved}")
     tidy = rows[["measure", "label", "base_n", "estimate", "ci_low", "ci_high", "suppressed", "low_base"]]
     tidy = tidy.assign(weighted=weighted).rename(columns={"measure": "statement", "label": "statement_text"})
     tidy.loc[tidy["suppressed"], ["base_n", "estimate", "ci_low", "ci_high"]] = None
@@ -220,11 +231,31 @@ def statement_estimates(data: ProjectData, sel: Selection) -> Section:
         f"% agree (4 or 5) per statement, {word}, {level} Wilson interval",
         tidy=tidy,
     )
+    if changes is not None:
+        s.table(
+            "change",
+            _difference_table(changes, "Change", th.minimum_base),
+            f"Change in % agree, {wave} against the baseline ({word})",
+            tidy=_difference_tidy(changes, "change"),
+        )
+        s.method(
+            f"A change is 'clear' when its interval excludes zero (p-value below {1 - th.confidence_level:.2f}). "
+            "The two waves are independent samples."
+        )
     if not weighted:
         s.note(UNWEIGHTED_NOTE)
     if rows["low_base"].any():
         s.note(f"Grey points: fewer than {th.low_base} responses (low base): read with care.")
     return s
+
+
+def _statement_rows(data: ProjectData, frame: pd.DataFrame, sel: Selection) -> pd.DataFrame:
+    """The % agree rows of ``frame`` for the selection's statements, in the framework's order, labelled."""
+    statements = data.statements(sel.outcome)
+    rows = frame[frame["measure"].isin(statements) & (frame["statistic"] == "agree")].copy()
+    rows = in_order(rows, measure=statements)
+    rows["label"] = rows["measure"].map(_labels(data))
+    return rows
 
 
 @section("How residents answered, wave by wave", dashboard="survey")
@@ -285,11 +316,7 @@ def areas_side_by_side(data: ProjectData, sel: Selection) -> Section:
 
 
 def _difference_rows(data: ProjectData, frame: pd.DataFrame, value: str, sel: Selection) -> pd.DataFrame:
-    statements = data.statements(sel.outcome)
-    rows = frame[frame["measure"].isin(statements) & (frame["statistic"] == "agree")].copy()
-    rows = in_order(rows, measure=statements)
-    rows["label"] = rows["measure"].map(_labels(data))
-    return rows.rename(columns={value: "difference"})
+    return _statement_rows(data, frame, sel).rename(columns={value: "difference"})
 
 
 def _difference_table(rows: pd.DataFrame, head: str, minimum: int, notes: list[str] | None = None) -> pd.DataFrame:
@@ -315,35 +342,6 @@ def _difference_tidy(rows: pd.DataFrame, value: str) -> pd.DataFrame:
             "p_value": rows["p_value"].round(4),
             "clear_change": rows["significant"],
         }
-    )
-
-
-@section("Change since the baseline", annex_tables=True)
-def change_since_baseline(data: ProjectData, sel: Selection) -> Section:
-    """Change in % agreeing since the baseline, in this neighbourhood, with intervals and tests."""
-    s = Section()
-    if sel.wave == data.fw.settings.baseline:
-        return s.note("This is the baseline wave: later waves are compared with it.")
-    rows = _difference_rows(data, _rows_here(data, data.change, sel), "difference", sel)
-    name, level = data.name_of(sel.neighbourhood), fmt.level(data.fw)
-    fig = charts.difference_bars(
-        rows, title=f"Change in % agreeing since baseline, {name} ({level} interval)", xlabel="percentage points"
-    )
-    alt = "; ".join(
-        f"{r.label}: " + ("not shown (small base)" if pd.isna(r.difference) else fmt.points_text(r.difference))
-        for r in rows.itertuples()
-    )
-    s.chart(fig, "Change since baseline. " + alt)
-    word = "weighted" if data.weighted(sel.neighbourhood, sel.wave) else "unweighted"
-    s.table(
-        "change",
-        _difference_table(rows, "Change", data.fw.settings.thresholds.minimum_base),
-        f"Change in % agree, {fmt.wave_label(data.fw, sel.wave)} against the baseline ({word})",
-        tidy=_difference_tidy(rows, "change"),
-    )
-    return s.note(
-        "A change is 'clear' when its interval excludes zero (p-value below "
-        f"{1 - data.fw.settings.thresholds.confidence_level:.2f}). The two waves are independent samples."
     )
 
 
@@ -393,7 +391,7 @@ def difference_in_differences(data: ProjectData, sel: Selection) -> Section:
         note=notes,
     )
     s.table("did", table, f"{head}: all {data.project.name} pilot areas pooled", tidy=tidy)
-    return s.note(estimates.BEFORE_AFTER_NOTE if before_after else estimates.PARALLEL_TRENDS_NOTE)
+    return s.method(estimates.BEFORE_AFTER_NOTE if before_after else estimates.PARALLEL_TRENDS_NOTE)
 
 
 @section("Health and happiness")
