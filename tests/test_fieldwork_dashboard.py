@@ -2,7 +2,8 @@
 
 The survey is built here, cell by cell, for Working Xtra's four neighbourhoods (the sample's areas and population):
 
-- every neighbourhood at the baseline: 10 answers in each age band x gender cell (80);
+- every neighbourhood at the baseline: 10 answers in each age band x gender cell (80); but Hollins Green: 4 aged
+  16-34, 26, 26 and 24 older, half of them men (80);
 - Oakfield (pilot) at 12 months: ages 12, 12, 24, 24 (16-34 .. 65+), a man for every two women, each cell in the
   product of the two (4 men and 8 women aged 16-34, ...): 72 answers, 40 by post, 12 placed, 18 online, 2 with
   no mode;
@@ -51,6 +52,7 @@ def _cells(ages: dict[str, int], men_share: float) -> dict[tuple[str, str], int]
 
 
 BASELINE = _cells(dict.fromkeys(BANDS, 20), 0.5)
+HOLLINS_BASELINE = _cells({"16-34": 4, "35-49": 26, "50-64": 26, "65+": 24}, 0.5)  # 4 young: hidden, with 65+
 WAVE = {
     "oakfield": (
         _cells({"16-34": 12, "35-49": 12, "50-64": 24, "65+": 24}, 1 / 3),
@@ -85,7 +87,7 @@ def hand_db(tmp_path_factory, fw) -> Path:
         shutil.copy(paths.SAMPLE / name, folder / name)
     rows = []
     for hood in ("brookside", "oakfield", "hollins", "millbrook"):
-        rows += _rows(hood, "baseline", BASELINE, [])
+        rows += _rows(hood, "baseline", HOLLINS_BASELINE if hood == "hollins" else BASELINE, [])
     for hood, (cells, modes) in WAVE.items():
         rows += _rows(hood, "12m", cells, modes)
     columns = pd.read_csv(paths.SAMPLE / "survey.csv", nrows=0).columns  # the other questions left blank
@@ -161,7 +163,7 @@ def test_view_all_neighbourhoods(hand_db, fw, hand):
     assert "Working Xtra, 12 months: 118 questionnaires back of 1,558 needed (8%); 1,440 still needed." in text
     assert "Hollins Green (comparison): nothing back yet." in text
     assert "Brookside (pilot): every age group and gender is in line with the adults (within a fifth)." in text
-    assert "Millbrook (comparison): people aged 16-34 (fewer than 10 answers; 31% of adults). Look for more" in text
+    assert "Millbrook (comparison): people aged 16-34 (no answers yet; 31% of adults). Look for more" in text
     assert "Millbrook (nobody aged 16-34 has answered yet, and the neighbourhood has adults in that group)" in text
 
 
@@ -214,17 +216,34 @@ def test_the_baseline_counts_a_later_wave_as_large(hand_db, fw, hand):
     assert "With 80 questionnaires now and as many at a later wave" in visible_text(d.body.value)
 
 
-def test_small_groups_show_no_count_on_the_page_or_in_the_downloads(hand_db, fw):
+def _cells_of(view_html: str, key: str) -> list[list[str]]:
+    table = re.search(rf'<table data-table="{key}".*?</table>', view_html, re.S).group(0)
+    return [re.findall(r"<td>(.*?)</td>", row, re.S) for row in re.findall(r"<tr>(.*?)</tr>", table, re.S)]
+
+
+def test_small_groups_are_not_shown_nor_can_be_worked_out(hand_db, fw):
     d = dashboards.FieldworkDashboard(hand_db, fw)
     d.project.value = "working-xtra"
     d.neighbourhood.value = "brookside"  # 2 answers in each cell: every group fewer than 10
     for key in ("groups", "fieldwork"):
         rows = d.tables[key][d.tables[key]["part"] == "margins"]
         assert rows["responses"].isna().all() and rows["share_of_responses"].isna().all()
-        assert set(rows["note"]) == {"fewer than 10 answers"}
-    groups = re.search(r'<table data-table="groups".*?</table>', d.body.value, re.S).group(0)
-    cells = [re.findall(r"<td>(.*?)</td>", row, re.S) for row in re.findall(r"<tr>(.*?)</tr>", groups, re.S)]
-    assert [(c[1], c[2]) for c in cells] == [("fewer than 10", "")] * 6  # never '4' of 16, '25%' in each age band
+        assert set(rows["note"]) == {"not shown"}
+    assert [(c[1], c[2]) for c in _cells_of(d.body.value, "groups")] == [("not shown", "")] * 6  # never 4, 25%
+    # Hollins Green at the baseline: 4 aged 16-34 beside 26, 26 and 24. The 4 is hidden, and so is the smallest
+    # count beside it (24), or 80 - 26 - 26 - 24 would give it away; the genders (40 and 40) are shown.
+    d.wave.value = "baseline"
+    d.neighbourhood.value = "hollins"
+    shown = {c[0]: (c[1], c[2], c[4]) for c in _cells_of(d.body.value, "groups")}
+    assert shown == {
+        "People aged 16-34": ("not shown", "", "yes: look for more"),
+        "People aged 35-49": ("26", f"{26 / 80:.0%}", ""),
+        "People aged 50-64": ("26", f"{26 / 80:.0%}", ""),
+        "People aged 65+": ("not shown", "", ""),
+        "Men": ("40", "50%", ""),
+        "Women": ("40", "50%", ""),
+    }
+    assert "people aged 16-34 (answers not shown; 31% of adults). Look for more" in visible_text(d.body.value)
 
 
 def test_the_whole_table_downloads_as_csv(hand_db, fw):

@@ -4,8 +4,9 @@ The sections of the fieldwork dashboard (:class:`helpers.surfaces.dashboards.Fie
 tidy table :func:`helpers.surfaces.fieldwork.fieldwork` computes (its ``part`` column: returns, margins,
 weighting), narrowed to a neighbourhood or not. Nothing is computed here but display: counts, shares and the
 smallest detectable changes come in the table; this module words them, draws the progress chart and applies the
-reports' small-number rule to who answered (a group with fewer than ``thresholds.minimum_base`` answers shows
-"fewer than 10", not its count or share, in the page and in its download).
+reports' disclosure rule to who answered (:func:`protected_margins`: a small count, and one held back beside it,
+read "not shown", on the page and in the downloads). The returns by mode are counts of questionnaires, shown
+whole: fieldwork needs them, and they say nothing about who answered.
 
 Plain words: the design effect is called the *weighting effect* and explained where it is shown ("as precise
 as about 144 answers from a simple random sample").
@@ -18,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ..config.framework import Framework
+from ..methods import disclosure
 from . import formatting as fmt
 from .charts import GREY, MIN_FONT, PALETTE, TITLE_SIZE, WIDTH, fit, styled
 from .model import Section
@@ -195,56 +197,67 @@ def _group(row) -> str:
     return GROUP_NOUNS.get(str(row["category"]), str(row["category"]).lower())
 
 
-def suppressed_margins(margins: pd.DataFrame, minimum: int) -> pd.DataFrame:
-    """The margins with each group of fewer than ``minimum`` answers showing neither its count nor its share
-    (the reports' rule for who answered); whether it is under-represented stays."""
-    out = margins.copy()
-    small = out["responses"].notna() & (out["responses"] < minimum)
-    out["responses"] = out["responses"].astype("Int64")
-    out.loc[small, ["responses"]] = pd.NA
-    for col in ("share_of_responses", "representation"):
-        if col in out:
-            out.loc[small, col] = np.nan
-    out["note"] = np.where(small, fmt.fewer_than(minimum, "answers"), "")
+def protected_margins(margins: pd.DataFrame, minimum: int) -> pd.DataFrame:
+    """Who answered under the workbook's disclosure rule (:mod:`helpers.methods.disclosure`, as the reports' "Who
+    answered"): each neighbourhood's age groups, and its genders, are a line whose total can be worked out from
+    the shares; a count of 1 to ``minimum - 1`` is hidden with another beside it, and a hidden count's share
+    (and how it compares with the adults) with it ("not shown"). A line whose total would give a hidden count
+    away shows no share at all. Zeros are shown: that nobody in a group has answered is what fieldwork needs to
+    know. Whether a group is under-represented stays: it says no more than that its count is low."""
+    out = margins.reset_index(drop=True).copy()
+    if out.empty:
+        return out.assign(note=pd.Series(dtype=object))
+    protected = disclosure.protect_frame(out, "responses", [["neighbourhood", "dimension"]], minimum)
+    hidden, withheld = protected["hidden"].to_numpy(), protected["total_withheld"].to_numpy()
+    out["responses"] = out["responses"].astype("Int64").mask(hidden)
+    out.loc[hidden | withheld, ["share_of_responses", "representation"]] = np.nan
+    out["note"] = np.where(hidden, fmt.NOT_SHOWN, "")
     return out
 
 
 def downloadable(table: pd.DataFrame, minimum: int) -> pd.DataFrame:
-    """The whole fieldwork table as a download gives it: who answered under the small-number rule."""
-    margins = table["part"] == "margins"
-    out = table.copy()
-    small = margins & out["responses"].notna() & (out["responses"] < minimum)
-    out.loc[small, "responses"] = pd.NA
-    out.loc[small, ["share_of_responses", "representation"]] = np.nan
-    out.loc[small, "note"] = fmt.fewer_than(minimum, "answers")
+    """The whole fieldwork table as a download gives it: who answered under the disclosure rule."""
+    margins = (table["part"] == "margins").to_numpy()
+    out = table.reset_index(drop=True).copy()
+    shown = protected_margins(out[margins], minimum)
+    for col in ("responses", "share_of_responses", "representation", "note"):
+        out.loc[margins, col] = shown[col].to_numpy()
     return out
 
 
-def _missing_words(hood_rows: pd.DataFrame, back: int, minimum: int) -> str:
+def _answers_words(r) -> str:
+    """A group's answers in a sentence: '13% of answers', 'no answers yet', 'answers not shown'."""
+    if pd.isna(r["responses"]):
+        return f"answers {fmt.NOT_SHOWN}"
+    if r["responses"] == 0:
+        return "no answers yet"
+    return (
+        "share of answers not shown"
+        if pd.isna(r["share_of_responses"])
+        else f"{fmt.percent(r['share_of_responses'])} of answers"
+    )
+
+
+def _missing_words(hood_rows: pd.DataFrame, back: int) -> str:
+    """One neighbourhood's under-represented groups in a sentence (``hood_rows``: its protected margins)."""
     first = hood_rows.iloc[0]
     if not back:
         return f"{_hood(first)}: nothing back yet."
     under = hood_rows[[_under(u) for u in hood_rows["under_represented"]]]
     if under.empty:
         return f"{_hood(first)}: every age group and gender is in line with the adults (within a fifth)."
-
-    def one(r) -> str:
-        answers = (
-            fmt.fewer_than(minimum, "answers")
-            if r["responses"] < minimum
-            else f"{fmt.percent(r['share_of_responses'])} of answers"
-        )
-        return f"{_group(r)} ({answers}; {fmt.percent(r['share_of_adults'])} of adults)"
-
-    return f"{_hood(first)}: {fmt.listed(one(r) for _, r in under.iterrows())}. Look for more of them."
+    groups = (
+        f"{_group(r)} ({_answers_words(r)}; {fmt.percent(r['share_of_adults'])} of adults)" for _, r in under.iterrows()
+    )
+    return f"{_hood(first)}: {fmt.listed(groups)}. Look for more of them."
 
 
-def _groups_list(shown: pd.DataFrame, minimum: int) -> pd.DataFrame:
+def _groups_list(shown: pd.DataFrame) -> pd.DataFrame:
     """One neighbourhood's groups, a row each: answers, share of them, share of the adults, under-represented."""
     return pd.DataFrame(
         {
             "Group": [_group(r).capitalize() for _, r in shown.iterrows()],
-            "Answers": [fmt.fewer_than(minimum, "") if pd.isna(n) else f"{int(n):,}" for n in shown["responses"]],
+            "Answers": [fmt.NOT_SHOWN if pd.isna(n) else f"{int(n):,}" for n in shown["responses"]],
             "Share of answers": [fmt.maybe(v, fmt.percent) for v in shown["share_of_responses"]],
             "Share of adults": [fmt.maybe(v, fmt.percent) for v in shown["share_of_adults"]],
             "Under-represented": ["yes: look for more" if _under(u) else "" for u in shown["under_represented"]],
@@ -252,13 +265,11 @@ def _groups_list(shown: pd.DataFrame, minimum: int) -> pd.DataFrame:
     )
 
 
-def _groups_grid(shown: pd.DataFrame, minimum: int) -> pd.DataFrame:
+def _groups_grid(shown: pd.DataFrame) -> pd.DataFrame:
     """Every neighbourhood in a row, a group in each column: '15% (31%)', marked where under-represented."""
 
     def cell(r) -> str:
-        answers = (
-            fmt.fewer_than(minimum, "") if pd.isna(r["responses"]) else fmt.maybe(r["share_of_responses"], fmt.percent)
-        )
+        answers = fmt.NOT_SHOWN if pd.isna(r["share_of_responses"]) else fmt.percent(r["share_of_responses"])
         text = f"{answers} ({fmt.maybe(r['share_of_adults'], fmt.percent)})"
         return text + (": look for more" if _under(r["under_represented"]) else "")
 
@@ -274,25 +285,19 @@ def missing_section(margins: pd.DataFrame, returns: pd.DataFrame, minimum: int) 
     """Who is missing: the under-represented groups in words, then every group's share against its adults."""
     s = Section(title="Who is missing")
     back = returns[returns["mode"] == ALL].set_index("neighbourhood")["responses"]
+    shown = protected_margins(margins, minimum)
     s.bullets(
-        [
-            _missing_words(rows, int(back.get(hood, 0)), minimum)
-            for hood, rows in margins.groupby("neighbourhood", sort=False)
-        ]
+        [_missing_words(rows, int(back.get(hood, 0))) for hood, rows in shown.groupby("neighbourhood", sort=False)]
     )
-    shown = suppressed_margins(margins, minimum)
     if shown["neighbourhood"].nunique() > 1:
-        display, caption = (
-            _groups_grid(shown, minimum),
-            ("Share of the answers so far (share of the adults who live there), by age group and gender"),
-        )
+        caption = "Share of the answers so far (share of the adults who live there), by age group and gender"
+        s.table("groups", _groups_grid(shown), caption, shown)
     else:
-        display, caption = _groups_list(shown, minimum), "Who answered against the adults who live there"
-    s.table("groups", display, caption, shown)
+        s.table("groups", _groups_list(shown), "Who answered against the adults who live there", shown)
     return s.note(
         "A group is under-represented when its share of the answers is less than four fifths of its share of the "
         "adults: the weighting then leans on fewer people to speak for it. Answers without an age or a gender are "
-        f"left out of the shares. Groups with fewer than {minimum} answers show no count or share."
+        f"left out of the shares. {fmt.not_shown_note(minimum)}"
     )
 
 
