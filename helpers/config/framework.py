@@ -473,12 +473,35 @@ class Batch(Model):
     timeout_minutes: float = 10
 
 
+class Dashboards(Model):
+    """How the dashboard server shares this machine among viewers (docs/dashboards.md, "Serving a committee").
+
+    Each open page holds one Python kernel; kernels prepared in advance (a pool per dashboard) make a page
+    interactive at once. At most ``max_viewers`` pages are served at once (one more is asked to try again in a
+    minute), so the server never holds more than ``max_viewers`` + the pools' kernels.
+    """
+
+    pool_size: int = Field(default=1, ge=0, le=20)  # kernels kept ready for each pre-heated dashboard
+    pool_sizes: dict[str, Annotated[int, Field(ge=0, le=20)]] = Field(default_factory=dict)  # by dashboard
+    max_viewers: int = Field(default=10, ge=1, le=100)
+    refill_delay: float = Field(default=5, ge=0, le=600)  # seconds
+    closed_page_timeout: float = Field(default=30, ge=0, le=3600)  # seconds
+    cull_idle_timeout: int = Field(default=900, ge=0)  # seconds; 0: never
+    cull_interval: int = Field(default=60, ge=1)  # seconds
+    cull_connected: bool = True
+
+    def pool(self, dashboard: str) -> int:
+        """Kernels kept ready for one dashboard (its notebook's name without .ipynb)."""
+        return self.pool_sizes.get(dashboard, self.pool_size)
+
+
 class Settings(Model):
     council: Council
     waves: tuple[Wave, ...] = Field(min_length=1)
     thresholds: Thresholds
     weighting: Weighting
     batch: Batch = Batch()
+    dashboards: Dashboards = Dashboards()
 
     @field_validator("waves")
     @classmethod

@@ -16,6 +16,9 @@ NOTEBOOKS = ROOT / "notebooks"
 DASHBOARDS = NOTEBOOKS / "dashboards"
 OVERVIEW_NOTEBOOK = NOTEBOOKS / "overview.ipynb"
 TEMPLATES = ROOT / "templates"
+# A Jupyter data folder (on the dashboard server's JUPYTER_PATH) holding the dashboards' page template,
+# voila/templates/workbook: Voila's page with the workbook's styles and nothing fetched from elsewhere.
+DASHBOARD_TEMPLATES = TEMPLATES / "jupyter"
 REPORTS = ROOT / "reports"
 
 

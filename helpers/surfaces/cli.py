@@ -178,6 +178,33 @@ def build_parser() -> argparse.ArgumentParser:
     p = verbs.add_parser("dashboard", help="serve the Voila dashboards on 127.0.0.1")
     p.add_argument("--port", type=int, default=8866, help="port (default: 8866)")
     p.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default: 127.0.0.1, this machine only; any other prints a warning: "
+        "see docs/dashboards.md for serving behind a reverse proxy with a login)",
+    )
+    p.add_argument(
+        "--max-viewers",
+        type=int,
+        metavar="N",
+        help="pages served at once; one more is asked to try again in a minute (default: settings.yaml)",
+    )
+    p.add_argument(
+        "--pool-size", type=int, metavar="N", help="kernels kept ready for each dashboard (default: settings.yaml)"
+    )
+    p.add_argument(
+        "--cull-idle-timeout", type=int, metavar="SECONDS", help="stop a kernel idle this long (default: settings.yaml)"
+    )
+    p.add_argument(
+        "--cull-interval", type=int, metavar="SECONDS", help="look for idle kernels this often (default: settings.yaml)"
+    )
+    p.add_argument(
+        "--closed-page-timeout",
+        type=float,
+        metavar="SECONDS",
+        help="stop a page's kernel this long after the page has gone (default: settings.yaml)",
+    )
+    p.add_argument(
         "--allow-write", action="store_true", help="let the self-evaluation form save assessments to the database"
     )
     _db_arg(p)
@@ -363,7 +390,7 @@ def _write_docs(fw: Framework, args: argparse.Namespace) -> int:
 def _serve_dashboard(fw: Framework, args: argparse.Namespace) -> int:
     from .dashboard_server import serve
 
-    return serve(args)
+    return serve(args, fw.settings.dashboards)
 
 
 def _audit_disclosure(fw: Framework, args: argparse.Namespace) -> int:
