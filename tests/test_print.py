@@ -10,6 +10,7 @@ dashboard tests do with their screenshots.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -374,3 +375,28 @@ def test_the_index_filters_by_project_role_and_wave(printed, playwright_browser)
         assert rows.count() == every
     finally:
         page.close()
+
+
+@pytest.mark.slow
+def test_the_index_gives_each_reports_fieldwork_month_and_links_the_method(printed, sample_db, fw):
+    """The index's fieldwork month for a 12-month report is the latest dated month of the project's data (the
+    sample's projects have no start month, so the 12-month wave is anchored there, and it says 'estimated'),
+    as the report's own title block says; and the index links to the method in a report's annex."""
+    import duckdb
+
+    project = fw.project(PROJECT)
+    with duckdb.connect(str(sample_db), read_only=True) as con:
+        ids = list(project.indicator_ids)
+        latest_indicator = con.execute(
+            f"SELECT max(period) FROM indicators WHERE indicator IN ({', '.join('?' * len(ids))})", ids
+        ).fetchone()[0]
+        latest_comment = con.execute("SELECT max(date) FROM sentiment WHERE project = ?", [PROJECT]).fetchone()[0]
+    latest = max(d for d in (latest_indicator, latest_comment) if d is not None)
+    expected = f"{latest:%B %Y} (estimated)"
+    index = (printed.out / "index.html").read_text()
+    row = next(r for r in index.split("<tr ") if ">Oakfield<" in r and 'data-wave="12 months"' in r)
+    assert f"<td>{expected}</td>" in row
+    assert f"fieldwork {expected}" in _report(printed.out).read_text()
+    method = re.search(r'href="([^"]+)#How-the-figures-were-made"', index)
+    assert method and (printed.out / method.group(1)).exists()
+    assert 'id="How-the-figures-were-made"' in (printed.out / method.group(1)).read_text()

@@ -208,6 +208,34 @@ def load_project_evidence(db: Path | str, fw: Framework, project_id: str) -> Pro
     )
 
 
+def calendar_in(db: Path | str, fw: Framework, project_id: str) -> Calendar:
+    """The project's calendar from the database by two small queries (the latest dated indicator and sentiment
+    months, the waves with answers): the same months :func:`load_project_evidence` gives, without loading
+    or scoring anything (the batch's index shows each report's fieldwork month)."""
+    project = fw.project(project_id)
+    if project.start:
+        return project_calendar(fw, project)
+    con = store.connect(db, read_only=True)
+    try:
+        areas = access.load_areas(con)
+        hoods = areas.loc[areas["project"] == project_id, "neighbourhood"].tolist() if not areas.empty else []
+        latest = []
+        ids, places = list(project.indicator_ids), [*hoods, "all"]
+        if ids and store.has_table(con, "indicators"):
+            latest += con.execute(
+                f"SELECT max(period) FROM indicators WHERE indicator IN ({', '.join('?' * len(ids))}) "
+                f"AND neighbourhood IN ({', '.join('?' * len(places))})",
+                [*ids, *places],
+            ).fetchall()
+        if store.has_table(con, "sentiment"):
+            latest += con.execute("SELECT max(date) FROM sentiment WHERE project = ?", [project_id]).fetchall()
+        waves = _survey_waves(con, fw, hoods)
+    finally:
+        con.close()
+    dated = [pd.Period(pd.Timestamp(when), freq="M") for (when,) in latest if when is not None]
+    return project_calendar(fw, project, dated_months=dated, survey_waves=waves)
+
+
 def _consented(stories: pd.DataFrame | None) -> pd.DataFrame:
     """Only the stories whose teller consented (a second gate after the SQL); refuses a frame without consent."""
     if stories is None or stories.empty:

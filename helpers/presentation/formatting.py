@@ -158,6 +158,16 @@ def month_year(month) -> str:
     return pd.Period(month, freq="M").strftime("%B %Y")
 
 
+def fieldwork_month(calendar, wave: str) -> str:
+    """When a wave's fieldwork ended, as the report's title block and the index say it: 'January 2026', with
+    '(estimated)' when the project has no start month, or 'month not set'. ``calendar``: the project's
+    (:class:`helpers.evidence.project.Calendar`)."""
+    month = calendar.month(wave)
+    if month is None:
+        return "month not set"
+    return month_year(month) + ("" if calendar.exact else " (estimated)")
+
+
 def listed(items) -> str:
     """Words joined as a sentence lists them: 'a', 'a and b', 'a, b and c'."""
     items = [str(i) for i in items]

@@ -53,7 +53,7 @@ from ..config import paths
 from ..config.errors import UserError, allowed
 from ..config.framework import Framework
 from ..config.safe_output import atomic_path, write_text_atomic
-from ..presentation.formatting import count_or_fewer
+from ..presentation.formatting import count_or_fewer, fieldwork_month
 from ..store import database as store
 
 FOOTER = (
@@ -632,6 +632,11 @@ def export_html(notebook: Path | str, title: str | None = None) -> str:
     labels = {w.id: w.label for w in fw.settings.waves}
     wave = parameters.get("wave")
     fieldwork = f"Survey wave: {labels.get(wave, wave)}" if wave else "Survey waves: " + ", ".join(labels.values())
+    if wave and parameters.get("project") in fw.project_ids and parameters.get("db"):
+        from ..evidence.project import calendar_in
+
+        month = fieldwork_month(calendar_in(parameters["db"], fw, parameters["project"]), wave)
+        fieldwork += f", fieldwork {month}"
     published = council.published  # from settings, never the clock: the same inputs give the same page
     colophon = [f"Published {_long_date(published)}" if published else "", fieldwork]
     colophon = [c for c in colophon if c]
@@ -1033,6 +1038,7 @@ def write_index(fw: Framework, out: Path, every: list[Job]) -> Path:
     order = {w: i for i, w in enumerate(fw.settings.wave_ids)}
     labels = {w.id: w.label for w in fw.settings.waves}
     rows, overviews = [], []
+    calendars = _calendars(fw, every)
 
     def pdf_link(path: Path, name: str = "PDF") -> str:
         return f' (<a href="{html.escape(path.relative_to(out).as_posix())}">{name}</a>)' if path.exists() else ""
@@ -1049,7 +1055,8 @@ def write_index(fw: Framework, out: Path, every: list[Job]) -> Path:
                 else project
             )
             pack = pdf_link(committee_pack_pdf(out, j.project), "committee pack, PDF").removeprefix(" ")
-            overviews.append(f"<li>{target} ({status}){' ' + pack if pack else ''}</li>")
+            method = _method_link(fw, out, j, every)
+            overviews.append(f"<li>{target} ({status}){' ' + pack if pack else ''}{method}</li>")
             continue
         wave = html.escape(labels[j.wave])
         cell = (
@@ -1060,7 +1067,8 @@ def write_index(fw: Framework, out: Path, every: list[Job]) -> Path:
         rows.append(
             f'<tr data-project="{project}" data-role="{html.escape(j.role)}" data-wave="{wave}">'
             f"<td>{project}</td><td>{html.escape(j.name)}</td><td>{html.escape(j.role)}</td>"
-            f"<td>{wave}</td><td>{status}</td><td>{base(j.responses)}</td><td>{cell}</td></tr>"
+            f"<td>{wave}</td><td>{html.escape(fieldwork_month(calendars[j.project], j.wave))}</td>"
+            f"<td>{status}</td><td>{base(j.responses)}</td><td>{cell}</td></tr>"
         )
     reports = [j for j in every if j.wave]
     page = f"""<!DOCTYPE html>
@@ -1074,17 +1082,38 @@ th{{background:#eef2f5}}caption{{text-align:left;font-weight:600;padding:.3rem 0
 <h2>Project overviews</h2>
 <ul>{"".join(overviews)}</ul>
 <h2>Reports by neighbourhood and wave</h2>
-<p>One report per project, neighbourhood and survey wave. Base = questionnaires returned. Each report ends with an
-annex on how its figures were made and the words it uses.</p>
+<p>One report per project, neighbourhood and survey wave. Base = questionnaires returned. Fieldwork ended: the
+month the wave's questionnaires were collected by. Each report ends with an annex on how its figures were made and
+the words it uses.</p>
 {_index_filters(fw, reports)}
 <table id="reports"><caption>Every report ({len(reports)})</caption>
 <thead><tr><th scope="col">Project</th><th scope="col">Neighbourhood</th><th scope="col">Role</th>
-<th scope="col">Wave</th><th scope="col">Status</th><th scope="col">Base</th><th scope="col">Report</th></tr></thead>
+<th scope="col">Wave</th><th scope="col">Fieldwork ended</th><th scope="col">Status</th><th scope="col">Base</th>
+<th scope="col">Report</th></tr></thead>
 <tbody>
 {chr(10).join(rows)}
 </tbody></table></main>{INDEX_FILTER_SCRIPT}</body></html>
 """
     return publish(page, out / "index.html")
+
+
+def _calendars(fw: Framework, every: list[Job]) -> dict:
+    """Each project's calendar (the month each wave's fieldwork ended), as its reports' title blocks give it."""
+    from ..evidence.project import calendar_in
+
+    first = {j.project: j.db for j in every}
+    return {project: calendar_in(db, fw, project) for project, db in sorted(first.items())}
+
+
+def _method_link(fw: Framework, out: Path, overview: Job, every: list[Job]) -> str:
+    """A link to how the figures are made: the method in the annex of the project's latest report."""
+    done = [j for j in every if j.project == overview.project and j.wave and Path(j.html).exists()]
+    if not done:
+        return ""
+    order = {w: i for i, w in enumerate(fw.settings.wave_ids)}
+    latest = max(done, key=lambda j: (order.get(j.wave, -1), j.role == "pilot", j.neighbourhood))
+    link = html.escape(Path(latest.html).relative_to(out).as_posix())
+    return f' (<a href="{link}#How-the-figures-were-made">how the figures are made</a>)'
 
 
 def _index_filters(fw: Framework, reports: list[Job]) -> str:

@@ -63,11 +63,7 @@ def header(data: ProjectData, sel: Selection) -> Section:
     role = data.role_of(sel.neighbourhood) if sel.neighbourhood else ""
     s.text(f"{project}: {name} ({role} area)" if name else f"{project}: all its areas", "lead")
     if sel.wave:
-        month = data.evidence.calendar.month(sel.wave)
-        if month is None:
-            when = "fieldwork month not set"
-        else:
-            when = f"fieldwork {fmt.month_year(month)}" + ("" if data.project.start else " (estimated)")
+        when = "fieldwork " + fmt.fieldwork_month(data.evidence.calendar, sel.wave)
         n = len(data.responses_here(sel.neighbourhood, sel.wave)) if sel.neighbourhood else len(data.responses)
         answered = "none yet" if n == 0 else fmt.count_or_fewer(n, fw.settings.thresholds.minimum_base)
         s.text(f"Survey wave: {fmt.wave_label(fw, sel.wave)}; {when}. Responses this wave: {answered}.")
