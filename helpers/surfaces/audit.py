@@ -226,11 +226,15 @@ def _number(text: str) -> float:
 
 def _labels(grid: Grid, i: int, counts: dict) -> tuple[str, ...]:
     """A row's labels: its cells that are neither counts nor percentages."""
-    row = grid.rows[i]
+    row, flags = grid.rows[i], {j for j, h in enumerate(grid.header) if h.strip().lower() == "suppressed"}
     return tuple(
         row[j].strip()
         for j in range(len(row))
-        if j not in counts and row[j].strip() and not PERCENT.match(row[j].strip()) and not _hidden_text(row[j])
+        if j not in counts
+        and j not in flags
+        and row[j].strip()
+        and not PERCENT.match(row[j].strip())
+        and not _hidden_text(row[j])
     )
 
 
