@@ -304,3 +304,45 @@ def test_the_audit_of_a_folder_that_is_not_there_is_a_plain_error(tmp_path, caps
     assert main(["audit-disclosure", str(tmp_path / "nowhere")]) == 2
     err = capsys.readouterr().err
     assert "is not a folder" in err and "Traceback" not in err
+
+
+# --- a dataset that is not the sample: small waves -------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def small_waves_db(tmp_path_factory, fw):
+    """The sample with Brookside's 6-month wave cut to 8 questionnaires and Oakfield's 12-month wave to 12."""
+    import shutil
+
+    from helpers.config import paths
+    from helpers.store.intake import build_database
+
+    source = tmp_path_factory.mktemp("small-waves")
+    for f in paths.SAMPLE.glob("*.csv"):
+        shutil.copy(f, source / f.name)
+    survey = pd.read_csv(source / "survey.csv", dtype=str, keep_default_na=False)
+    for hood, wave, keep in (("brookside", "6m", 8), ("oakfield", "12m", 12)):
+        here = survey.index[(survey["neighbourhood"] == hood) & (survey["wave"] == wave)]
+        survey = survey.drop(index=here[keep:])
+    survey.to_csv(source / "survey.csv", index=False)
+    db = tmp_path_factory.mktemp("small-waves-db") / "workbook.duckdb"
+    build_database(source, fw, db)
+    return db
+
+
+def test_no_figure_of_small_waves_can_be_worked_out_from_any_section(small_waves_db, tmp_path, capsys):
+    """Every section of the two small waves' reports, and the overview, as pages with their downloads: the
+    audit finds nothing, and the 8 questionnaires read 'fewer than 10' wherever they are counted."""
+    from helpers.presentation.sections import load_all
+
+    for hood, wave in (("brookside", "6m"), ("oakfield", "12m")):
+        report = Report(small_waves_db, "working-xtra", hood, wave)
+        names = [n for n, spec in load_all().items() if spec.applies is None or spec.applies(report.fw, "working-xtra")]
+        _page(tmp_path / f"{hood}-{wave}.html", *(report.show(n) for n in names))
+    overview = Report.overview(small_waves_db, "working-xtra")
+    _page(tmp_path / "overview.html", overview.show("project_neighbourhoods"), overview.show("areas_side_by_side"))
+    assert main(["audit-disclosure", str(tmp_path)]) == 0, capsys.readouterr().out
+    small = (tmp_path / "brookside-6m.html").read_text()
+    assert "Responses this wave: fewer than 10." in small and "(fewer than 10 questionnaires)" in small
+    assert "8 questionnaires" not in small and "with 8 " not in small
+    assert "<td>fewer than 10</td>" in (tmp_path / "overview.html").read_text()

@@ -40,7 +40,7 @@ TOTAL_LABELS = {"total", "all", "all areas", "overall"}
 COUNT_NOUNS = r"questionnaires?|responses?|respondents?|people|comments?|pairs?|stories|story|answers?"
 PAGE_TOTALS = (
     re.compile(rf"\b(\d[\d,]*)\s+(?:{COUNT_NOUNS})\b", re.IGNORECASE),
-    re.compile(rf"\b(?:{COUNT_NOUNS})[^.:\d]{{0,30}}:\s*(\d[\d,]*)\b", re.IGNORECASE),
+    re.compile(rf"\b(?:{COUNT_NOUNS})[^.:|\d]{{0,30}}:\s*(\d[\d,]*)\b", re.IGNORECASE),
 )
 INTEGER = re.compile(r"^\d{1,3}(?:,\d{3})+$|^\d+(?:\.0+)?$")
 PERCENT = re.compile(r"^\d+(?:\.\d+)?%$")
@@ -140,8 +140,8 @@ def html_grids(path: Path, where: str) -> list[Grid]:
     """Every table of an HTML page and of the CSV downloads it carries."""
     page = _Page()
     page.feed(path.read_text(encoding="utf-8", errors="replace"))
-    captions = " ".join(t["caption"] for t in page.tables)
-    page_totals = _totals_in(" ".join(page.text) + " " + captions)
+    pieces = [*page.text, *(t["caption"] for t in page.tables)]
+    page_totals = _totals_in(" | ".join(pieces))  # '|': a total is read within one piece of text, never across two
     grids = []
     for t in page.tables:
         if len(t["rows"]) >= 2:
@@ -218,6 +218,15 @@ def _count_columns(grid: Grid, marked: set[int]) -> dict[int, dict[int, str]]:
         if ok and "n" in cells.values() and len(cells) >= 2:
             columns[j] = cells
     return columns
+
+
+def _marker(grid: Grid, i: int, j: int) -> str:
+    """What a hidden cell says of itself: its own words on a page; in a download, the row's note ('fewer than
+    10 responses'), if it has one."""
+    row = grid.rows[i]
+    if not grid.download:
+        return row[j] if j < len(row) else ""
+    return next((v for v in row if FEWER.match(v.strip())), "")
 
 
 def _number(text: str) -> float:
@@ -309,7 +318,7 @@ def audit_grid(grid: Grid) -> list[Finding]:
             if not gone:
                 continue
             s = sum(_number(grid.rows[i][j]) for i in members if cells[i] == "n")
-            texts = [grid.rows[i][j] if j < len(grid.rows[i]) else "" for i in gone]
+            texts = [_marker(grid, i, j) for i in gone]
             for total, source in _line_candidates(grid, j, block, cells, sibling):
                 if _fits(total, s, texts):
                     lines.append(([(i, j) for i in members], total))
@@ -357,9 +366,16 @@ def audit_page(grids: list[Grid]) -> list[Finding]:
     for g, _i, j, kind, labels, head in seen:
         if kind != "hidden" or not labels:
             continue
-        for other, oi, oj, okind, olabels, ohead in seen:
-            if other is not g and okind == "n" and ohead == head and labels <= olabels:
-                value = other.rows[oi][oj]
+        for other in grids:
+            if other is g:
+                continue
+            same = [
+                (oi, oj, okind)
+                for o, oi, oj, okind, olabels, ohead in seen
+                if o is other and ohead == head and labels <= olabels
+            ]
+            if len(same) == 1 and same[0][2] == "n":  # one row of the other table is this cell, and shows it
+                value = other.rows[same[0][0]][same[0][1]]
                 how = f"hidden, but printed as {value} in '{other.caption}'"
                 findings.append(Finding(g.where, g.caption, " / ".join([*sorted(labels), g.header[j]]), how))
                 break
