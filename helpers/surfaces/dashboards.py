@@ -68,7 +68,8 @@ VIEW_STYLE = (
     "<style>.wb-view table.data{border-collapse:collapse;margin:.4em 0 .8em}"
     ".wb-view table.data th,.wb-view table.data td{border-bottom:1px solid #d0d0d0;padding:3px 10px;text-align:left}"
     ".wb-view table.data caption{text-align:left;font-weight:600;padding:.3em 0}"
-    ".wb-view .note{color:#444;font-size:.92em}.wb-view .wb-message{font-weight:600}</style>"
+    ".wb-view .note{color:#444;font-size:max(.92em,14px)}"  # never under 14 px (docs/dashboards.md)
+    ".wb-view .wb-message{font-weight:600}</style>"
 )
 
 
