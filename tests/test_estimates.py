@@ -435,6 +435,9 @@ def test_did_by_hand():
         "significant",
         "design",
         "suppressed",
+        "pilot_areas",
+        "comparison_areas",
+        "left_out",
     ]
     assert len(out) == 1
     r = out.iloc[0]
@@ -465,15 +468,48 @@ def test_before_and_after_when_no_comparison_neighbourhoods():
     assert bool(r["significant"])
 
 
-def test_did_blank_when_a_neighbourhood_is_suppressed():
+def _birch_suppressed_at_12m(hidden: float = np.nan) -> pd.DataFrame:
+    """The pilots-and-comparison case with birch's 12-month figure suppressed (a small base); ``hidden``: what
+    its estimate would have been (a suppressed row never carries it: the test checks nothing depends on it)."""
     rows = [r for r in PILOTS_AND_COMPARISON if not (r[0] == "birch" and r[1] == "12m")]
-    rows.append(("birch", "12m", "s01", "agree", np.nan, np.nan, True, True))
+    rows.append(("birch", "12m", "s01", "agree", hidden, 0.05, True, True))
+    return scores_frame(rows)
+
+
+def test_did_leaves_a_suppressed_neighbourhood_out_of_its_pool():
+    # birch is suppressed at 12 months: the pilot pool is ash alone (share 1) at both waves.
+    #   pilot change .50 - .40 = .10, se sqrt(.02^2 + .02^2) = sqrt(.0008)
+    #   comparison (cedar) change .02, se sqrt(.0018); did .08, se sqrt(.0026)
+    pop = pd.concat([population(h) for h in ("ash", "birch", "cedar")])
+    ar = areas(("ash", "pilot"), ("birch", "pilot"), ("cedar", "comparison"))
+    r = did(_birch_suppressed_at_12m(), pop, ar, "working-xtra", FW).iloc[0]
+    assert not r["suppressed"]
+    assert r["pilot_change"] == pytest.approx(0.10) and r["pilot_se"] == pytest.approx(math.sqrt(0.0008))
+    assert r["comparison_change"] == pytest.approx(0.02)
+    assert r["did"] == pytest.approx(0.08) and r["se"] == pytest.approx(math.sqrt(0.0026))
+    assert (r["pilot_areas"], r["comparison_areas"], r["left_out"]) == ("ash", "cedar", "birch")
+
+
+def test_a_left_out_neighbourhood_cannot_be_worked_out_from_the_pool():
+    """The pooled figures are the same whatever the suppressed neighbourhood's figure was: differencing the pool
+    against the published neighbourhoods gives nothing about it."""
+    pop = pd.concat([population(h) for h in ("ash", "birch", "cedar")])
+    ar = areas(("ash", "pilot"), ("birch", "pilot"), ("cedar", "comparison"))
+    low = did(_birch_suppressed_at_12m(0.05), pop, ar, "working-xtra", FW)
+    high = did(_birch_suppressed_at_12m(0.95), pop, ar, "working-xtra", FW)
+    pd.testing.assert_frame_equal(low, high)
+
+
+def test_did_blank_only_when_a_role_has_no_usable_neighbourhood():
+    rows = [r for r in PILOTS_AND_COMPARISON if not (r[1] == "12m" and r[0] in ("ash", "birch"))]
+    rows += [(h, "12m", "s01", "agree", np.nan, np.nan, True, True) for h in ("ash", "birch")]
     pop = pd.concat([population(h) for h in ("ash", "birch", "cedar")])
     ar = areas(("ash", "pilot"), ("birch", "pilot"), ("cedar", "comparison"))
     r = did(scores_frame(rows), pop, ar, "working-xtra", FW).iloc[0]
     assert r["suppressed"] and np.isnan(r["did"]) and np.isnan(r["pilot_change"])
     assert r["comparison_change"] == pytest.approx(0.02)
     assert pd.isna(r["significant"])
+    assert (r["pilot_areas"], r["comparison_areas"], r["left_out"]) == ("", "cedar", "ash;birch")
 
 
 def test_did_bad_input():

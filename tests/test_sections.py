@@ -273,3 +273,54 @@ def test_a_list_of_points_renders_alike_in_a_report_and_a_dashboard():
     html = to_html(s)
     assert html == '<ul class="findings"><li>fewer &lt;than&gt; 10</li><li>two</li></ul>'
     assert html in view_html([s])
+
+
+# --- one small comparison area at one wave ----------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def millbrook_small_at_6m(tmp_path_factory, fw):
+    """The sample with only 8 of Millbrook's 6-month questionnaires (a comparison area of Working Xtra)."""
+    db = tmp_path_factory.mktemp("small") / "w.duckdb"
+    build_database(paths.SAMPLE, fw, db)
+    con = duckdb.connect(str(db))
+    con.execute(
+        "DELETE FROM survey WHERE neighbourhood = 'millbrook' AND wave = '6m' AND respondent_id NOT IN "
+        "(SELECT respondent_id FROM survey WHERE neighbourhood = 'millbrook' AND wave = '6m' "
+        "ORDER BY respondent_id LIMIT 8)"
+    )
+    con.close()
+    return db
+
+
+def test_a_small_comparison_area_is_left_out_of_the_pool_not_blanking_it(millbrook_small_at_6m):
+    """Working Xtra at 6 months: the comparison pool is Hollins Green alone, so the comparison change is Hollins
+    Green's own change (share 1), an independent figure from the change table; the pilot pool is as before."""
+    data = Report(millbrook_small_at_6m, "working-xtra", "oakfield", "6m").data
+    did = data.did[(data.did["wave"] == "6m") & (data.did["statistic"] == "agree")].set_index("measure")
+    assert not did["suppressed"].any()
+    assert set(did["comparison_areas"]) == {"hollins"} and set(did["left_out"]) == {"millbrook"}
+    assert set(did["pilot_areas"]) == {"brookside;oakfield"}
+    change = data.change
+    hollins = change[
+        (change["neighbourhood"] == "hollins") & (change["wave"] == "6m") & change["weighted"].astype(bool)
+    ]
+    hollins = hollins[hollins["statistic"] == "agree"].set_index("measure")
+    for measure, row in did.iterrows():
+        assert row["comparison_change"] == pytest.approx(hollins.loc[measure, "difference"])
+        assert row["comparison_se"] == pytest.approx(hollins.loc[measure, "se"])
+
+
+def test_the_sections_name_the_areas_left_out_and_the_small_areas_report_says_so(millbrook_small_at_6m):
+    pilot = Report(millbrook_small_at_6m, "working-xtra", "oakfield", "6m")
+    said = pilot.difference_in_differences().paragraphs[0]
+    assert "Comparison areas pooled: Hollins Green." in said
+    assert "Millbrook is left out at 6 months for every statement: fewer than 10 answers at 6 months." in said
+    assert "compare different places" in said  # at 12 months Millbrook is pooled again
+    small = Report(millbrook_small_at_6m, "working-xtra", "millbrook", "6m")
+    points = small.in_brief().points
+    assert points[0].startswith("Fewer than 10 questionnaires came back in Millbrook at 6 months")
+    assert "Millbrook" not in points[1].split("the pilot areas")[0].split(";")[0]  # not among the pooled
+    page = " ".join(render.to_html(small.show(name)) for name in ("in_brief", "statement_estimates", "ripple"))
+    assert "0 of the 0" not in page and "0 of 0" not in page
+    assert "too few to show what they said" in render.to_html(small.statement_estimates())

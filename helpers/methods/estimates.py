@@ -30,14 +30,17 @@ Public functions and their tidy outputs (docs/method.md explains the method in p
     Difference-in-differences for one project, weighted estimates only::
 
         project, measure, statistic, wave, pilot_change, pilot_se, comparison_change,
-        comparison_se, did, se, ci_low, ci_high, p_value, significant, design, suppressed
+        comparison_se, did, se, ci_low, ci_high, p_value, significant, design, suppressed,
+        pilot_areas, comparison_areas, left_out
 
     Pilot (and comparison) neighbourhoods are pooled with weights equal to their share of the
     role's adult population; ``did = pilot_change - comparison_change``. ``design`` is
     ``difference-in-differences``, or ``before-and-after`` when the project has no comparison
     neighbourhoods (then ``did`` is the pilot change and the comparison columns are blank).
-    ``suppressed`` is True when a neighbourhood in a role is suppressed or has no estimate for
-    the measure, wave or baseline: the row's figures are then blank.
+    A neighbourhood suppressed or without an estimate at the wave or the baseline is left out of
+    its role's pool for that row (``pilot_areas``, ``comparison_areas``: the ``;``-separated ids
+    pooled; ``left_out``: those left out). ``suppressed`` is True when a role has no usable
+    neighbourhood: the row's figures are then blank.
 
 ``wilson_interval(p, n_eff, confidence)``
     Wilson score interval, vectorised.
@@ -109,6 +112,9 @@ DID_COLUMNS = (
     "significant",
     "design",
     "suppressed",
+    "pilot_areas",
+    "comparison_areas",
+    "left_out",
 )
 DIFFERENCE_IN_DIFFERENCES = "difference-in-differences"
 BEFORE_AND_AFTER = "before-and-after"
@@ -292,14 +298,16 @@ def scores(
     framework: Framework,
     *,
     require_weights: bool = True,
+    project: str | None = None,
 ) -> pd.DataFrame:
     """Weighted and unweighted estimates per neighbourhood x wave x measure x statistic.
 
     Unweighted rows: the share (or mean) of those who answered; ``se = sqrt(p(1-p)/n)`` for shares
     and ``s / sqrt(n)`` for means; ``effective_n = base_n``.
 
-    Weighted rows: respondents raked to the neighbourhood's population by age band and gender
-    (:func:`helpers.methods.weights.rake_weights`); the standard error is linearised and allows for the
+    Weighted rows: respondents raked to the neighbourhood's population on the margins settings choose
+    for ``project`` (age band and gender unless ``weighting.rake_to`` or ``rake_to_by_project`` add
+    others; :func:`helpers.methods.weights.rake_weights`); the standard error is linearised and allows for the
     raking (:func:`helpers.methods.weights.linearised_estimates`); non-answerers of an item stay in the
     design (R's ``svymean(..., na.rm = TRUE)``). ``effective_n`` for shares is ``p(1-p)/se^2``
     (the Kish effective n of those who answered when ``p`` is 0 or 1 or ``se`` is 0); for means
@@ -316,7 +324,9 @@ def scores(
 
     See the module docstring for the columns and their order.
     """
-    table, problems = scores_and_weighting_problems(responses, population, framework, require_weights=require_weights)
+    table, problems = scores_and_weighting_problems(
+        responses, population, framework, require_weights=require_weights, project=project
+    )
     if len(problems):
         warnings.warn(
             "weighted rows left out (unweighted rows only) for: " + "; ".join(problems["reason"]),
@@ -326,7 +336,12 @@ def scores(
 
 
 def scores_and_weighting_problems(
-    responses: pd.DataFrame, population: pd.DataFrame | None, framework: Framework, *, require_weights: bool = False
+    responses: pd.DataFrame,
+    population: pd.DataFrame | None,
+    framework: Framework,
+    *,
+    require_weights: bool = False,
+    project: str | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """:func:`scores`, and the neighbourhood x waves that could not be weighted with why (columns
     neighbourhood, wave, reason), as data rather than a warning."""
@@ -335,7 +350,7 @@ def scores_and_weighting_problems(
         return _empty_scores(), problems
     specs = measures(framework.instrument)
     weights._require_columns(responses, [m.id for m in specs] + ["neighbourhood", "wave"], "survey responses")
-    design = weights.build_design(responses, population, framework.settings, strict=require_weights)
+    design = weights.build_design(responses, population, framework.settings, strict=require_weights, project=project)
     if design.problems:
         groups = design.groups.iloc[list(design.problem_groups)]
         problems = pd.DataFrame(
@@ -384,8 +399,7 @@ def _statistic_sums(
     """Per group x raking cell x statistic (every statistic of every measure, in order): answerers and
     the sums of ``y`` and ``y^2``; and the statistics."""
     n_groups = len(design.groups)
-    n_age, n_gender = len(design.age_labels), len(design.gender_labels)
-    n_cells = n_groups * n_age * n_gender
+    n_cells = n_groups * design.n_cells
     key = design.cell_key
     answered, sum_y, sum_y2, stats = [], [], [], []
     for m in specs:
@@ -397,7 +411,7 @@ def _statistic_sums(
             sum_y.append(table @ s.y)
             sum_y2.append(table @ s.y**2)
             stats.append(s)
-    shape = (n_groups, n_age, n_gender, len(stats))
+    shape = (n_groups, *design.cell_shape, len(stats))
     sums = weights.CellSums(
         answered=np.column_stack(answered).reshape(shape),
         sum_y=np.column_stack(sum_y).reshape(shape),
@@ -408,8 +422,9 @@ def _statistic_sums(
 
 def _unweighted(sums: weights.CellSums, is_share: np.ndarray):
     """Per ``[group, statistic]``: ``(n, estimate, se)``, the answerers and their plain share or mean."""
-    n = sums.answered.sum(axis=(1, 2))
-    s1, s2 = sums.sum_y.sum(axis=(1, 2)), sums.sum_y2.sum(axis=(1, 2))
+    cells = tuple(range(1, sums.answered.ndim - 1))  # one axis per raking margin
+    n = sums.answered.sum(axis=cells)
+    s1, s2 = sums.sum_y.sum(axis=cells), sums.sum_y2.sum(axis=cells)
     with np.errstate(invalid="ignore", divide="ignore"):
         est = s1 / n
         var_mean = (s2 - n * est**2) / (n - 1) / n
@@ -566,20 +581,13 @@ def _adults(population: pd.DataFrame, hoods: list[str]) -> pd.Series:
     return total.astype(float)
 
 
-def _pooled(weighted: pd.DataFrame, hoods: list[str], share: pd.Series, index: pd.MultiIndex):
-    """Population-share pooled estimate and se per (measure, statistic, wave); NaN if incomplete."""
+def _area_figures(weighted: pd.DataFrame, hoods: list[str], index: pd.MultiIndex) -> tuple[np.ndarray, np.ndarray]:
+    """Each neighbourhood's published estimate and se per (measure, statistic, wave) row of ``index``, a column
+    per neighbourhood in ``hoods``: NaN where it is suppressed (a small base) or has no estimate."""
     cells = weighted[weighted["neighbourhood"].isin(hoods)].set_index(["measure", "statistic", "wave", "neighbourhood"])
-    est = cells["estimate"].where(~cells["suppressed"]).unstack("neighbourhood")
-    se = cells["se"].where(~cells["suppressed"]).unstack("neighbourhood")
-    est = est.reindex(index=index, columns=hoods)
-    se = se.reindex(index=index, columns=hoods)
-    s = share.reindex(hoods).to_numpy()
-    pooled = est.to_numpy(dtype=float) @ s
-    pooled_se = np.sqrt((se.to_numpy(dtype=float) ** 2) @ s**2)
-    return (
-        pd.Series(pooled, index=index),
-        pd.Series(np.where(np.isnan(pooled), np.nan, pooled_se), index=index),
-    )
+    est = cells["estimate"].where(~cells["suppressed"]).unstack("neighbourhood").reindex(index=index, columns=hoods)
+    se = cells["se"].where(~cells["suppressed"]).unstack("neighbourhood").reindex(index=index, columns=hoods)
+    return est.to_numpy(dtype=float), se.to_numpy(dtype=float)
 
 
 def _did_rows(weighted: pd.DataFrame, framework: Framework) -> tuple[pd.MultiIndex, pd.MultiIndex]:
@@ -595,22 +603,46 @@ def _did_rows(weighted: pd.DataFrame, framework: Framework) -> tuple[pd.MultiInd
     return rows, at_base
 
 
-def _role_change(weighted: pd.DataFrame, members: list[str], adults: pd.Series, rows, at_base):
-    """A role's pooled change from the baseline and its se, per row."""
-    share = adults[members] / adults[members].sum()
-    est, se = _pooled(weighted, members, share, rows.append(at_base).unique())
-    diff = est.reindex(rows).to_numpy() - est.reindex(at_base).to_numpy()
-    var = se.reindex(rows).to_numpy() ** 2 + se.reindex(at_base).to_numpy() ** 2
-    return diff, np.sqrt(var)
+@dataclass(frozen=True)
+class RoleChange:
+    """One role's pooled change from the baseline per row, and the neighbourhoods it pools."""
+
+    change: np.ndarray
+    se: np.ndarray
+    used: list[str]  # per row: the ';'-separated neighbourhoods pooled ('' when none could be)
+    left_out: list[str]  # per row: the ';'-separated neighbourhoods of the role left out of the pool
+
+
+def _role_change(weighted: pd.DataFrame, members: list[str], adults: pd.Series, rows, at_base) -> RoleChange:
+    """A role's pooled change from the baseline and its se, per row, over the neighbourhoods whose estimate is
+    published at both the baseline and the row's wave (each weighted by its share of those neighbourhoods'
+    adults). A neighbourhood suppressed or missing at either wave is left out of the pool, never in it; the
+    change is blank only when no neighbourhood of the role is usable."""
+    wave_est, wave_se = _area_figures(weighted, members, rows)
+    base_est, base_se = _area_figures(weighted, members, at_base)
+    usable = ~(np.isnan(wave_est) | np.isnan(base_est))
+    people = np.where(usable, adults.reindex(members).to_numpy(dtype=float), 0.0)
+    total = people.sum(axis=1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = people / total
+    diff = np.where(usable, wave_est - base_est, 0.0)
+    var = np.where(usable, wave_se**2 + base_se**2, 0.0)
+    none = total[:, 0] == 0
+    change = np.where(none, np.nan, (share * diff).sum(axis=1))
+    se = np.where(none, np.nan, np.sqrt((share**2 * var).sum(axis=1)))
+    names = np.array(members, dtype=object)
+    used = [";".join(names[row]) for row in usable]
+    left_out = [";".join(names[~row]) for row in usable]
+    return RoleChange(change, se, used, left_out)
 
 
 def _contrast(changes: dict[str, tuple[np.ndarray, np.ndarray]], n_rows: int) -> dict:
     """The pilot's change less the comparison's (difference-in-differences), or with no comparison
     neighbourhoods the pilot's alone (before-and-after): the table's change, ``did``, ``se`` and
     ``design`` columns."""
-    pilot_change, pilot_se = changes["pilot"]
+    pilot_change, pilot_se = changes["pilot"].change, changes["pilot"].se
     if "comparison" in changes:
-        comparison_change, comparison_se = changes["comparison"]
+        comparison_change, comparison_se = changes["comparison"].change, changes["comparison"].se
         return {
             "pilot_change": pilot_change,
             "pilot_se": pilot_se,
@@ -646,9 +678,12 @@ def did(
     ``sum(p_j est_j)``, pooled se ``sqrt(sum(p_j^2 se_j^2))`` (neighbourhoods independent). The
     role's change is its pooled wave figure minus its pooled baseline figure (variances add);
     ``did = pilot_change - comparison_change`` with ``se`` the square root of the four variances'
-    sum, a normal-theory interval and two-sided p-value. If any neighbourhood of a role is
-    suppressed or missing for the measure at the wave or the baseline, that role's figure is
-    blank, and so is the row (``suppressed`` True). See the module docstring for the columns.
+    sum, a normal-theory interval and two-sided p-value. A neighbourhood suppressed (a small base)
+    or missing for the measure at the wave or the baseline is left out of its role's pool for that
+    row, and the others are pooled with their shares of the remaining adults; ``pilot_areas`` and
+    ``comparison_areas`` name the neighbourhoods pooled, ``left_out`` those left out (``;``-separated
+    ids). The row is blank (``suppressed`` True) only when a role has no usable neighbourhood. See
+    the module docstring for the columns.
     """
     framework.project(project_id)
     roles = _project_areas(areas, project_id)
@@ -660,6 +695,19 @@ def did(
         role: _role_change(weighted, members, adults, rows, at_base) for role, members in roles.items() if members
     }
     figures = _contrast(changes, len(rows))
+    blank = [""] * len(rows)
+    pooled = {
+        "pilot_areas": changes["pilot"].used,
+        "comparison_areas": changes["comparison"].used if "comparison" in changes else blank,
+        "left_out": [
+            ";".join(p for p in parts if p)
+            for parts in zip(
+                changes["pilot"].left_out,
+                changes["comparison"].left_out if "comparison" in changes else blank,
+                strict=True,
+            )
+        ],
+    }
     low, high, p, significant = _test(figures["did"], figures["se"], framework.settings.thresholds.confidence_level)
     out = pd.DataFrame(
         {
@@ -673,6 +721,7 @@ def did(
             "p_value": p,
             "significant": significant,
             "suppressed": np.isnan(np.asarray(figures["did"], dtype=float)),
+            **pooled,
         }
     )
     out = _sorted(out, framework, ["measure", "statistic", "wave"])

@@ -121,9 +121,34 @@ def _area_bullet(data: ProjectData, sel: Selection) -> str | None:
     return said
 
 
-def _names(data: ProjectData, role: str, sel: Selection) -> str:
-    hoods = data.areas.loc[data.areas["role"] == role, "neighbourhood"]
+def _names(data: ProjectData, role: str, sel: Selection, rows: pd.DataFrame | None = None) -> str:
+    """The role's areas as a reader names them ("this area" for the report's own); with the project's DiD
+    ``rows``, the areas most statements pooled, and those left out said so."""
+    hoods = list(data.areas.loc[data.areas["role"] == role, "neighbourhood"])
+    if rows is not None and f"{role}_areas" in rows and len(rows):
+        pooled = rows[f"{role}_areas"].mode().iloc[0].split(";")
+        out = [h for h in hoods if h not in pooled]
+        hoods = [h for h in hoods if h in pooled]
+        if out:
+            named = fmt.listed("this area" if h == sel.neighbourhood else data.name_of(h) for h in out)
+            left = f"{named} left out at {fmt.wave_label(data.fw, sel.wave)}: too few answers"
+            return fmt.listed("this area" if h == sel.neighbourhood else data.name_of(h) for h in hoods) + f"; {left}"
     return fmt.listed("this area" if h == sel.neighbourhood else data.name_of(h) for h in hoods)
+
+
+def _too_few_bullet(data: ProjectData, sel: Selection) -> str | None:
+    """When this neighbourhood returned fewer questionnaires this wave than may be published: say so first."""
+    if not sel.neighbourhood or not sel.wave:
+        return None
+    n, minimum = len(data.responses_here(sel.neighbourhood, sel.wave)), data.fw.settings.thresholds.minimum_base
+    if n >= minimum:
+        return None
+    name, wave = data.name_of(sel.neighbourhood), fmt.wave_label(data.fw, sel.wave)
+    got = "No questionnaires" if n == 0 else f"Fewer than {minimum} questionnaires"
+    return (
+        f"{got} came back in {name} at {wave}: too few to publish its own survey figures. What follows is the "
+        f"project's comparison without {name} at this wave, and the local indicators."
+    )
 
 
 def _project_rows(data: ProjectData, sel: Selection, result: ripples.RippleResult) -> pd.DataFrame:
@@ -155,7 +180,7 @@ def _project_bullet(data: ProjectData, sel: Selection, result: ripples.RippleRes
 
     if data.before_and_after():
         head = (
-            f"There are no comparison areas, so the survey shows the pilot areas ({_names(data, 'pilot', sel)}) "
+            f"There are no comparison areas, so the survey shows the pilot areas ({_names(data, 'pilot', sel, rows)}) "
             "before and after only: "
         )
         moved = [
@@ -166,8 +191,8 @@ def _project_bullet(data: ProjectData, sel: Selection, result: ripples.RippleRes
         tail = " Changes like these may come from anything else that changed over the same time, not only the project."
     else:
         head = (
-            f"Against the comparison areas ({_names(data, 'comparison', sel)}), the pilot areas "
-            f"({_names(data, 'pilot', sel)}) "
+            f"Against the comparison areas ({_names(data, 'comparison', sel, rows)}), the pilot areas "
+            f"({_names(data, 'pilot', sel, rows)}) "
         )
         moved = [
             f"did clearly {'better' if r.did > 0 else 'worse'} on {_short(data, r.measure)}, by "
@@ -459,6 +484,7 @@ def in_brief(data: ProjectData, sel: Selection) -> Section:
     else:
         n = len(_project_rows(data, sel, result))
         found = [
+            _too_few_bullet(data, sel),
             _area_bullet(data, sel) if sel.neighbourhood else None,
             _project_bullet(data, sel, result),
             _indicator_bullet(data, sel, result),

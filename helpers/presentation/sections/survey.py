@@ -15,7 +15,10 @@ from .. import charts
 from .. import formatting as fmt
 from ..model import Section
 from ..tables import (
+    STATUS_NONE,
     STATUS_OK,
+    STATUS_SUPPRESSED,
+    STATUS_UNWEIGHTED,
     agree_rows,
     agree_shown,
     agree_tidy,
@@ -186,6 +189,11 @@ def statement_estimates(data: ProjectData, sel: Selection) -> Section:
     the baseline its change since the baseline: one chart of two panels sharing the statements' rows."""
     th = data.fw.settings.thresholds
     rows = _statement_rows(data, _rows_here(data, data.scores, sel), sel)
+    if rows.empty or rows["suppressed"].all():
+        name, wave = data.name_of(sel.neighbourhood), fmt.wave_label(data.fw, sel.wave)
+        return Section().message(
+            f"Fewer than {th.minimum_base} residents in {name} answered at {wave}: too few to show what they said."
+        )
     weighted = data.weighted(sel.neighbourhood, sel.wave)
     word = "weighted" if weighted else "unweighted"
     name, level, wave = data.name_of(sel.neighbourhood), fmt.level(data.fw), fmt.wave_label(data.fw, sel.wave)
@@ -342,16 +350,88 @@ def _difference_tidy(rows: pd.DataFrame, value: str) -> pd.DataFrame:
 
 
 def _did_notes(data: ProjectData, rows: pd.DataFrame, sel: Selection) -> list[str]:
-    """Why a DiD is blank: a small base in some area, or no data for the wave."""
+    """Why a DiD is blank: no area of a role could be pooled (each had a small base or no answers)."""
     minimum = data.fw.settings.thresholds.minimum_base
-    small = agree_rows(data.scores, data.neighbourhoods, [data.fw.settings.baseline, sel.wave], list(rows["measure"]))
-    small = set(small.loc[small["status"] == "suppressed", "measure"])
+    empty = {"pilot": rows["pilot_areas"] == "", "comparison": rows["comparison_areas"] == ""}
+    if data.before_and_after():
+        empty["comparison"] = pd.Series(False, index=rows.index)
     return [
         ""
         if pd.notna(d)
-        else (f"fewer than {minimum} responses in at least one area" if m in small else "not available for this wave")
-        for m, d in zip(rows["measure"], rows["difference"], strict=True)
+        else f"no {' or '.join(r for r in ('pilot', 'comparison') if empty[r][i])} area had {minimum} or more "
+        "answers at both waves"
+        if empty["pilot"][i] or empty["comparison"][i]
+        else "not available for this wave"
+        for i, d in zip(rows.index, rows["difference"], strict=True)
     ]
+
+
+def _names(data: ProjectData, ids: str) -> str:
+    """';'-separated neighbourhood ids as a reader names them: 'Ashgrove and Westwood'."""
+    return fmt.listed([data.name_of(i) for i in ids.split(";") if i])
+
+
+def _why_left_out(data: ProjectData, hood: str, measures: list[str], wave: str) -> str:
+    """Why a neighbourhood was left out of a pool: a small base or no answers, at the baseline or the wave."""
+    minimum, baseline = data.fw.settings.thresholds.minimum_base, data.fw.settings.baseline
+    waves = [baseline, wave]
+    found = agree_rows(data.scores, [hood], waves, measures)
+    reasons = []
+    for w in waves:
+        status = set(found.loc[found["wave"] == w, "status"])
+        label = "the baseline" if w == baseline else fmt.wave_label(data.fw, w)
+        if STATUS_SUPPRESSED in status:
+            reasons.append(f"fewer than {minimum} answers at {label}")
+        elif STATUS_UNWEIGHTED in status:
+            reasons.append(f"the answers at {label} could not be weighted")
+        elif not status or status == {STATUS_NONE}:
+            reasons.append(f"no answers at {label}")
+    return " and ".join(reasons) or "no published figure at both waves"
+
+
+def _pooled_areas(data: ProjectData, rows: pd.DataFrame, sel: Selection) -> list[str]:
+    """Which areas each role pools at this wave, which are left out and why, and whether another wave pools
+    different areas (then the two waves' figures compare different places)."""
+    shown = rows[rows["measure"].notna()]
+    out = []
+    for role in ("pilot", "comparison"):
+        if role == "comparison" and data.before_and_after():
+            continue
+        used = shown[f"{role}_areas"].mode()
+        if len(used) and used.iloc[0]:
+            out.append(f"{role.capitalize()} areas pooled: {_names(data, used.iloc[0])}.")
+    measures = list(shown["measure"])
+    left = sorted({h for ids in shown["left_out"] for h in ids.split(";") if h})
+    wave = fmt.wave_label(data.fw, sel.wave)
+    for hood in left:
+        count = sum(hood in ids.split(";") for ids in shown["left_out"])
+        which = "every statement" if count == len(shown) else f"{count} of the {len(shown)} statements"
+        why = _why_left_out(data, hood, measures, sel.wave)
+        out.append(f"{data.name_of(hood)} is left out at {wave} for {which}: {why}.")
+    other = _other_waves_pools(data, sel, shown)
+    if other:
+        out.append(other)
+    return out
+
+
+def _pooled_set(frame: pd.DataFrame) -> tuple[str, str]:
+    """The areas most statements pool, per role."""
+    return tuple(frame[c].mode().iloc[0] if len(frame) else "" for c in ("pilot_areas", "comparison_areas"))
+
+
+def _other_waves_pools(data: ProjectData, sel: Selection, shown: pd.DataFrame) -> str:
+    """A sentence when another later wave pools different areas than this one, else ''."""
+    did, here = data.did, _pooled_set(shown)
+    for wave in data.survey_waves:
+        if wave in (data.fw.settings.baseline, sel.wave):
+            continue
+        there = _pooled_set(did[(did["wave"] == wave) & did["measure"].isin(shown["measure"])])
+        if there != here:
+            return (
+                f"At {fmt.wave_label(data.fw, wave)} the pools hold different areas, so the figures at the two "
+                "waves compare different places."
+            )
+    return ""
 
 
 @section("Pilot against comparison areas", same_for="wave", annex_tables=True, dashboard="survey")
@@ -384,9 +464,12 @@ def difference_in_differences(data: ProjectData, sel: Selection) -> Section:
         design=rows["design"].to_numpy(),
         pilot_change_points=(100 * rows["pilot_change"]).round(1).to_numpy(),
         comparison_change_points=(100 * rows["comparison_change"]).round(1).to_numpy(),
+        pilot_areas=[_names(data, ids) for ids in rows["pilot_areas"]],
+        comparison_areas=[_names(data, ids) for ids in rows["comparison_areas"]],
         note=notes,
     )
-    s.table("did", table, f"{head}: all {data.project.name} pilot areas pooled", tidy=tidy)
+    s.text(" ".join(_pooled_areas(data, rows, sel)))
+    s.table("did", table, f"{head}: the {data.project.name} areas pooled", tidy=tidy)
     return s.method(estimates.BEFORE_AFTER_NOTE if before_after else estimates.PARALLEL_TRENDS_NOTE)
 
 
