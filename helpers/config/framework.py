@@ -17,7 +17,16 @@ from pathlib import Path
 from typing import Annotated, Literal, get_args
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from . import paths
 from .errors import FrameworkError, allowed
@@ -450,12 +459,143 @@ class AgeBand(Model):
     max: int
 
 
+class DimensionCategory(Model):
+    """One category of a weighting dimension and the survey answers that fall in it: ``codes`` (answers of a
+    question with choices, such as ethnic groups merged into the groups the census counts) or ``min`` to
+    ``max`` (a number such as age, both ends included). An answer in no category (prefer not to say, blank,
+    an answer the census does not count) is ``unknown``: see :class:`WeightingDimension`."""
+
+    id: str = Field(min_length=1)
+    codes: tuple[int | str, ...] = ()
+    min: float | None = None
+    max: float | None = None
+
+    @model_validator(mode="after")
+    def _codes_or_range(self):
+        has_range = self.min is not None or self.max is not None
+        if bool(self.codes) == has_range:
+            raise ValueError(f"category '{self.id}' needs either codes or min and max, not both and not neither")
+        if has_range and (self.min is None or self.max is None or self.min > self.max):
+            raise ValueError(f"category '{self.id}' needs min and max with min <= max")
+        return self
+
+
+UNKNOWN_CATEGORY = "unknown"
+"""The weighting category of a respondent whose answer falls in no category of a dimension."""
+
+
+class WeightingDimension(Model):
+    """A margin respondents can be raked to: ``id`` is the population file's ``dimension``, ``column`` the
+    survey column it is read from, ``categories`` the population file's categories for it and the answers in
+    each, ``label`` the reader's words for it ("ethnic group").
+
+    ``unknown`` says what happens to a respondent whose answer is in no category (prefer not to say, blank):
+    ``pro-rata`` (the only rule so far, and the one age and gender have always used) puts them in an
+    ``unknown`` category whose target is their share of the respondents times the population; the known
+    categories share out the rest in proportion to the population file. Nobody is dropped, and a respondent
+    who gave an age but no ethnic group still counts towards the age margin."""
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    label: str = Field(min_length=1)
+    column: str = Field(min_length=1)
+    categories: tuple[DimensionCategory, ...] = Field(min_length=1)
+    unknown: Literal["pro-rata"] = "pro-rata"
+
+    @field_validator("categories")
+    @classmethod
+    def _distinct(cls, categories):
+        ids = [c.id for c in categories]
+        twice = sorted({i for i in ids if ids.count(i) > 1})
+        if twice:
+            raise ValueError(f"category ids must be unique; {', '.join(twice)} given twice")
+        if UNKNOWN_CATEGORY in ids:
+            raise ValueError(f"'{UNKNOWN_CATEGORY}' is kept for answers in no category; choose another id")
+        if len({bool(c.codes) for c in categories}) > 1:
+            raise ValueError("give every category codes, or every category min and max, not a mix")
+        codes = [str(code) for c in categories for code in c.codes]
+        twice = sorted({code for code in codes if codes.count(code) > 1})
+        if twice:
+            raise ValueError(f"code(s) {', '.join(twice)} are in more than one category; each answer has one")
+        ranges = sorted((c.min, c.max, c.id) for c in categories if c.min is not None)
+        for (_, high, first), (low, _, second) in zip(ranges, ranges[1:], strict=False):
+            if low <= high:
+                raise ValueError(f"categories '{first}' and '{second}' overlap; an answer can be in one only")
+        return categories
+
+    @property
+    def banded(self) -> bool:
+        """True when answers are numbers placed by ``min`` and ``max`` (age), False when they are codes."""
+        return self.categories[0].min is not None
+
+    @property
+    def category_ids(self) -> tuple[str, ...]:
+        return tuple(c.id for c in self.categories)
+
+
+AGE_BAND, GENDER = "age_band", "gender"
+"""The two dimensions every population file carries (``age_bands`` and ``genders`` in settings.yaml)."""
+
+
 class Weighting(Model):
+    """How respondents are weighted (docs/method.md, "Weighting"): the margins declared (age band and gender
+    always, from ``age_bands`` and ``genders``; any others in ``dimensions``), which of them to rake to
+    (``rake_to`` for every project, ``rake_to_by_project`` for one), the optional cap on a weight as a
+    multiple of the mean weight, and when raking stops."""
+
     age_bands: tuple[AgeBand, ...]
     genders: tuple[str, ...]
-    weight_cap: float | None = None
-    max_iterations: int = 100
-    tolerance: float = 1e-8
+    dimensions: tuple[WeightingDimension, ...] = ()
+    rake_to: tuple[str, ...] = (AGE_BAND, GENDER)
+    rake_to_by_project: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    weight_cap: float | None = Field(default=None, ge=1)
+    max_iterations: int = Field(default=100, ge=1)
+    tolerance: float = Field(default=1e-8, gt=0)
+
+    @model_validator(mode="after")
+    def _known_dimensions(self):
+        ids = [d.id for d in self.dimensions]
+        for i in ids:
+            if i in (AGE_BAND, GENDER):
+                raise ValueError(f"dimensions: '{i}' is declared by age_bands and genders; give other dimensions")
+            if ids.count(i) > 1:
+                raise ValueError(f"dimensions: '{i}' is declared twice; ids must be unique")
+        known = (AGE_BAND, GENDER, *ids)
+        choices = {"rake_to": self.rake_to} | {f"rake_to_by_project.{p}": d for p, d in self.rake_to_by_project.items()}
+        for where, chosen in choices.items():
+            if not chosen:
+                raise ValueError(f"{where}: name at least one dimension; known: {', '.join(known)}")
+            for d in chosen:
+                if d not in known:
+                    raise ValueError(f"{where}: '{d}' is not a declared dimension; known: {', '.join(known)}")
+            if len(set(chosen)) != len(chosen):
+                raise ValueError(f"{where}: a dimension is named twice ({', '.join(chosen)})")
+        return self
+
+    @property
+    def declared(self) -> tuple[WeightingDimension, ...]:
+        """Every dimension a population file may carry: age band and gender first, then ``dimensions``."""
+        age = WeightingDimension(
+            id=AGE_BAND,
+            label="age group",
+            column="age",
+            categories=tuple(DimensionCategory(id=b.id, min=b.min, max=b.max) for b in self.age_bands),
+        )
+        gender = WeightingDimension(
+            id=GENDER,
+            label="gender",
+            column="gender",
+            categories=tuple(DimensionCategory(id=g, codes=(g,)) for g in self.genders),
+        )
+        return (age, gender, *self.dimensions)
+
+    def dimension(self, dimension_id: str) -> WeightingDimension:
+        return next(d for d in self.declared if d.id == dimension_id)
+
+    def margins(self, project: str | None = None) -> tuple[WeightingDimension, ...]:
+        """The dimensions raked to, in the order raking visits them: the project's own choice
+        (``rake_to_by_project``) when it has one, else ``rake_to``. The first sets the population total."""
+        chosen = self.rake_to_by_project.get(project, self.rake_to) if project is not None else self.rake_to
+        return tuple(self.dimension(d) for d in chosen)
 
 
 class Council(Model):
@@ -656,11 +796,42 @@ def _check_references(fw: Framework) -> None:
             raise FrameworkError(
                 f"settings.yaml: weighting.genders '{g}' is not a gender code; known: {allowed(genders)}"
             )
+    _check_weighting_dimensions(fw)
     th = fw.settings.thresholds
     if th.low_base < th.minimum_base:
         raise FrameworkError("settings.yaml: thresholds.low_base must be at least minimum_base")
     if fw.resilience is not None:
         _check_resilience(fw)
+
+
+def _check_weighting_dimensions(fw: Framework) -> None:
+    """Each declared dimension reads a survey column, a question's codes are its own, a project is a project."""
+    wt, ins = fw.settings.weighting, fw.instrument
+    columns = [c for c in ins.survey_columns() if c not in ("respondent_id", "neighbourhood", "wave")]
+    questions = {q.id: q for q in (ins.ethnicity, ins.gender)}
+    for n, dim in enumerate(wt.dimensions):
+        where = f"settings.yaml: weighting.dimensions[{n}] ({dim.id})"
+        if dim.column not in columns:
+            raise FrameworkError(f"{where}: column '{dim.column}' is not a survey column; known: {allowed(columns)}")
+        question = questions.get(dim.column)
+        if question is None:
+            continue
+        if dim.banded:
+            raise FrameworkError(f"{where}: column '{dim.column}' holds codes; give each category codes, not min/max")
+        known = [str(c.code) for c in question.categories]
+        for cat in dim.categories:
+            for code in cat.codes:
+                if str(code) not in known:
+                    raise FrameworkError(
+                        f"{where}: category '{cat.id}' has code '{code}', which is not an answer to the "
+                        f"{dim.column} question; known: {allowed(known)}"
+                    )
+    for project in wt.rake_to_by_project:
+        if project not in fw.project_ids:
+            raise FrameworkError(
+                f"settings.yaml: weighting.rake_to_by_project '{project}' is not a project; "
+                f"known: {allowed(fw.project_ids)}"
+            )
 
 
 def _check_resilience(fw: Framework) -> None:
