@@ -268,15 +268,16 @@ def _blocks(grid: Grid, counts: dict) -> list[list[int]]:
     return [rows]
 
 
-def _is_total_row(grid: Grid, i: int, counts: dict) -> bool:
-    return any(label.lower() in TOTAL_LABELS for label in _labels(grid, i, counts))
+def _is_total_row(grid: Grid, i: int) -> bool:
+    """A row labelled 'Total' (or 'All'): its counts are the totals of the rest of its block."""
+    return any(label.lower() in TOTAL_LABELS for label in _labels(grid, i, {}))
 
 
-def _line_candidates(grid: Grid, j: int, members: list[int], cells: dict, sibling: float | None):
+def _line_candidates(grid: Grid, j: int, block: list[int], cells: dict, sibling: float | None):
     """The totals a reader could put beside a line, most certain first: (total, where it comes from)."""
     out = []
-    for i in members:
-        if _is_total_row(grid, i, {}) and cells.get(i) == "n":
+    for i in block:
+        if _is_total_row(grid, i) and cells.get(i) == "n":
             out.append((_number(grid.rows[i][j]), "the table's total row"))
     out += [(t, "the number in the caption") for t in _totals_in(grid.caption)]
     if sibling is not None:
@@ -308,11 +309,11 @@ def audit_grid(grid: Grid) -> list[Finding]:
         sums = {
             sum(_number(grid.rows[i][j]) for i in b if cells.get(i) == "n")
             for b in blocks
-            if all(cells.get(i) == "n" for i in b if i in cells) and not any(_is_total_row(grid, i, {}) for i in b)
+            if all(cells.get(i) == "n" for i in b if i in cells) and not any(_is_total_row(grid, i) for i in b)
         }
         sibling = next(iter(sums)) if len(blocks) > 1 and len(sums) == 1 else None
         for block in blocks:
-            totals_here = [i for i in block if _is_total_row(grid, i, {})]
+            totals_here = [i for i in block if _is_total_row(grid, i)]
             members = [i for i in block if i in cells and i not in totals_here]
             gone = [i for i in members if cells[i] == "hidden"]
             if not gone:
