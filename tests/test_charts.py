@@ -157,6 +157,39 @@ def _ideals() -> pd.DataFrame:
     )
 
 
+def _role_series() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Role averages of the change since the start by months from it (trends.role_series' columns), and the
+    panels: four indicators, the pilot series drifting up before the start in the second."""
+    rows, panels = [], []
+    for i, (ind, label) in enumerate(
+        [
+            ("employment", "Employment rate, adults 16-64"),
+            ("crime", "Crime and anti-social behaviour per 1,000"),
+            ("homes", "Empty homes"),
+            ("attend", "Attendances at community activities per 1,000 adults"),
+        ]
+    ):
+        for role, drift in (("pilot", 0.4 * i), ("comparison", 0.1)):
+            for t, period in enumerate(PERIODS):
+                months = 3 * (t - 4)
+                change = drift * months / 12 + (2 * months / 12 if role == "pilot" and months > 0 else 0)
+                rows.append((ind, role, period, months, change, 2))
+        panels.append(
+            (
+                ind,
+                label,
+                f"change in points; {'moved differently' if i == 1 else 'moved alike'} before",
+                0.4 * i,
+                0.1,
+                0.0,
+                0.0,
+            )
+        )
+    columns = ["indicator", "label", "note", "pilot_slope", "comparison_slope", "pilot_at_start", "comparison_at_start"]
+    series = pd.DataFrame(rows, columns=["indicator", "role", "period", "months", "change", "areas"])
+    return series, pd.DataFrame(panels, columns=columns)
+
+
 def _reach() -> pd.DataFrame:
     labels = ["Co-operative place", "Co-operative people", "Co-operative public services"]
     return pd.DataFrame({"label": labels, "outcomes": [6, 3, 6], "outcomes_in_map": [2, 2, 2]})
@@ -190,6 +223,7 @@ CHARTS = {
     ),
     "predicted-actual": (lambda: charts.predicted_actual_chart(_predicted()), True),
     "tier": (lambda: charts.tier_chart(_series(), baseline=BASELINE), True),
+    "pre-trend": (lambda: charts.pre_trend_chart(*_role_series()), True),
     "sentiment": (lambda: charts.sentiment_chart(_shares(), 10), True),
     "ripple": (lambda: charts.ripple_chart(_ideals(), title=LONG_TITLE), False),
     "ripple-design": (lambda: charts.ripple_chart(_ideals(), title="Planned", design=True), False),
@@ -300,7 +334,7 @@ def test_every_chart_of_a_real_report_is_print_ready(sample_db, monkeypatch):
     assert set(seen) == set(ROLE_FUNCTIONS + OTHER_FUNCTIONS)
 
 
-ROLE_FUNCTIONS = ["estimate_dots", "indicator_trend_chart", "predicted_actual_chart", "tier_chart"]
+ROLE_FUNCTIONS = ["estimate_dots", "indicator_trend_chart", "predicted_actual_chart", "tier_chart", "pre_trend_chart"]
 OTHER_FUNCTIONS = ["difference_bars", "sentiment_chart", "ripple_chart", "planned_reach_chart"]
 
 
@@ -389,7 +423,7 @@ def _distinct_in_image(image: np.ndarray, a, b, *, min_pixels: int = 10) -> tupl
     return counts[0], counts[1]
 
 
-ROLE_CHARTS = ["dots-by-area", "indicator-trend", "predicted-actual", "tier"]
+ROLE_CHARTS = ["dots-by-area", "indicator-trend", "predicted-actual", "tier", "pre-trend"]
 
 
 @pytest.mark.parametrize("name", ROLE_CHARTS)

@@ -349,9 +349,20 @@ class Disagreement(Model):
     why: str = Field(min_length=1)
 
 
+class PreTrends(Model):
+    """How a local indicator's trends before the project count towards certainty: the share of a local-indicators
+    line's weight that counts when its clear result rests on an indicator whose pilot and comparison areas moved
+    differently before the project (``diverging``), or on one that could not be checked (``untested``)."""
+
+    diverging: float = Field(ge=0, le=1)
+    untested: float = Field(ge=0, le=1)
+    why: str = Field(min_length=1)
+
+
 class RollupRule(Model):
     """The ripple's roll-up rule (ripple.yaml; docs/ripple.md): line weights, strength and certainty words,
-    when an item is clear, what disagreement does, and which strength words need the survey to agree."""
+    when an item is clear, what disagreement does, which strength words need the survey to agree, and what a
+    local indicator's trends before the project do to certainty (none: nothing)."""
 
     weights: dict[WeightId, LineWeight]
     strength: WordScale
@@ -359,6 +370,7 @@ class RollupRule(Model):
     clear: ClearRule
     disagreement: Disagreement
     survey_must_agree: tuple[str, ...] = ()
+    pre_trends: PreTrends | None = None
 
     @field_validator("survey_must_agree")
     @classmethod

@@ -25,7 +25,10 @@ effect". This module makes that aggregation a transparent rule (docs/ripple.md, 
    framework data: ``data/framework/ripple.yaml``, :class:`helpers.config.framework.RollupRule`), from -1
    to +1. Certainty of an outcome = the weight of its lines with a clear result in the direction of its
    strength, less ``disagreement.subtract`` times the weight of those with a clear result the other way
-   (never below 0), over the weight of every measurable line the map plans for it (0 to 1).
+   (never below 0), over the weight of every measurable line the map plans for it (0 to 1). A local-indicators
+   line whose clear result rests only on indicators whose pilot and comparison areas moved differently before
+   the project (:mod:`helpers.evidence.trends`) counts the rule's ``pre_trends.diverging`` share of its weight
+   towards certainty (one resting on indicators that could not be checked: ``pre_trends.untested``).
 
 3. An ideal's strength = the mean strength of its outcomes that have evidence; its certainty = the summed
    certainty of its outcomes leaning the way of its strength, less ``disagreement.subtract`` times that of
@@ -66,7 +69,7 @@ from ..config import paths
 from ..config.errors import allowed
 from ..config.framework import IDEAL_IDS, Framework, RippleLine, RollupRule, WordScale
 from ..methods import estimates
-from . import evidence
+from . import evidence, trends
 
 LINES = ("survey", "indicators", "stories", "sentiment")
 LINE_NAMES = {"survey": "Survey", "indicators": "Local indicators", "stories": "Stories", "sentiment": "Sentiment"}
@@ -87,6 +90,10 @@ LINE_COLUMNS = (
     "clear_items",  # the statements or indicators counted as clear by the rule's clear.method (a tuple)
     "design",
     "detail",
+    # local indicators: whether the clear indicators' pilot and comparison areas moved alike before the project
+    # ("parallel", "diverging", "untested"; "" for other lines and for a line with nothing clear)
+    "pre_trend",
+    "certainty_weight",  # the weight the line counts towards certainty (the rule's pre_trends; else its weight)
 )
 # One row per survey statement or indicator of an outcome at a wave, and its sentiment line's net tone (none in
 # design mode). effect, ci_low, ci_high: survey, the difference-in-differences in the share agreeing (-1 to 1);
@@ -111,6 +118,7 @@ ITEM_COLUMNS = (
     "clear",
     "design",
     "n",
+    "pre_trend",  # indicators: the verdict of the check of the trends before the project (trends.VERDICTS)
 )
 RIPPLE_COLUMNS = (
     "project",
@@ -213,6 +221,9 @@ class _Measured:
     indicators: pd.DataFrame  # evidence.indicator_tests at the wave, from the evidence as at the wave
     sentiment: dict  # evidence.sentiment_change at the wave, likewise
     stories: dict[str, int]  # consented stories per outcome up to the wave
+    pre_trends: dict[str, str] | None = (
+        None  # indicator -> the verdict on its trends before the project (trends.VERDICTS)
+    )
 
     @classmethod
     def at(cls, fw: Framework, wave: str | None, did: pd.DataFrame | None, ev, rule: RollupRule) -> _Measured:
@@ -227,9 +238,24 @@ class _Measured:
             return replace(nothing, design=False, survey=survey)
         ev = ev.up_to(wave)  # as at the wave: nothing dated after its month, no story of a later wave
         tests, tone = evidence.indicator_tests(ev, wave), evidence.sentiment_change(ev, wave)
+        pre = _pre_trends(ev, rule)
         return replace(
-            nothing, design=False, survey=survey, indicators=tests, sentiment=tone, stories=_stories(ev, wave)
+            nothing,
+            design=False,
+            survey=survey,
+            indicators=tests,
+            sentiment=tone,
+            stories=_stories(ev, wave),
+            pre_trends=pre,
         )
+
+
+def _pre_trends(ev: evidence.ProjectEvidence, rule: RollupRule) -> dict[str, str]:
+    """Each indicator's verdict on the trends before the project, when the rule uses them (else none)."""
+    if rule.pre_trends is None:
+        return {}
+    checked = trends.pre_trend_tests(ev)
+    return dict(zip(checked["indicator"], checked["verdict"], strict=True))
 
 
 def _stories(ev: evidence.ProjectEvidence, wave: str) -> dict[str, int]:
@@ -243,7 +269,7 @@ def _line(kind: str, weight: float, detail: str, **scored) -> dict:
     """An evidence line: planned, with no data; or, given ``scored`` (score, tested, clear_up, ...), with data."""
     row = {"line": kind, "planned": True, "measurable": kind in LINES, "has_data": bool(scored), "weight": weight}
     row |= {"score": np.nan, "tested": 0, "clear_up": 0, "clear_down": 0, "clear_items": (), "design": ""}
-    return row | scored | {"detail": detail}
+    return row | scored | {"detail": detail, "pre_trend": "", "certainty_weight": weight}
 
 
 # --- a line's detail: which items moved, in words and names (the figures are data in the items) ------------
@@ -367,7 +393,8 @@ def _survey_line(fw: Framework, line: RippleLine, m: _Measured, rule: RollupRule
 
 def _indicator_line(fw: Framework, line: RippleLine, m: _Measured, rule: RollupRule):
     """(the outcome's local-indicators line or None, its indicators as item rows): each indicator's net change on
-    its own scale, signed to better, tested against its noise (``indicators.indicator_tests``)."""
+    its own scale, signed to better, tested against its noise (``indicators.indicator_tests``); its certainty
+    weight by the rule's ``pre_trends`` (:func:`_pre_trend`)."""
     if not line.indicators:
         return None, []
     names = {i: fw.indicator_map[i].label for i in line.indicators}
@@ -378,8 +405,36 @@ def _indicator_line(fw: Framework, line: RippleLine, m: _Measured, rule: RollupR
     else:
         found = _better_signed(found)
         row, clear = _tested_line("indicators", rule.weight("indicators"), found, "indicator", m, names)
+        row = _pre_trend(row, m.pre_trends or {}, rule, names)
     items = [] if m.design else _items("indicators", line.indicators, found, "indicator", clear, _indicator_values)
-    return row, items
+    verdicts = m.pre_trends or {}
+    return row, [item | {"pre_trend": verdicts.get(item["item"], "")} for item in items]
+
+
+PRE_TREND_STATES = ("parallel", "untested", "diverging")  # best checked first
+STATE_OF_VERDICT = {"alike": "parallel", "differently": "diverging"}  # any other verdict: "untested"
+
+
+def _pre_trend(row: dict, verdicts: dict[str, str], rule: RollupRule, names: dict[str, str]) -> dict:
+    """An indicators line with its trends before the project and the weight it counts towards certainty.
+
+    The line's result rests on its clear indicators (a line scores +1 or -1 only when they all point its way);
+    it is as well checked as the best checked of them: ``parallel`` when one of them moved alike in the pilot
+    and comparison areas before the start, else ``untested`` when one could not be checked, else
+    ``diverging``. A line whose result stands on a checked indicator keeps its weight, however its other
+    indicators moved; one that rests only on indicators that moved differently counts the rule's
+    ``pre_trends.diverging`` share of it (``untested``: that share). The detail names every clear indicator
+    that moved differently before the project."""
+    if rule.pre_trends is None or not verdicts or not row["clear_items"]:
+        return row
+    states = {i: STATE_OF_VERDICT.get(verdicts.get(i, ""), "untested") for i in row["clear_items"]}
+    state = next(s for s in PRE_TREND_STATES if s in states.values())
+    share = {"diverging": rule.pre_trends.diverging, "untested": rule.pre_trends.untested}.get(state, 1.0)
+    detail = row["detail"]
+    apart = [names[i] for i, s in states.items() if s == "diverging"]
+    if apart:
+        detail += f"; pilot and comparison areas moved differently before the project on {_names(apart)}"
+    return row | {"pre_trend": state, "certainty_weight": row["weight"] * share, "detail": detail}
 
 
 def _story_line(line: RippleLine, m: _Measured, rule: RollupRule) -> dict | None:
@@ -441,9 +496,18 @@ def _lines_and_items(fw, project_id, wave, did, ev, has_comparison, rule) -> tup
         for row in (survey, indicators, _story_line(line, m, rule), sentiment, other):
             if row is not None:
                 lines.append(base | row)
-        items += [base | item for item in survey_items + indicator_items + sentiment_items]
+        items += [base | {"pre_trend": ""} | item for item in survey_items + indicator_items + sentiment_items]
     frame = pd.DataFrame(lines, columns=list(LINE_COLUMNS))
-    frame = frame.astype({"planned": bool, "measurable": bool, "has_data": bool, "weight": float, "score": float})
+    frame = frame.astype(
+        {
+            "planned": bool,
+            "measurable": bool,
+            "has_data": bool,
+            "weight": float,
+            "score": float,
+            "certainty_weight": float,
+        }
+    )
     items = pd.DataFrame(items, columns=list(ITEM_COLUMNS))
     return frame, items.astype({"significant": bool, "clear": bool, "n": float})
 
@@ -523,7 +587,8 @@ def _outcome_row(fw: Framework, outcome: str, rows: pd.DataFrame, rule: RollupRu
     strength = float((data["weight"] * data["score"]).sum() / total) if total > 0 else math.nan
     planned_weight = float(m["weight"].sum())
     sign = np.sign(strength) if not math.isnan(strength) else 0
-    certainty = _net_certainty(data["weight"], data["score"], sign, rule, planned_weight)
+    trusted = data["certainty_weight"] if "certainty_weight" in data else data["weight"]  # pre_trends in the rule
+    certainty = _net_certainty(trusted, data["score"], sign, rule, planned_weight)
     disagrees = bool((data["score"] > 0).any() and (data["score"] < 0).any())
     survey = data.loc[data["line"] == "survey", "score"]
     return {
@@ -777,6 +842,17 @@ def rule_markdown(rule: RollupRule) -> str:
         "weight of the lines (the certainty of the outcomes) pointing the other way from that of those agreeing "
         f"(never below 0). Why: {d.why}."
     )
+    pre = rule.pre_trends
+    pre_words = (
+        "**Trends before the project.** A local-indicators line whose clear result rests only on indicators whose "
+        "pilot and comparison areas moved differently before the project's start counts "
+        f"{pre.diverging:g} times its weight towards certainty (its strength is unchanged); one whose clear "
+        "indicators could not be checked (too few figures before the start, or no comparison areas' figures) "
+        f"counts {pre.untested:g} times it. A line with a clear indicator that moved alike before the start keeps "
+        f"its weight. Why: {pre.why}"
+        if pre is not None
+        else ""
+    )
     needs = " and ".join(f'"{w}"' for w in rule.survey_must_agree)
     survey_words = (
         f"**The survey must agree.** {needs[0].upper() + needs[1:]} need the survey: an outcome or ideal with "
@@ -790,7 +866,7 @@ def rule_markdown(rule: RollupRule) -> str:
         "part of the page is written from that file by `python -m helpers docs`; a test checks it.)"
     )
     table = "\n".join(["| line | weight | why |", "| --- | --- | --- |", *rows])
-    parts = [table, survey, words, f"**Clear.** {clear}", disagree, survey_words, where]
+    parts = [table, survey, words, f"**Clear.** {clear}", disagree, survey_words, pre_words, where]
     return "\n\n".join(p for p in parts if p) + "\n"
 
 

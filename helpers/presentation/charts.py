@@ -611,6 +611,77 @@ def tier_chart(series: pd.DataFrame, *, baseline: pd.Period | None) -> plt.Figur
     return fig
 
 
+def _event_ticks(ax, months: pd.Series) -> None:
+    """Ticks in months from the start: every 6 months (12 over a longer span, 24 over six years), the start
+    named, months before it negative and after it positive."""
+    first, last = int(min(months.min(), 0)), int(max(months.max(), 0))
+    step = 6 if last - first <= 36 else 12 if last - first <= 72 else 24
+    ticks = list(range(-(-first // step) * step, last + 1, step))  # from the first multiple of step in range
+    ax.set_xticks(ticks, ["start" if t == 0 else f"{t:+d}".replace("-", "\u2212") for t in ticks])
+    ax.set_xlim(first - 1, last + 1)
+
+
+TREND_KEY = "straight-line trend before the start (thin)"
+START_KEY = "the project's start; months before (\u2212) and after (+) it"
+
+
+def _fitted(ax, panel, rows: pd.DataFrame) -> bool:
+    """Each role's fitted straight line over its months before the start, thin, in the role's colour and line
+    style; whether there were lines to draw."""
+    drawn = False
+    for role in ("pilot", "comparison"):
+        slope, level = getattr(panel, f"{role}_slope", math.nan), getattr(panel, f"{role}_at_start", math.nan)
+        before = rows[(rows["role"] == role) & (rows["months"] <= 0)]
+        if pd.isna(slope) or pd.isna(level) or before.empty:
+            continue
+        s = role_style(role)
+        x = [float(before["months"].min()), 0.0]
+        ax.plot(x, [level + slope * m / 12 for m in x], color=s["color"], ls=s["ls"], lw=0.9, zorder=4)
+        drawn = True
+    return drawn
+
+
+@styled
+def pre_trend_chart(series: pd.DataFrame, panels: pd.DataFrame) -> plt.Figure:
+    """Event-study panels, one per indicator: the pilot and comparison areas' average change since the project's
+    start (pilot blue, solid, circles; comparison orange, dashed, squares) by months from the start, the start
+    dotted, and each role's straight-line trend before the start drawn thin.
+
+    ``series``: :func:`helpers.evidence.trends.role_series` (indicator, role, months, change). ``panels``: one
+    row per indicator to draw, in order, with label, ``note`` (the panel's last title line: its unit and
+    verdict, in words) and the fitted lines (pilot_slope, comparison_slope a year; pilot_at_start,
+    comparison_at_start), blank where there are none."""
+    panels = panels[panels["indicator"].isin(series["indicator"])]
+    columns = 3 if len(panels) > 2 else max(len(panels), 1)
+    fig, axes = _facets(len(panels), columns)
+    width = _panel_width(fig, columns)
+    fitted = False
+    for ax, panel in zip(axes, panels.itertuples(), strict=False):
+        rows = series[series["indicator"] == panel.indicator]
+        for role in ("pilot", "comparison"):
+            r = rows[rows["role"] == role].sort_values("months")
+            s = role_style(role)
+            ax.plot(r["months"], r["change"], color=s["color"], ls=s["ls"], lw=1.8, marker=s["marker"], ms=3.5)
+        fitted = _fitted(ax, panel, rows) or fitted
+        ax.axvline(0, **BASELINE)
+        ax.axhline(0, color="#9e9e9e", lw=0.7, zorder=1)
+        title = fit(panel.label, width, MIN_FONT, lines=2) + "\n" + fit(panel.note, width, MIN_FONT, lines=2)
+        ax.set_title(title, fontsize=MIN_FONT, loc="left")
+        _event_ticks(ax, rows["months"])
+    handles, names = [], []
+    for role in ("pilot", "comparison"):
+        s = role_style(role)
+        handles.append(_key(color=s["color"], ls=s["ls"], lw=1.8, marker=s["marker"], ms=3.5))
+        names.append(f"{role} areas (average)")
+    if fitted:
+        handles.append(_key(color=GREY, lw=0.9))
+        names.append(TREND_KEY)
+    handles.append(_key(**BASELINE))
+    names.append(START_KEY)
+    _lay_out_facets(fig, axes, columns, (handles, names))
+    return fig
+
+
 TONE_STYLE = {  # blue and vermilion stay apart with deuteranopia; the negative share is hatched as well
     "positive": {"color": PALETTE[0], "hatch": None, "text": "white"},
     "neutral": {"color": "#d0d0d0", "hatch": None, "text": "black"},

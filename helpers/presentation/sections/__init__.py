@@ -3,10 +3,10 @@
 A section is a function ``(data: ProjectData, sel: Selection) -> Section`` registered with :func:`section`
 under its name and title. The batch reports (through a project notebook), the overview and the dashboards
 all call the same functions; the dashboards only choose the selection. To add a section: write the function
-in the module of its kind (``survey``, ``evidence``, ``ripple``, ``annex``), decorate it with ``@section(title)``, add
-a cell ``report.<name>()`` under a Markdown heading to ``templates/project.ipynb`` and to the project
-notebooks (a test checks they are in step), and list it in a dashboard view if stakeholders should see it
-there (``helpers.surfaces.dashboards``).
+in the module of its kind (``survey``, ``evidence``, ``ripple``, ``trends``, ``annex``), decorate it with
+``@section(title)``, add a cell ``report.<name>()`` under a Markdown heading to ``templates/project.ipynb`` and
+to the project notebooks (a test checks they are in step), and list it in a dashboard view if stakeholders
+should see it there (``helpers.surfaces.dashboards``).
 
 ``same_for``: a section that shows the project as a whole is the same for every neighbourhood (``"wave"``:
 the same at one wave; ``"project"``: the same at every wave); the batch draws it once and shares it between
@@ -49,7 +49,8 @@ class SectionSpec:
 
 
 SECTIONS: dict[str, SectionSpec] = {}
-MODULES = ("survey", "evidence", "ripple", "annex")  # the modules that register sections, in the order they load
+# the modules that register sections, in the order they load
+MODULES = ("survey", "evidence", "ripple", "trends", "annex")
 
 
 def section(
