@@ -544,6 +544,9 @@ class WeightingDimension(Model):
         return tuple(c.id for c in self.categories)
 
 
+MARGIN_TOTALS_TOLERANCE = 0.005
+"""Largest relative gap allowed between a neighbourhood's margin totals (each is rescaled to the first's)."""
+
 AGE_BAND, GENDER = "age_band", "gender"
 """The two dimensions every population file carries (``age_bands`` and ``genders`` in settings.yaml)."""
 

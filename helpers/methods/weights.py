@@ -46,13 +46,17 @@ import numpy as np
 import pandas as pd
 
 from ..config.errors import UserError, allowed
-from ..config.framework import AGE_BAND, UNKNOWN_CATEGORY, Settings, Weighting, WeightingDimension
+from ..config.framework import (
+    AGE_BAND,
+    MARGIN_TOTALS_TOLERANCE,
+    UNKNOWN_CATEGORY,
+    Settings,
+    Weighting,
+    WeightingDimension,
+)
 
 UNKNOWN = UNKNOWN_CATEGORY
 """The raking category of respondents whose answer cannot be placed on a margin."""
-
-MARGIN_TOTALS_TOLERANCE = 0.005
-"""Largest relative gap allowed between a neighbourhood's margin totals (each is rescaled to the first's)."""
 
 KEY_COLUMNS = ("respondent_id", "neighbourhood", "wave")
 WEIGHT_COLUMNS = KEY_COLUMNS + (

@@ -1,7 +1,8 @@
 """Checks across rows, and against what is already loaded (all vectorised).
 
-- population: each category belongs to its dimension, every neighbourhood has a row for every age band
-  and gender, and its age-band total equals its gender total; a neighbourhood's rows load together;
+- population: each category belongs to its dimension (settings.yaml declares them), every neighbourhood has a
+  row for every age band and gender (and for every category of another dimension it gives), its age-band total
+  equals its gender total and another dimension's is within 0.5% of it; a neighbourhood's rows load together;
 - areas: one name per neighbourhood;
 - every other kind: neighbourhoods must be in the areas table (ids typed in another case are stored as the
   areas file spells them); stories and sentiment name a neighbourhood that serves their project; stories
@@ -14,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ..config.errors import allowed
-from ..config.framework import Framework
+from ..config.framework import AGE_BAND, GENDER, MARGIN_TOTALS_TOLERANCE, Framework, WeightingDimension
 from .kinds import Kind
 from .rejects import REJECT_COLUMNS, cell_rejects
 
@@ -35,73 +36,102 @@ def population_rejects(
     typed: pd.DataFrame, typed_ok: pd.DataFrame, frame: pd.DataFrame, fw: Framework
 ) -> list[pd.DataFrame]:
     """Categories of the wrong dimension, neighbourhoods lacking a category, margins that disagree."""
-    wt = fw.settings.weighting
-    bands, genders = [b.id for b in wt.age_bands], list(wt.genders)
-    out, mismatch = _category_dimension_rejects(typed_ok, frame, bands, genders)
+    declared = fw.settings.weighting.declared
+    out, mismatch = _category_dimension_rejects(typed_ok, frame, declared)
     whole = typed_ok.loc[~mismatch]
     hoods_with_bad = set(typed.loc[~typed.index.isin(whole.index), "neighbourhood"].dropna())
     whole = whole[~whole["neighbourhood"].isin(hoods_with_bad)]
     if whole.empty:
         return out
-    lacking, whole = _missing_category_rejects(whole, frame, bands, genders)
+    lacking, whole = _missing_category_rejects(whole, frame, declared)
     return out + lacking + _margin_rejects(whole, frame)
 
 
+def _category_list(dimension: WeightingDimension) -> str:
+    """'age band (16-34, ...)', 'gender (male, female)', 'ethnic group (white, ...)'."""
+    what = {AGE_BAND: "age band"}.get(dimension.id, dimension.label)
+    return f"{what} ({', '.join(dimension.category_ids)})"
+
+
+def _category_words(dimension: WeightingDimension) -> str:
+    """'an age band (16-34, ...)', 'a gender (male, female)', 'an ethnic group (white, ...)'."""
+    article = "an" if _category_list(dimension)[:1].lower() in "aeiou" else "a"
+    return f"{article} {_category_list(dimension)}"
+
+
 def _category_dimension_rejects(
-    typed_ok: pd.DataFrame, frame: pd.DataFrame, bands: list[str], genders: list[str]
+    typed_ok: pd.DataFrame, frame: pd.DataFrame, declared: tuple[WeightingDimension, ...]
 ) -> tuple[list[pd.DataFrame], pd.Series]:
     """A category must belong to its dimension; returns the rejects and which rows do not."""
-    by_dimension = {"age_band": set(bands), "gender": set(genders)}
-    allowed_pairs = pd.MultiIndex.from_tuples([(d, c) for d, cats in by_dimension.items() for c in cats])
+    allowed_pairs = pd.MultiIndex.from_tuples([(d.id, c) for d in declared for c in d.category_ids])
     pairs = pd.MultiIndex.from_arrays([typed_ok["dimension"].astype(object), typed_ok["category"].astype(object)])
     mismatch = pd.Series(~pairs.isin(allowed_pairs), index=typed_ok.index)
     if not mismatch.any():
         return [], mismatch
     expected = typed_ok.loc[mismatch, "dimension"].map(
-        {
-            "age_band": f"an age band ({', '.join(bands)}) for dimension age_band",
-            "gender": f"a gender ({', '.join(genders)}) for dimension gender",
-        }
+        {d.id: f"{_category_words(d)} for dimension {d.id}" for d in declared}
     )
     return [cell_rejects(frame, typed_ok.index[mismatch], "category", expected)], mismatch
 
 
 def _missing_category_rejects(
-    whole: pd.DataFrame, frame: pd.DataFrame, bands: list[str], genders: list[str]
+    whole: pd.DataFrame, frame: pd.DataFrame, declared: tuple[WeightingDimension, ...]
 ) -> tuple[list[pd.DataFrame], pd.DataFrame]:
-    """Every row of a neighbourhood that lacks an age band or gender; returns them and the other rows."""
-    present = whole.groupby("neighbourhood")["category"].agg(set)
-    needed = set(bands) | set(genders)
-    lacking = present.map(lambda got: sorted(needed - got, key=[*bands, *genders].index))
+    """Every row of a neighbourhood that lacks an age band or gender, or a category of another dimension it
+    gives (another dimension is optional, but all of its categories or none); returns them and the other rows."""
+    required = {AGE_BAND, GENDER}
+    present = whole.groupby("neighbourhood")[["dimension", "category"]].apply(
+        lambda rows: set(zip(rows["dimension"], rows["category"], strict=True))
+    )
+    needed = present.map(lambda got: [d for d in declared if d.id in required | {dim for dim, _ in got}])
+    lacking = pd.Series(
+        [[c for d in needed[h] for c in d.category_ids if (d.id, c) not in present[h]] for h in present.index],
+        index=present.index,
+        dtype=object,
+    )
     lacking = lacking[lacking.map(len) > 0]
     if lacking.empty:
         return [], whole
     rows_mask = whole["neighbourhood"].isin(lacking.index)
-    expected = whole.loc[rows_mask, "neighbourhood"].map(
-        lambda h: (
-            f"rows for every age band ({', '.join(bands)}) and gender ({', '.join(genders)}) "
-            f"of neighbourhood {h}; missing: {', '.join(lacking[h])}"
-        )
-    )
+
+    def expected_of(h: str) -> str:
+        lists = [_category_list(d) for d in needed[h]]
+        every = ", ".join(lists[:-1]) + " and " + lists[-1]
+        return f"rows for every {every} of neighbourhood {h}; missing: {', '.join(lacking[h])}"
+
+    expected = whole.loc[rows_mask, "neighbourhood"].map(expected_of)
     return [cell_rejects(frame, whole.index[rows_mask], "category", expected)], whole[~rows_mask]
 
 
 def _margin_rejects(whole: pd.DataFrame, frame: pd.DataFrame) -> list[pd.DataFrame]:
-    """Every row of a neighbourhood whose age-band total differs from its gender total."""
+    """Every row of a neighbourhood whose age-band total differs from its gender total, or from another
+    dimension's total by more than the weighting allows (MARGIN_TOTALS_TOLERANCE: census tables of different
+    counts seldom agree to the person; the weighting rescales them to the age-band total)."""
     totals = whole.groupby(["neighbourhood", "dimension"])["population"].sum().unstack()
-    if not {"age_band", "gender"} <= set(totals.columns):
+    if not {AGE_BAND, GENDER} <= set(totals.columns):
         return []
-    differ = totals[totals["age_band"] != totals["gender"]]
-    if differ.empty:
+    expected = pd.Series("", index=totals.index, dtype=object)
+    differ = totals[GENDER] != totals[AGE_BAND]
+    expected[differ] = [
+        f"the age-band total ({totals.at[h, AGE_BAND]:.0f}) to equal the gender total ({totals.at[h, GENDER]:.0f}) "
+        f"for neighbourhood {h}"
+        for h in totals.index[differ]
+    ]
+    for dim in [c for c in totals.columns if c not in (AGE_BAND, GENDER)]:
+        apart = (totals[dim] - totals[AGE_BAND]).abs() > MARGIN_TOTALS_TOLERANCE * totals[AGE_BAND]
+        apart &= totals[dim].notna() & (expected == "")
+        expected[apart] = [
+            f"the {dim} total ({totals.at[h, dim]:.0f}) to be within {MARGIN_TOTALS_TOLERANCE:.1%} of the "
+            f"age-band total ({totals.at[h, AGE_BAND]:.0f}) for neighbourhood {h}"
+            for h in totals.index[apart]
+        ]
+    expected = expected[expected != ""]
+    if expected.empty:
         return []
-    rows_mask = whole["neighbourhood"].isin(differ.index)
-    expected = whole.loc[rows_mask, "neighbourhood"].map(
-        lambda h: (
-            f"the age-band total ({differ.at[h, 'age_band']}) to equal the gender total "
-            f"({differ.at[h, 'gender']}) for neighbourhood {h}"
-        )
-    )
-    return [cell_rejects(frame, whole.index[rows_mask], "population", expected)]
+    rows_mask = whole["neighbourhood"].isin(expected.index)
+    return [
+        cell_rejects(frame, whole.index[rows_mask], "population", whole.loc[rows_mask, "neighbourhood"].map(expected))
+    ]
 
 
 def companion_rejects(spec: Kind, typed: pd.DataFrame, rejects: pd.DataFrame, frame: pd.DataFrame) -> pd.DataFrame:

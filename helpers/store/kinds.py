@@ -210,16 +210,26 @@ def _areas(fw: Framework) -> Kind:
 
 
 def _population(fw: Framework) -> Kind:
-    wt = fw.settings.weighting
+    """Adults per category of each weighting dimension the framework declares (settings.yaml ``weighting``):
+    age band and gender always, any other (an ethnic group, ...) when the council has its counts."""
+    declared = fw.settings.weighting.declared
     gender_labels = {c.code: c.label for c in fw.instrument.gender.categories}
-    dimensions = ("age_band", "gender")
+    dimensions = tuple(d.id for d in declared)
+    categories = dict.fromkeys(
+        (c, gender_labels.get(c, c) if d.id == "gender" else c) for d in declared for c in d.category_ids
+    )
     columns = (
         _neighbourhood(),
-        choice_column("dimension", _same(*dimensions), help="age_band or gender", brief=either(dimensions)),
+        choice_column(
+            "dimension",
+            _same(*dimensions),
+            help="age_band, gender or another weighting dimension of settings.yaml",
+            brief=either(dimensions),
+        ),
         choice_column(
             "category",
-            [(b.id, b.id) for b in wt.age_bands] + [(g, gender_labels.get(g, g)) for g in wt.genders],
-            help="an age band or a gender, matching the dimension",
+            list(categories),
+            help="a category of that dimension (an age band, a gender, ...)",
         ),
         Column(
             "population",
@@ -236,7 +246,7 @@ def _population(fw: Framework) -> Kind:
         ("neighbourhood", "dimension", "category"),
         ("neighbourhood",),
         load_together="neighbourhood",
-        note="age-band total must equal gender total",
+        note="age-band total must equal gender total; another dimension's within 0.5%",
     )
 
 

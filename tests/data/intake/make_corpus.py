@@ -240,6 +240,35 @@ lines_to(
     *pop_rows("oakfield", ages=(100, 100, "lots", 100)),
     *pop_rows("brookside"),
 )
+# a third dimension (settings.yaml declares ethnicity: white, asian, black-mixed-other), given for oakfield only
+ETHNICITY = ("white", "asian", "black-mixed-other")
+lines_to(
+    "population_ethnicity.csv",
+    POPULATION,
+    *pop_rows("oakfield"),
+    *[f"oakfield,ethnicity,{e},{n}" for e, n in zip(ETHNICITY, (300, 60, 41), strict=True)],
+    *pop_rows("brookside"),
+)
+lines_to("population_undeclared_dimension.csv", POPULATION, *pop_rows("oakfield"), "oakfield,tenure,owner,250")
+lines_to(
+    "population_ethnicity_partial.csv",
+    POPULATION,
+    *pop_rows("oakfield"),
+    "oakfield,ethnicity,white,300",
+    "oakfield,ethnicity,asian,100",
+)
+lines_to(
+    "population_ethnicity_total.csv",
+    POPULATION,
+    *pop_rows("oakfield"),
+    *[f"oakfield,ethnicity,{e},{n}" for e, n in zip(ETHNICITY, (300, 60, 60), strict=True)],
+)
+lines_to(
+    "population_ethnicity_wrong_category.csv",
+    POPULATION,
+    *pop_rows("oakfield"),
+    *[f"oakfield,ethnicity,{e},{n}" for e, n in zip(("white", "asian", "male"), (300, 60, 40), strict=True)],
+)
 
 INDICATORS = "indicator,neighbourhood,period,value,predicted"
 (OUT / "indicators_decimal_comma.csv").write_text(
