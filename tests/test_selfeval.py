@@ -127,7 +127,8 @@ def test_save_then_load_round_trip(db, fw, writable):
     message = selfeval.save_assessment(
         db, fw, selfeval.Assessment(" Cabinet review ", date(2025, 3, 31), levels, evidence), today=TODAY
     )
-    assert message == "Saved 'Cabinet review' dated 2025-03-31: 2 of 10 areas assessed."
+    assert message.message == "Saved 'Cabinet review' dated 2025-03-31: 2 of 10 areas assessed."
+    assert message.key == ("Cabinet review", date(2025, 3, 31)) and message.revision == 1
     saved = selfeval.list_assessments(db)
     assert saved.to_dict("records") == [
         {"name": "Cabinet review", "assessed_on": date(2025, 3, 31), "areas_assessed": 2}
@@ -148,7 +149,7 @@ def test_overwriting_is_refused_unless_editing(db, fw, writable):
     assert selfeval.load_assessment(db, fw, first.name, first.assessed_on).levels["governance"] == "developing"
     # editing the opened assessment replaces it
     message = selfeval.save_assessment(db, fw, _assessment(fw, level="leading"), editing=first.key, today=TODAY)
-    assert message.startswith("Updated 'Cabinet review' dated 2025-03-31: 10 of 10")
+    assert message.message.startswith("Updated 'Cabinet review' dated 2025-03-31: 10 of 10")
     assert selfeval.load_assessment(db, fw, first.name, first.assessed_on).levels["governance"] == "leading"
     # an opened assessment saved under a new date is a new assessment; the original stays
     selfeval.save_assessment(db, fw, _assessment(fw, day=date(2025, 6, 1)), editing=first.key, today=TODAY)

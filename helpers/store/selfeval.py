@@ -12,10 +12,22 @@ Storage: the ``self_assessments`` table of the workbook database, one row per ar
 ``level`` is a level id (``aspiring`` .. ``leading``) or NULL for an area not assessed; ``evidence`` is the
 council's own free text (about the council, never about a resident).
 
+and ``self_assessment_history``, append-only, one row per area of every save::
+
+    name, assessed_on, revision, saved_at, area, level, evidence      (revision 1, 2, ... per name and date)
+
+``saved_at`` is when the save was written (UTC): data kept in the database, never shown in a report.
+
 Writing: only when the environment variable ``WORKBOOK_ALLOW_WRITE`` is ``1`` (the dashboard server sets it
 with ``--allow-write``). A read-write DuckDB connection is opened at save time and closed at once; reads open
 a read-only connection briefly. DuckDB lets one process hold a file read-write *or* many hold it read-only,
 so a brief lock conflict with another dashboard kernel is retried for a few seconds before giving up.
+
+Two people saving at once (optimistic concurrency): an assessment opened in the form carries the revision it
+was read at; saving it compares that with the latest revision and writes the new rows and the next revision's
+history in one transaction, so of two people who opened the same revision, the first to save wins and the
+second is told plainly to open it again (their changes are refused, never silently lost or merged). A save
+that meets DuckDB's write-write conflict or a locked file is retried with a short, growing, random pause.
 
 Rules:
 
@@ -36,10 +48,11 @@ Every area counts once per ideal it serves; areas are not weighted.
 from __future__ import annotations
 
 import os
+import random
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import duckdb
@@ -51,10 +64,17 @@ from . import database as store
 
 ALLOW_WRITE_ENV = "WORKBOOK_ALLOW_WRITE"
 TABLE = "self_assessments"
+HISTORY = "self_assessment_history"
 MAX_NAME_LENGTH = 80
 MAX_EVIDENCE_LENGTH = 10_000
 EARLIEST_DATE = date(2000, 1, 1)
 LOCK_RETRY_SECONDS = 5.0
+SAVE_RETRY_SECONDS = 10.0  # a save retried this long on write conflicts and locks, then a plain message
+BUSY = (
+    f"the database is busy with other saves, so nothing was saved (tried for {SAVE_RETRY_SECONDS:g} seconds); "
+    "try again in a moment"
+)
+HISTORY_COLUMNS = ("revision", "saved_at", "area", "level", "evidence")
 
 AREA_COLUMNS = ("area", "area_name", "level", "level_name", "score")
 ROLL_UP_COLUMNS = ("ideal", "ideal_name", "areas", "assessed", "score")
@@ -72,13 +92,24 @@ COMPARE_IDEAL_COLUMNS = (
 
 
 @dataclass(frozen=True)
+class Saved:
+    """What a save did: the message for the form, and the assessment's key and new revision (to edit it further)."""
+
+    message: str
+    key: tuple[str, date]
+    revision: int
+
+
+@dataclass(frozen=True)
 class Assessment:
-    """One named, dated self-assessment: a level (or None) and evidence text per area id."""
+    """One named, dated self-assessment: a level (or None) and evidence text per area id; ``revision`` is the
+    save it was read at (0 for one not read from the database, or saved before history was kept)."""
 
     name: str
     assessed_on: date
     levels: Mapping[str, str | None] = field(default_factory=dict)
     evidence: Mapping[str, str] = field(default_factory=dict)
+    revision: int = 0
 
     @property
     def key(self) -> tuple[str, date]:
@@ -160,19 +191,15 @@ def check_assessment(fw: Framework, assessment: Assessment, *, today: date | Non
 # --- storage ------------------------------------------------------------------------------------
 
 
-def _open(db: Path | str, *, read_only: bool) -> duckdb.DuckDBPyConnection:
+def _open(db: Path | str, *, read_only: bool, wait: float = LOCK_RETRY_SECONDS) -> duckdb.DuckDBPyConnection:
     """A connection, retrying briefly while another process holds a conflicting lock on the file."""
     path = Path(db)
     if not path.exists():
         raise UserError(f"{path}: no workbook database here; build it with `make run` or `python -m helpers build-db`")
-    deadline = time.monotonic() + LOCK_RETRY_SECONDS
-    while True:
-        try:
-            return duckdb.connect(str(path), read_only=read_only)
-        except duckdb.IOException as exc:
-            if time.monotonic() > deadline:
-                raise UserError(f"{path}: the database is busy ({exc}); try again in a moment") from None
-            time.sleep(0.1)
+    try:
+        return store.connect(path, read_only=read_only, wait=wait)
+    except UserError as exc:
+        raise UserError(f"{exc}; try again in a moment") from None
 
 
 def _read(db: Path | str, query: str, params: list) -> pd.DataFrame:
@@ -201,9 +228,18 @@ def list_assessments(db: Path | str) -> pd.DataFrame:
 
 
 def load_assessment(db: Path | str, fw: Framework, name: str, assessed_on: date | str) -> Assessment:
-    """The saved assessment with this name and date, or a UserError naming the ones that exist."""
+    """The saved assessment with this name and date (and the revision it is at), or a UserError naming the
+    ones that exist. Rows and revision are read on one connection, so they belong together."""
     day = check_date(assessed_on, today=date.max)
-    rows = _read(db, f"SELECT area, level, evidence FROM {TABLE} WHERE name = ? AND assessed_on = ?", [name, day])
+    con = _open(db, read_only=True)
+    try:
+        rows = pd.DataFrame()
+        if store.has_table(con, TABLE):
+            query = f"SELECT area, level, evidence FROM {TABLE} WHERE name = ? AND assessed_on = ?"
+            rows = con.execute(query, [name, day]).df()
+        revision = _revision(con, name, day) if not rows.empty else 0
+    finally:
+        con.close()
     if rows.empty:
         saved = list_assessments(db)
         known = [f"{n} ({d.isoformat()})" for n, d in zip(saved["name"], saved["assessed_on"], strict=True)]
@@ -215,7 +251,32 @@ def load_assessment(db: Path | str, fw: Framework, name: str, assessed_on: date 
     evidence = {
         r.area: (r.evidence if isinstance(r.evidence, str) else "") for r in rows.itertuples() if r.area in areas
     }
-    return Assessment(name, day, levels, evidence)
+    return Assessment(name, day, levels, evidence, revision)
+
+
+def _revision(con: duckdb.DuckDBPyConnection, name: str, day: date) -> int:
+    """The latest revision saved of this assessment; 0 if none (or saved before history was kept)."""
+    if not store.has_table(con, HISTORY):
+        return 0
+    query = f"SELECT coalesce(max(revision), 0) FROM {HISTORY} WHERE name = ? AND assessed_on = ?"
+    return int(con.execute(query, [name, day]).fetchone()[0])
+
+
+def history(db: Path | str, name: str, assessed_on: date | str) -> pd.DataFrame:
+    """Every save of one assessment, oldest first, one row per area: ``revision, saved_at, area, level,
+    evidence`` (empty if it has none)."""
+    day = check_date(assessed_on, today=date.max)
+    con = _open(db, read_only=True)
+    try:
+        if not store.has_table(con, HISTORY):
+            return pd.DataFrame(columns=list(HISTORY_COLUMNS))
+        query = (
+            f"SELECT {', '.join(HISTORY_COLUMNS)} FROM {HISTORY} WHERE name = ? AND assessed_on = ? "
+            "ORDER BY revision, area"
+        )
+        return con.execute(query, [name, day]).df()
+    finally:
+        con.close()
 
 
 def save_assessment(
@@ -224,43 +285,83 @@ def save_assessment(
     assessment: Assessment,
     *,
     editing: tuple[str, date] | None = None,
+    revision: int | None = None,
     today: date | None = None,
-) -> str:
-    """Save (or, when ``editing`` is its own key, replace) an assessment; returns a one-line message.
+) -> Saved:
+    """Save (or, when ``editing`` is its own key, replace) an assessment and add the save to its history.
 
-    Refused with a UserError when writing is not enabled, when the name or date is invalid, or when
-    another assessment already has this name and date (unless it is the one being edited).
+    ``revision`` is the revision the edited assessment was opened at (``Assessment.revision``): if someone
+    has saved it since, the save is refused and the message says to open it again. Also refused with a
+    UserError when writing is not enabled, when the name or date is invalid, or when another assessment
+    already has this name and date (unless it is the one being edited).
     """
     if not writing_allowed():
         raise UserError(
             "saving is switched off: this dashboard server was started without --allow-write, so the form is read-only"
         )
     clean = check_assessment(fw, assessment, today=today)
-    rows = [
-        (clean.name, clean.assessed_on, a.id, clean.levels[a.id], clean.evidence[a.id] or None)
-        for a in fw.self_evaluation.areas
-    ]
-    con = _open(db, read_only=False)
-    try:
-        store.ensure_schema(con, fw)
-        with store.transaction(con):
-            found = con.execute(
-                f"SELECT count(*) FROM {TABLE} WHERE name = ? AND assessed_on = ?", [clean.name, clean.assessed_on]
-            ).fetchone()[0]
-            if found and editing != clean.key:
-                raise UserError(
-                    f"an assessment named '{clean.name}' dated {clean.assessed_on.isoformat()} already exists; "
-                    "open it to edit it, or choose another name or date"
-                )
-            con.execute(f"DELETE FROM {TABLE} WHERE name = ? AND assessed_on = ?", [clean.name, clean.assessed_on])
-            con.executemany(
-                f"INSERT INTO {TABLE} (name, assessed_on, area, level, evidence) VALUES (?, ?, ?, ?, ?)", rows
-            )
-    finally:
-        con.close()
+    found, saved = _retrying(db, lambda con: _write(con, fw, clean, editing, revision))
     assessed = sum(level is not None for level in clean.levels.values())
     verb = "Updated" if found else "Saved"
-    return f"{verb} '{clean.name}' dated {clean.assessed_on.isoformat()}: {assessed} of {len(rows)} areas assessed."
+    areas = len(fw.self_evaluation.areas)
+    message = f"{verb} '{clean.name}' dated {clean.assessed_on.isoformat()}: {assessed} of {areas} areas assessed."
+    return Saved(message, clean.key, saved)
+
+
+def _write(
+    con: duckdb.DuckDBPyConnection,
+    fw: Framework,
+    clean: Assessment,
+    editing: tuple[str, date] | None,
+    revision: int | None,
+) -> tuple[bool, int]:
+    """Compare and set, in one transaction: (whether it replaced a saved assessment, the revision written)."""
+    key = [clean.name, clean.assessed_on]
+    store.ensure_schema(con, fw)
+    with store.transaction(con):
+        found = con.execute(f"SELECT count(*) FROM {TABLE} WHERE name = ? AND assessed_on = ?", key).fetchone()[0]
+        if found and editing != clean.key:
+            raise UserError(
+                f"an assessment named '{clean.name}' dated {clean.assessed_on.isoformat()} already exists; "
+                "open it to edit it, or choose another name or date"
+            )
+        latest = _revision(con, *key)
+        if found and revision is not None and latest != revision:
+            raise UserError(
+                f"someone else saved '{clean.name}' dated {clean.assessed_on.isoformat()} after you opened it, "
+                "so your changes were not saved; open it again (reload it) to see theirs, then make your changes again"
+            )
+        saved_at = datetime.now(UTC).replace(tzinfo=None)
+        areas = [a.id for a in fw.self_evaluation.areas]
+        rows = [(*key, a, clean.levels[a], clean.evidence[a] or None) for a in areas]
+        con.execute(f"DELETE FROM {TABLE} WHERE name = ? AND assessed_on = ?", key)
+        con.executemany(f"INSERT INTO {TABLE} (name, assessed_on, area, level, evidence) VALUES (?, ?, ?, ?, ?)", rows)
+        con.executemany(
+            f"INSERT INTO {HISTORY} (name, assessed_on, revision, saved_at, area, level, evidence) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [(*key, latest + 1, saved_at, *row[2:]) for row in rows],
+        )
+    return bool(found), latest + 1
+
+
+def _retrying(db: Path | str, write):
+    """``write(con)`` on a fresh read-write connection, retried with a short, growing, random pause while
+    another process holds the file or DuckDB reports a write-write conflict; then a plain message."""
+    deadline = time.monotonic() + SAVE_RETRY_SECONDS
+    pause = 0.02
+    while True:
+        con = _open(db, read_only=False, wait=max(0.0, deadline - time.monotonic()))
+        try:
+            return write(con)
+        except (duckdb.TransactionException, duckdb.IOException) as exc:
+            if isinstance(exc, duckdb.IOException) and not store.is_locked(exc):
+                raise UserError(f"{db}: could not save ({exc}); nothing was saved") from None
+            if time.monotonic() >= deadline:
+                raise UserError(BUSY) from None
+        finally:
+            con.close()
+        time.sleep(pause * (0.5 + random.random()))
+        pause = min(pause * 2, 0.5)
 
 
 # --- scores, roll-up and comparison -------------------------------------------------------------

@@ -362,6 +362,7 @@ class SelfEvaluationForm(widgets.VBox):
         self.db = paths.resolve(db or "")
         self.writable = selfeval.writing_allowed()
         self.editing: tuple[str, date] | None = None
+        self.revision: int | None = None  # the revision of the assessment being edited, as it was opened
         se = fw.self_evaluation
         try:
             saved = selfeval.list_assessments(self.db)
@@ -521,7 +522,7 @@ class SelfEvaluationForm(widgets.VBox):
             self._say(f"Not opened: {exc}", "wb-error")
             return
         self.fill(assessment)
-        self.editing = assessment.key
+        self.editing, self.revision = assessment.key, assessment.revision
         hint = (
             " Saving keeps your changes in this assessment; change the name or date to save a new one."
             if self.writable
@@ -531,20 +532,21 @@ class SelfEvaluationForm(widgets.VBox):
 
     def _new(self, _button=None) -> None:
         self.fill(None)
-        self.editing = None
+        self.editing, self.revision = None, None
         self.saved.value = ""
         self._say("A new, empty assessment.")
 
     def _save(self, _button=None) -> None:
         try:
-            message = selfeval.save_assessment(self.db, self.fw, self.assessment(), editing=self.editing)
-            key = (selfeval.check_name(self.name.value), selfeval.check_date(self.assessed_on.value))
+            saved = selfeval.save_assessment(
+                self.db, self.fw, self.assessment(), editing=self.editing, revision=self.revision
+            )
         except UserError as exc:
             self._say(f"Not saved: {exc}", "wb-error")
             return
-        self.editing = key
-        self.refresh(select=key)
-        self._say(message, "wb-saved")
+        self.editing, self.revision = saved.key, saved.revision
+        self.refresh(select=saved.key)
+        self._say(saved.message, "wb-saved")
 
     # --- comparison ---
 

@@ -1,0 +1,191 @@
+"""Nothing lost under concurrency (issue 14): self-evaluation saves from several processes at once, two batches
+writing to one output folder, an import while another process reads the database.
+
+Real processes throughout (multiprocessing, subprocesses running ``python -m helpers``), a real DuckDB file.
+"""
+
+from __future__ import annotations
+
+import html
+import multiprocessing
+from datetime import date
+
+import pytest
+
+from helpers.config.errors import UserError
+from helpers.store import database as store
+from helpers.store import selfeval
+
+TODAY = date(2025, 6, 30)
+SHARED = ("Shared review", date(2025, 3, 31))
+
+
+@pytest.fixture
+def db(tmp_path, fw):
+    path = tmp_path / "workbook.duckdb"
+    con = store.connect(path)
+    store.ensure_schema(con, fw)
+    con.close()
+    return path
+
+
+@pytest.fixture
+def writable(monkeypatch):
+    monkeypatch.setenv(selfeval.ALLOW_WRITE_ENV, "1")
+
+
+def _assessment(fw, name, day, level, revision=0):
+    areas = [a.id for a in fw.self_evaluation.areas]
+    return selfeval.Assessment(name, day, dict.fromkeys(areas, level), dict.fromkeys(areas, name), revision)
+
+
+# --- self-evaluation: optimistic concurrency and history ---------------------------------------------
+
+
+def test_a_stale_save_is_refused_with_a_plain_message_and_the_first_is_kept(db, fw, writable):
+    selfeval.save_assessment(db, fw, _assessment(fw, *SHARED, "aspiring"), today=TODAY)
+    mine = selfeval.load_assessment(db, fw, *SHARED)
+    theirs = selfeval.load_assessment(db, fw, *SHARED)
+    assert mine.revision == theirs.revision == 1
+    saved = selfeval.save_assessment(
+        db, fw, _assessment(fw, *SHARED, "leading"), editing=SHARED, revision=theirs.revision, today=TODAY
+    )
+    assert saved.revision == 2
+    with pytest.raises(UserError, match=r"someone else saved 'Shared review' dated 2025-03-31 after you opened it.*"):
+        selfeval.save_assessment(
+            db, fw, _assessment(fw, *SHARED, "developing"), editing=SHARED, revision=mine.revision, today=TODAY
+        )
+    assert set(selfeval.load_assessment(db, fw, *SHARED).levels.values()) == {"leading"}
+    # opened again, at revision 2, the same change saves
+    again = selfeval.load_assessment(db, fw, *SHARED)
+    assert again.revision == 2
+    saved = selfeval.save_assessment(
+        db, fw, _assessment(fw, *SHARED, "developing"), editing=SHARED, revision=again.revision, today=TODAY
+    )
+    assert saved.revision == 3
+    kept = selfeval.history(db, *SHARED)
+    areas = len(fw.self_evaluation.areas)
+    assert len(kept) == 3 * areas  # three saves, every area each time; the refused one is not there
+    by_revision = kept.groupby("revision")["level"].agg(set).to_dict()
+    assert by_revision == {1: {"aspiring"}, 2: {"leading"}, 3: {"developing"}}
+    assert kept.groupby("revision")["saved_at"].nunique().eq(1).all()  # one time per save
+    assert kept["saved_at"].is_monotonic_increasing
+
+
+def test_two_new_assessments_with_the_same_name_and_date_the_second_is_refused(db, fw, writable):
+    selfeval.save_assessment(db, fw, _assessment(fw, *SHARED, "aspiring"), today=TODAY)
+    with pytest.raises(UserError, match="already exists; open it to edit it"):
+        selfeval.save_assessment(db, fw, _assessment(fw, *SHARED, "leading"), today=TODAY)
+    assert set(selfeval.history(db, *SHARED)["revision"]) == {1}
+
+
+def test_an_assessment_saved_before_history_was_kept_is_at_revision_0(db, fw, writable):
+    con = store.connect(db)
+    con.execute("INSERT INTO self_assessments VALUES ('Old', DATE '2024-01-31', 'governance', 'leading', NULL)")
+    con.close()
+    old = selfeval.load_assessment(db, fw, "Old", date(2024, 1, 31))
+    assert old.revision == 0 and selfeval.history(db, "Old", date(2024, 1, 31)).empty
+    saved = selfeval.save_assessment(db, fw, old, editing=old.key, revision=0, today=TODAY)
+    assert saved.revision == 1
+    with pytest.raises(UserError, match="someone else saved 'Old'"):
+        selfeval.save_assessment(db, fw, old, editing=old.key, revision=0, today=TODAY)
+
+
+def _saver(db: str, worker: str, rounds: int, start, results) -> None:
+    """One 'browser': alternately edits the shared assessment (open, change, save; reopened when told it is
+    stale) and saves a new assessment of its own each round. Records each save that was accepted."""
+    from helpers.config.framework import framework
+
+    fw = framework()
+    accepted, refused = [], 0
+    levels = [lvl.id for lvl in fw.self_evaluation.levels]
+    start.wait(timeout=120)  # both processes begin together
+    for n in range(rounds):
+        level = levels[n % len(levels)]
+        opened = selfeval.load_assessment(db, fw, *SHARED)
+        try:
+            saved = selfeval.save_assessment(
+                db, fw, _assessment(fw, *SHARED, level), editing=SHARED, revision=opened.revision, today=TODAY
+            )
+            accepted.append(("shared", saved.revision, level))
+        except UserError as exc:
+            assert "open it again" in str(exc), str(exc)
+            refused += 1
+        own = (f"{worker} {n:03d}", date(2025, 1, 1 + n % 28))
+        saved = selfeval.save_assessment(db, fw, _assessment(fw, *own, level), today=TODAY)
+        accepted.append((own[0], saved.revision, level))
+    results.put((worker, accepted, refused))
+
+
+def test_two_processes_saving_at_once_lose_nothing(db, fw, writable):
+    selfeval.save_assessment(db, fw, _assessment(fw, *SHARED, "aspiring"), today=TODAY)
+    rounds = 25
+    context = multiprocessing.get_context("spawn")  # a fresh interpreter each: nothing of this one's DuckDB
+    results, start = context.Queue(), context.Barrier(2)
+    workers = [context.Process(target=_saver, args=(str(db), w, rounds, start, results)) for w in ("A", "B")]
+    for w in workers:
+        w.start()
+    outcomes = {}
+    for _ in workers:
+        worker, accepted, refused = results.get(timeout=300)
+        outcomes[worker] = (accepted, refused)
+    for w in workers:
+        w.join(timeout=60)
+        assert w.exitcode == 0
+    shared = sorted(a for acc, _ in outcomes.values() for a in acc if a[0] == "shared")
+    refused = sum(r for _, r in outcomes.values())
+    # every shared save attempt was either accepted or refused with the plain message
+    assert len(shared) + refused == 2 * rounds
+    kept = selfeval.history(db, *SHARED)
+    areas = len(fw.self_evaluation.areas)
+    revisions = sorted(set(kept["revision"]))
+    # the first save (revision 1) plus each accepted one, numbered without gaps or repeats
+    assert revisions == list(range(1, len(shared) + 2))
+    assert [r for _, r, _ in shared] == revisions[1:]
+    assert len(kept) == len(revisions) * areas
+    # each accepted save is in the history with the levels it saved
+    by_revision = kept.groupby("revision")["level"].agg(set).to_dict()
+    for _, revision, level in shared:
+        assert by_revision[revision] == {level}
+    # the latest is the last revision in the history
+    latest = selfeval.load_assessment(db, fw, *SHARED)
+    assert latest.revision == revisions[-1]
+    assert set(latest.levels.values()) == by_revision[revisions[-1]]
+    # and every process's own assessments: all 2 x 25 there, each saved once
+    saved = selfeval.list_assessments(db)
+    assert len(saved) == 1 + 2 * rounds
+    for worker, (accepted, _) in outcomes.items():
+        own = [a for a in accepted if a[0] != "shared"]
+        assert len(own) == rounds and all(revision == 1 for _, revision, _ in own)
+        assert all(name.startswith(worker) for name, _, _ in own)
+
+
+def test_two_forms_open_the_same_assessment_the_second_save_is_told_to_reload(db, fw, writable):
+    """Two browsers' forms (the widgets a Voila page shows, each its own kernel in real use)."""
+    from helpers.surfaces.dashboards import SelfEvaluationForm
+
+    def said(form) -> str:
+        return html.unescape(form.status.value)
+
+    selfeval.save_assessment(db, fw, _assessment(fw, *SHARED, "aspiring"), today=TODAY)
+    first, second = SelfEvaluationForm(db, fw), SelfEvaluationForm(db, fw)
+    for form in (first, second):
+        form.saved.value = SHARED
+        form._open()
+    first.levels["governance"].value = "leading"
+    first._save()
+    assert "Updated 'Shared review'" in said(first)
+    second.levels["governance"].value = "developing"
+    second._save()
+    assert "Not saved: someone else saved 'Shared review'" in said(second)
+    assert "open it again (reload it)" in said(second)
+    assert selfeval.load_assessment(db, fw, *SHARED).levels["governance"] == "leading"
+    second._open()  # reopened: the first person's change is there, and the second can now save theirs
+    assert second.levels["governance"].value == "leading"
+    second.levels["governance"].value = "developing"
+    second._save()
+    assert "Updated 'Shared review'" in said(second)
+    first.levels["enterprise"].value = "leading"
+    first._save()  # the first has not reopened since the second saved
+    assert "someone else saved" in said(first)
+    assert list(selfeval.history(db, *SHARED).groupby("revision").size().index) == [1, 2, 3]
