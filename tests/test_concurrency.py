@@ -8,10 +8,15 @@ from __future__ import annotations
 
 import html
 import multiprocessing
+import os
+import subprocess
+import sys
+import time
 from datetime import date
 
 import pytest
 
+from helpers.config import paths
 from helpers.config.errors import UserError
 from helpers.store import database as store
 from helpers.store import selfeval
@@ -189,3 +194,96 @@ def test_two_forms_open_the_same_assessment_the_second_save_is_told_to_reload(db
     first._save()  # the first has not reopened since the second saved
     assert "someone else saved" in said(first)
     assert list(selfeval.history(db, *SHARED).groupby("revision").size().index) == [1, 2, 3]
+
+
+# --- an import while another process reads the database ----------------------------------------------
+
+HOLD = (
+    "import duckdb, sys; c = duckdb.connect(sys.argv[1], read_only=True); "
+    "c.execute('SELECT count(*) FROM imports').fetchone(); print('open', flush=True); sys.stdin.readline(); c.close()"
+)
+
+
+def _helpers(*args: str, env: dict | None = None, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "helpers", *args],
+        cwd=paths.ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=120,
+        **kwargs,
+    )
+
+
+def _imports(db) -> list[tuple]:
+    con = store.connect(db, read_only=True)
+    try:
+        return con.execute("SELECT kind, file_name, rows FROM imports ORDER BY batch_id").fetchall()
+    finally:
+        con.close()
+
+
+@pytest.fixture
+def empty_db(tmp_path, fw):
+    path = tmp_path / "reading.duckdb"
+    con = store.connect(path)
+    store.ensure_schema(con, fw)
+    con.close()
+    return path
+
+
+def test_an_import_while_a_reader_holds_the_database_waits_then_fails_plainly(empty_db):
+    """A reader (a report kernel, the dashboard) holds the file read-only: the import waits its few seconds,
+    then stops naming the database and the process holding it; nothing is loaded. Once the reader has gone,
+    the same import loads the file."""
+    reader = subprocess.Popen(
+        [sys.executable, "-c", HOLD, str(empty_db)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert reader.stdout.readline().strip() == "open"
+        start = time.monotonic()
+        refused = _helpers("import", "areas", str(paths.SAMPLE / "areas.csv"), "--db", str(empty_db))
+        waited = time.monotonic() - start
+    finally:
+        reader.communicate("\n", timeout=30)
+    assert refused.returncode == 2, refused.stderr
+    message = refused.stderr.strip()
+    assert message.startswith(f"error: {empty_db}: the database is in use by another program (process {reader.pid}")
+    assert "could not be written to (waited 5 seconds); nothing was changed" in message
+    assert "Traceback" not in refused.stderr
+    assert waited >= store.LOCK_WAIT_SECONDS
+    assert _imports(empty_db) == []
+    loaded = _helpers("import", "areas", str(paths.SAMPLE / "areas.csv"), "--db", str(empty_db))
+    assert loaded.returncode == 0, loaded.stderr
+    areas = sum(1 for _ in (paths.SAMPLE / "areas.csv").open()) - 1  # the file's rows, less its header
+    assert _imports(empty_db) == [("areas", "areas.csv", areas)]
+
+
+def test_an_import_waits_for_a_brief_reader_and_a_reader_waits_for_the_import(empty_db):
+    """A reader that finishes within the wait does not make an import fail; a reader opening during an import's
+    transaction waits for it and then sees the whole file loaded, never part of it."""
+    reader = subprocess.Popen(
+        [sys.executable, "-c", HOLD, str(empty_db)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    assert reader.stdout.readline().strip() == "open"
+    importing = subprocess.Popen(
+        [sys.executable, "-m", "helpers", "import", "areas", str(paths.SAMPLE / "areas.csv"), "--db", str(empty_db)],
+        cwd=paths.ROOT,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "WORKBOOK_TEST_PAUSE_IN_TRANSACTION": "2"},
+    )
+    time.sleep(1.0)
+    reader.communicate("\n", timeout=30)  # the reader goes within the import's wait
+    assert "paused inside the import transaction" in importing.stderr.readline()
+    start = time.monotonic()
+    con = store.connect(empty_db, read_only=True)  # the import holds the file: this waits for it
+    try:
+        waited = time.monotonic() - start
+        rows = con.execute("SELECT count(*) FROM areas").fetchone()[0]
+    finally:
+        con.close()
+    assert importing.wait(timeout=60) == 0
+    areas = sum(1 for _ in (paths.SAMPLE / "areas.csv").open()) - 1
+    assert rows == areas and waited > 0.5
