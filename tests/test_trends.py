@@ -261,7 +261,10 @@ def _with_pre_trends(framework_copy, **values):
     return load_framework(framework_copy)
 
 
-def test_the_shares_come_from_ripple_yaml_and_without_the_rule_nothing_changes(framework_copy, fw):
+def test_the_shares_come_from_ripple_yaml_and_without_the_rule_nothing_changes(framework_copy, fw, sample_db):
+    from helpers.evidence.context import ProjectData
+    from helpers.presentation.sections.ripple import rule_words
+
     assert (fw.ripple_rule.pre_trends.diverging, fw.ripple_rule.pre_trends.untested) == (0.5, 1)
     stricter = _with_pre_trends(framework_copy, diverging=0, untested=0.5)
     o = _crime_ripple(stricter, "diverging").outcomes.set_index("outcome")
@@ -269,8 +272,11 @@ def test_the_shares_come_from_ripple_yaml_and_without_the_rule_nothing_changes(f
     o = _crime_ripple(stricter, "missing").outcomes.set_index("outcome")
     assert o.loc["place-pride-trust", "certainty"] == pytest.approx(1 / 7)
     assert "counts 0 times its weight" in ripple.rule_markdown(stricter.ripple_rule)
+    assert "counts 0 times its weight" in rule_words(ProjectData(sample_db, "working-xtra", stricter))
+    assert "counts half its weight towards certainty" in rule_words(ProjectData(sample_db, "working-xtra", fw))
     without = _with_pre_trends(framework_copy)
     assert without.ripple_rule.pre_trends is None and "Trends before" not in ripple.rule_markdown(without.ripple_rule)
+    assert "before the project" not in rule_words(ProjectData(sample_db, "working-xtra", without))
     line = (
         _crime_ripple(without, "diverging")
         .lines.set_index(["outcome", "line"])

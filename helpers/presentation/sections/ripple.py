@@ -618,6 +618,14 @@ def rule_words(data: ProjectData) -> str:
         if d.subtract == 1
         else f" less {d.subtract:g} times the weight of those pointing clearly the other way"
     )
+    pre = rule.pre_trends
+    drifting = (
+        f" A line of local indicators counts {'half' if pre.diverging == 0.5 else f'{pre.diverging:g} times'} its "
+        "weight towards certainty when its clear result rests only on indicators whose pilot and comparison areas "
+        "moved differently before the project (the annex's \u201cTrends before the project\u201d says where)."
+        if pre is not None and pre.diverging != 1
+        else ""
+    )
     needs = fmt.listed(f"\u201c{x}\u201d" for x in rule.survey_must_agree)
     strong = (
         f" The words {needs} also need the survey: where there are "
@@ -633,7 +641,7 @@ def rule_words(data: ProjectData) -> str:
         f"Strength is the weighted mean of the scores (survey {w('survey-did'):g}, or {w('survey-before-after'):g} "
         f"without comparison areas; indicators {w('indicators'):g}; stories {w('stories'):g}; sentiment "
         f"{w('sentiment'):g}); certainty is the weight of the lines that clearly point the same way{less}, over the "
-        "weight of all the planned lines. When lines point clearly both ways the strength is called "
+        f"weight of all the planned lines.{drifting} When lines point clearly both ways the strength is called "
         f"\u201c{d.words}\u201d.{strong} An ideal takes the mean over its outcomes, and is {d.words} when they "
         "disagree."
     )
