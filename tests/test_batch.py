@@ -445,3 +445,15 @@ def test_no_hidden_figure_can_be_worked_out_of_the_batch(batch, capsys):
         assert re.search(rf"<td>Age band</td>\s*<td>{re.escape(band)}</td>\s*<td>not shown</td>", page), band
     for band in counts.index.drop(counts.idxmin()):
         assert re.search(rf"<td>{re.escape(band)}</td>\s*<td>{counts[band]}</td>", page), band
+
+
+def test_no_published_page_reads_like_code(batch, fw):
+    """Every page the batch publishes (each report, each overview, the index), as a reader sees its text, has no
+    file path, command, option, source reference, id, statement code, minus zero or other council's name."""
+    from wording import forbidden, visible_text
+
+    _, out = batch
+    pages = sorted(out.rglob("*.html"))
+    assert len(pages) == 24 + 2 + 1
+    found = {str(p.relative_to(out)): bad[:2] for p in pages if (bad := forbidden(visible_text(p.read_text()), fw))}
+    assert found == {}
