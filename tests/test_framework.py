@@ -108,3 +108,57 @@ def test_cli_framework_summary(capsys):
     assert main(["framework"]) == 0
     out = capsys.readouterr().out
     assert "3 ideals" in out and "17 Your Voice statements" in out
+
+
+# --- weighting dimensions (settings.yaml weighting) -------------------------------------------------------
+
+
+def _weighting(path, change):
+    _edit(path / "settings.yaml", lambda d: change(d["weighting"]))
+
+
+def test_declared_dimensions_and_the_margins_each_project_rakes_to(framework_copy):
+    _weighting(
+        framework_copy, lambda w: w.update(rake_to_by_project={"council-tax-reduction": ["age_band", "ethnicity"]})
+    )
+    wt = load_framework(framework_copy).settings.weighting
+    assert [d.id for d in wt.declared] == ["age_band", "gender", "ethnicity"]
+    ethnicity = wt.dimension("ethnicity")
+    assert (ethnicity.column, ethnicity.banded, ethnicity.unknown) == ("ethnicity", False, "pro-rata")
+    assert ethnicity.category_ids == ("white", "asian", "black-mixed-other")
+    assert wt.dimension("age_band").banded and wt.dimension("age_band").categories[0].max == 34
+    assert [d.id for d in wt.margins()] == ["age_band", "gender"]
+    assert [d.id for d in wt.margins("working-xtra")] == ["age_band", "gender"]
+    assert [d.id for d in wt.margins("council-tax-reduction")] == ["age_band", "ethnicity"]
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda w: w.update(rake_to=["age_band", "tenure"]), r"rake_to: 'tenure' is not a declared dimension; known"),
+        (lambda w: w.update(rake_to=[]), r"rake_to: name at least one dimension"),
+        (lambda w: w.update(rake_to_by_project={"allotments": ["gender"]}), r"rake_to_by_project 'allotments' is not"),
+        (lambda w: w["dimensions"][0].update(column="tenure"), r"column 'tenure' is not a survey column"),
+        (lambda w: w["dimensions"][0]["categories"][1].update(codes=["asian", "sikh"]), r"code 'sikh'.*known: white"),
+        (lambda w: w["dimensions"][0]["categories"][1].update(codes=["white"]), r"white are in more than one category"),
+        (lambda w: w["dimensions"][0]["categories"][1].update(id="unknown"), r"'unknown' is kept for answers"),
+        (lambda w: w["dimensions"][0].update(id="gender"), r"'gender' is declared by age_bands and genders"),
+        (lambda w: w.update(weight_cap=0.8), r"weight_cap: Input should be greater than or equal to 1"),
+        (
+            lambda w: w["dimensions"].append(
+                {
+                    "id": "older",
+                    "label": "age",
+                    "column": "age",
+                    "categories": [{"id": "a", "min": 16, "max": 70}, {"id": "b", "min": 60, "max": 99}],
+                }
+            ),
+            r"categories 'a' and 'b' overlap",
+        ),
+    ],
+)
+def test_a_bad_weighting_dimension_names_the_key(framework_copy, change, message):
+    _weighting(framework_copy, change)
+    with pytest.raises(FrameworkError, match=message) as err:
+        load_framework(framework_copy)
+    assert "settings.yaml" in str(err.value)

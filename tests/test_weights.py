@@ -12,8 +12,16 @@ import pandas as pd
 import pytest
 
 from helpers.config.errors import UserError
-from helpers.config.framework import AgeBand, Weighting, framework
-from helpers.methods.weights import UNKNOWN, linearised_mean, rake_weights, weighting_summary
+from helpers.config.framework import AgeBand, DimensionCategory, Weighting, WeightingDimension, framework
+from helpers.methods.weights import (
+    DIAGNOSTIC_COLUMNS,
+    KEY_COLUMNS,
+    UNKNOWN,
+    linearised_mean,
+    rake_weights,
+    weighting_diagnostics,
+    weighting_summary,
+)
 
 TWO_BANDS = Weighting(
     age_bands=(AgeBand(id="young", min=16, max=39), AgeBand(id="old", min=40, max=120)),
@@ -430,3 +438,288 @@ def test_linearised_variance_matches_monte_carlo_variance_of_the_raked_estimator
     share = np.array([0.3, 0.4, 0.3]) * (1 - np.array([0.3, 0.1, 0.05]))
     truth = (share * (np.array([0.05, 0.5, 0.85]) + 0.05)).sum() / share.sum()
     assert got["estimate"].mean() == pytest.approx(truth, abs=3 * np.sqrt(mc_var / reps) + 0.002)
+
+
+# --- a third margin, trimming and the weighting diagnostics ---------------------------------------------------
+
+ETHNICITY = WeightingDimension(
+    id="ethnicity",
+    label="ethnic group",
+    column="ethnicity",
+    categories=(
+        DimensionCategory(id="white", codes=("white",)),
+        DimensionCategory(id="minority", codes=("black", "asian", "mixed", "other")),
+    ),
+)
+THREE_MARGINS = TWO_BANDS.model_copy(
+    update={"dimensions": (ETHNICITY,), "rake_to": ("age_band", "gender", "ethnicity")}
+)
+
+DECLARED_NOT_RAKED = THREE_MARGINS.model_copy(update={"rake_to": ("age_band", "gender")})
+
+
+def respondents3(cells, hood="oakfield", wave="baseline"):
+    """Survey rows from (age band, gender, ethnic group answer) triples."""
+    frame = respondents([(a, g) for a, g, _ in cells], hood, wave)
+    frame["ethnicity"] = pd.array([e for _, _, e in cells], dtype="str")
+    return frame
+
+
+def margins3(hood="oakfield", **counts):
+    """Population rows: young=, old=, male=, female=, white=, minority= adults."""
+    rows = margins(hood, **{k: v for k, v in counts.items() if k not in ("white", "minority")})
+    extra = [(hood, "ethnicity", c, counts[c]) for c in ("white", "minority") if c in counts]
+    return pd.concat([rows, pd.DataFrame(extra, columns=rows.columns)], ignore_index=True)
+
+
+# The three-margin hand example: 11 respondents in a 2 x 2 x 2 table (age band, gender, white or minority)
+#                 white   minority              (answers: minority is any of black, asian, mixed, other)
+#   young male      2        1
+#   young female    1        1
+#   old male        1        1
+#   old female      3        1
+# Raking multiplies every weight by an age, a gender and an ethnic-group factor in turn, so the result has
+# the form w[a, g, e] = r[a] c[g] t[e]: the unique table of that form with the right margins. Take
+# r = (young 2, old 1), c = (male 3, female 2), t = (white 1, minority 4):
+#   young male 6 | 24    young female 4 | 16    old male 3 | 12    old female 2 | 8     (white | minority)
+# and choose the population as these weights' margins:
+#   young 2*6 + 24 + 4 + 16 = 56          old   3 + 12 + 3*2 + 8 = 29        (85 adults)
+#   male  2*6 + 24 + 3 + 12 = 51          female 4 + 16 + 3*2 + 8 = 34
+#   white 2*6 + 4 + 3 + 3*2 = 25          minority 24 + 16 + 12 + 8 = 60
+# so these are the raked weights.
+HAND3_CELLS = (
+    [("young", "male", "white")] * 2
+    + [("young", "male", "asian")]
+    + [("young", "female", "white"), ("young", "female", "black")]
+    + [("old", "male", "white"), ("old", "male", "mixed")]
+    + [("old", "female", "white")] * 3
+    + [("old", "female", "other")]
+)
+HAND3_WEIGHTS = [6, 6, 24, 4, 16, 3, 12, 2, 2, 2, 8]
+HAND3_POPULATION = {"young": 56, "old": 29, "male": 51, "female": 34, "white": 25, "minority": 60}
+
+
+def test_three_margins_hand_example_gives_hand_weights():
+    w = rake_weights(respondents3(HAND3_CELLS), margins3(**HAND3_POPULATION), THREE_MARGINS)
+    assert w["weight"].to_numpy() == pytest.approx(HAND3_WEIGHTS, rel=1e-10)
+    assert list(w.columns) == [
+        *KEY_COLUMNS,
+        "age_band",
+        "gender_class",
+        "ethnicity_class",
+        "weighting_class",
+        "weight",
+        "converged",
+        "iterations",
+    ]
+    assert w.attrs["margins"] == ("age_band", "gender_class", "ethnicity_class")
+    assert list(w["ethnicity_class"])[:3] == ["white", "white", "minority"]
+    assert w.at[2, "weighting_class"] == "young x male x minority"
+    # ethnicity declared but not raked to (the default margins): the answers and the rows are left alone
+    two = rake_weights(respondents3(HAND3_CELLS), margins3(**HAND3_POPULATION), DECLARED_NOT_RAKED)
+    assert "ethnicity_class" not in two.columns
+    assert two.loc[two["weighting_class"] == "young x male", "weight"].nunique() == 1
+    assert w["weight"].sum() == pytest.approx(85) and two["weight"].sum() == pytest.approx(85)
+
+
+def test_a_project_can_rake_to_its_own_margins():
+    settings = THREE_MARGINS.model_copy(
+        update={
+            "rake_to": ("age_band", "gender"),
+            "rake_to_by_project": {"council-tax-reduction": THREE_MARGINS.rake_to},
+        }
+    )
+    frame, pop = respondents3(HAND3_CELLS), margins3(**HAND3_POPULATION)
+    mine = rake_weights(frame, pop, settings, project="council-tax-reduction")
+    assert mine["weight"].to_numpy() == pytest.approx(HAND3_WEIGHTS, rel=1e-10)
+    other = rake_weights(frame, pop, settings, project="working-xtra")
+    age_and_gender = rake_weights(frame, pop[pop["dimension"] != "ethnicity"], TWO_BANDS)
+    assert other["weight"].to_numpy() == pytest.approx(age_and_gender["weight"].to_numpy(), rel=1e-12)
+    assert not np.allclose(other["weight"], mine["weight"])
+
+
+def test_a_neighbourhood_without_the_third_margin_cannot_be_raked_to_it():
+    pop = margins3(**{k: v for k, v in HAND3_POPULATION.items() if k != "minority"})
+    with pytest.raises(
+        UserError, match=r"'oakfield' lack ethnicity minority; expected population rows for .*ethnicity"
+    ):
+        rake_weights(respondents3(HAND3_CELLS), pop, THREE_MARGINS)
+    pop = margins3(**{**HAND3_POPULATION, "minority": 62})  # 87 against 85: 2.4% apart
+    with pytest.raises(UserError, match=r"the age bands total 85 adults but the ethnicity categories total 87"):
+        rake_weights(respondents3(HAND3_CELLS), pop, THREE_MARGINS)
+
+
+def test_a_population_row_the_framework_does_not_declare_names_row_and_column():
+    pop = pd.concat(
+        [
+            margins(**HAND_POPULATION),
+            pd.DataFrame(
+                [("oakfield", "tenure", "owner", 200)], columns=["neighbourhood", "dimension", "category", "population"]
+            ),
+        ],
+        ignore_index=True,
+    )
+    with pytest.raises(
+        UserError,
+        match=r"population: row 5, column dimension: 'tenure' is not a weighting dimension.*one of age_band, gender",
+    ):
+        rake_weights(respondents(HAND_CELLS), pop, TWO_BANDS)
+    pop = margins3(**{**HAND3_POPULATION})
+    pop.loc[5, "category"] = "asian"
+    with pytest.raises(
+        UserError, match=r"row 6, column category: .*ethnicity category 'asian'.*known: white, minority"
+    ):
+        rake_weights(respondents3(HAND3_CELLS), pop, THREE_MARGINS)
+
+
+def survey_sample3(seed, n):
+    """A neighbourhood's answers with unknowns on every margin (no age, gender prefer not, ethnic group prefer
+    not) and item non-response that depends on age; population margins for age band, gender and ethnic group."""
+    frame, pop, y, fw = survey_sample(seed, n)
+    rng = np.random.default_rng(seed + 1)
+    frame["ethnicity"] = rng.choice(
+        ["white", "asian", "black", "mixed", "other", "prefer_not"], n, p=[0.8, 0.08, 0.04, 0.03, 0.02, 0.03]
+    )
+    minority = frame["ethnicity"].isin(["asian", "black", "mixed", "other"]).to_numpy()
+    y = np.where(np.isnan(y), np.nan, np.where(minority & (rng.random(n) < 0.3), 1 - np.nan_to_num(y), y))
+    extra = pd.DataFrame(
+        [("oakfield", "ethnicity", "white", 6900), ("oakfield", "ethnicity", "minority", 2900)], columns=pop.columns
+    )
+    settings = fw.settings.weighting.model_copy(
+        update={
+            "dimensions": (ETHNICITY,),
+            "rake_to": ("age_band", "gender", "ethnicity"),
+            "tolerance": 1e-13,
+            "max_iterations": 1000,
+        }
+    )
+    return frame, pd.concat([pop, extra], ignore_index=True), y, settings
+
+
+def svy_raked(w, pop, total, y, trim=None):
+    """The svy package's own raking of the same respondents to the same targets (unknown categories at their
+    share of respondents, the known ones sharing the rest in population proportion, each margin scaled to
+    the age-band total), and its Taylor mean of y: ``(weights, estimate, se)``."""
+    svy = pytest.importorskip("svy")
+    pl = pytest.importorskip("polars")
+    columns = {"age_band": "age_band", "gender_class": "gender", "ethnicity_class": "ethnicity"}
+    controls = {}
+    for column, dimension in columns.items():
+        unknown = float((w[column] == UNKNOWN).mean())
+        p = pop[pop["dimension"] == dimension].set_index("category")["population"].astype(float)
+        controls[column] = {k: v * total / p.sum() * (1 - unknown) for k, v in p.items()}
+        if unknown:
+            controls[column][UNKNOWN] = total * unknown
+    data = pl.DataFrame({**{c: w[c].tolist() for c in columns}, "y": y.tolist(), "w0": [1.0] * len(w)})
+    sample = svy.Sample(data, svy.Design(wgt="w0"))
+    trimming = None if trim is None else svy.TrimConfig(upper=svy.Threshold("mean", trim), max_iter=20000)
+    sample = sample.weighting.rake(controls=controls, tol=1e-9 if trim else 1e-12, max_iter=1000, trimming=trimming)
+    result = sample.estimation.mean("y", drop_nulls=True).to_polars()
+    return sample.data["rk_wgt"].to_numpy(), result["est"][0], result["se"][0]
+
+
+def test_three_margins_weights_and_se_match_svy_and_the_r_transliterations():
+    # svy (PyPI; polars-based, by samplics' author) reproduces R's rake() + svymean(): an independent
+    # implementation of the raking and of the linearised variance with the calibration residuals.
+    frame, pop, y, settings = survey_sample3(seed=23, n=300)
+    w = rake_weights(frame, pop, settings)
+    assert (w[["age_band", "gender_class", "ethnicity_class"]] == UNKNOWN).any().all()  # unknowns on each
+    got = linearised_mean(w, y)
+    weights_svy, est_svy, se_svy = svy_raked(w, pop, 9800, y)
+    assert w["weight"].to_numpy() == pytest.approx(weights_svy, rel=1e-9)
+    assert got.at[0, "estimate"] == pytest.approx(est_svy, rel=1e-12)
+    assert got.at[0, "se"] == pytest.approx(se_svy, rel=1e-9)
+    # and the two transliterations in this file, now with three margins
+    margins_ = [w[c].to_numpy() for c in ("age_band", "gender_class", "ethnicity_class")]
+    _, se_r = r_svymean_raked(y, w["weight"], margins_, sweeps=300)
+    _, se_c = calibrate_route(y, w["weight"], margins_)
+    assert got.at[0, "se"] == pytest.approx(se_r, rel=1e-9)
+    assert got.at[0, "se"] == pytest.approx(se_c, rel=1e-9)
+    # leaving the third margin out of the residuals (a two-margin design) gives a different figure
+    _, se_two = calibrate_route(y, w["weight"], margins_[:2])
+    assert abs(se_two / se_c - 1) > 1e-3
+
+
+# Trimming, by hand. The hand example's raked weights are young-male 60 (x3), young-female 40, old-male 30,
+# old-female 20 (x3); the mean weight is 310 / 8 = 38.75, so a cap of 1.5 x the mean is 58.125 and only
+# young-male passes it. Raking with a cap gives min(cap, u) with u of raking's product form (the cells whose
+# raked weight would pass the cap are held at it, the others raked to make up the margins):
+#     young-male = 58.125, three of them: 174.375
+#     young:  174.375 + young-female = 220   -> young-female = 45.625
+#     male:   174.375 + old-male     = 210   -> old-male     = 35.625
+#     old:    35.625 + 3 old-female  = 90    -> old-female   = 18.125
+#     female: 45.625 + 3 * 18.125    = 100   (holds)
+# and u(young-male) = 45.625 * 35.625 / 18.125 = 89.7 passes the cap, so that cell is rightly held.
+HAND_TRIMMED = [58.125] * 3 + [45.625, 35.625] + [18.125] * 3
+
+
+def test_trimming_hand_example_gives_hand_weights():
+    w = rake_weights(
+        respondents(HAND_CELLS), margins(**HAND_POPULATION), TWO_BANDS.model_copy(update={"weight_cap": 1.5})
+    )
+    assert w["weight"].to_numpy() == pytest.approx(HAND_TRIMMED, rel=1e-9)
+    assert w["converged"].all()
+
+
+def test_weighting_diagnostics_before_and_after_trimming_by_hand():
+    # raked:   60 x3, 40, 30, 20 x3: sum 310, sum w^2 = 14500; design effect 8 * 14500 / 310^2, effective n
+    #          310^2 / 14500, largest / mean = 60 / 38.75, three weights over the cap (58.125)
+    # trimmed: 58.125 x3, 45.625, 35.625, 18.125 x3: sum 310, sum w^2 = 3 * 3378.515625 + 2081.640625
+    #          + 1269.140625 + 3 * 328.515625 = 14471.875; largest / mean = 1.5, three at the cap
+    capped = TWO_BANDS.model_copy(update={"weight_cap": 1.5})
+    d = weighting_diagnostics(respondents(HAND_CELLS), margins(**HAND_POPULATION), capped)
+    assert list(d.columns) == list(DIAGNOSTIC_COLUMNS)
+    assert list(d["stage"]) == ["raked", "raked and trimmed"]
+    raked, trimmed = d.iloc[0], d.iloc[1]
+    assert (raked["weight_min"], raked["weight_max"]) == pytest.approx((20, 60))
+    assert raked["max_to_mean"] == pytest.approx(60 / 38.75)
+    assert raked["design_effect"] == pytest.approx(8 * 14500 / 310**2)
+    assert raked["effective_n"] == pytest.approx(310**2 / 14500)
+    assert raked["at_or_over_cap"] == 3
+    assert (trimmed["weight_min"], trimmed["weight_max"]) == pytest.approx((18.125, 58.125))
+    assert trimmed["max_to_mean"] == pytest.approx(1.5)
+    assert trimmed["design_effect"] == pytest.approx(8 * 14471.875 / 310**2)
+    assert trimmed["effective_n"] == pytest.approx(310**2 / 14471.875)
+    assert trimmed["at_or_over_cap"] == 3
+    assert d["converged"].all() and (d["problem"] == "").all() and (d["respondents"] == 8).all()
+    # without a cap: one stage, nothing to count against a cap
+    plain = weighting_diagnostics(respondents(HAND_CELLS), margins(**HAND_POPULATION), TWO_BANDS)
+    assert list(plain["stage"]) == ["raked"] and plain["at_or_over_cap"].isna().all()
+    assert plain.iloc[0]["design_effect"] == pytest.approx(raked["design_effect"])
+
+
+def test_weighting_diagnostics_say_why_a_group_is_not_weighted():
+    frame = pd.concat([respondents(HAND_CELLS), respondents(HAND_CELLS, hood="elmfield")], ignore_index=True)
+    impossible = TWO_BANDS.model_copy(update={"weight_cap": 1.0, "max_iterations": 50})
+    d = weighting_diagnostics(frame, margins(**HAND_POPULATION), impossible)
+    elm = d[d["neighbourhood"] == "elmfield"]
+    assert len(elm) == 2 and elm["problem"].str.contains("population margins are missing").all()
+    assert elm["design_effect"].isna().all() and not elm["converged"].any()
+    oak = d[d["neighbourhood"] == "oakfield"].set_index("stage")
+    assert oak.at["raked", "converged"] and not oak.at["raked and trimmed", "converged"]
+    assert "did not converge" in oak.at["raked and trimmed", "problem"]
+
+
+def test_trimmed_three_margin_weights_and_se_match_svy():
+    # svy trims differently (cut to the cap, share the excess among the others, rake again, until the raked
+    # weights keep under the cap): it reaches the same weights as raking with the cap held (to its
+    # tolerance), and its linearised SE for its own trimmed weights is the one this module gives them.
+    frame, pop, y, settings = survey_sample3(seed=31, n=300)
+    capped = settings.model_copy(update={"weight_cap": 1.8, "tolerance": 1e-11})
+    w = rake_weights(frame, pop, capped)
+    ratio = w["weight"] / w["weight"].mean()
+    assert ratio.max() == pytest.approx(1.8) and (ratio > 1.8 - 1e-9).sum() >= 2
+    for column, dimension in (("age_band", "age_band"), ("ethnicity_class", "ethnicity")):
+        got = w.groupby(column)["weight"].sum()
+        p = pop[pop["dimension"] == dimension].set_index("category")["population"]
+        share_unknown = (w[column] == UNKNOWN).mean()
+        for category, value in p.items():
+            assert got[category] == pytest.approx(value * 9800 / p.sum() * (1 - share_unknown), rel=1e-9)
+    weights_svy, est_svy, se_svy = svy_raked(w, pop, 9800, y, trim=1.8)
+    assert w["weight"].to_numpy() == pytest.approx(weights_svy, rel=1e-6)
+    mine = linearised_mean(w.assign(weight=weights_svy), y)
+    assert mine.at[0, "estimate"] == pytest.approx(est_svy, rel=1e-12)
+    assert mine.at[0, "se"] == pytest.approx(se_svy, rel=1e-9)
+    # trimming moved the figure: the SE of the untrimmed weights is another number
+    untrimmed = linearised_mean(rake_weights(frame, pop, settings), y)
+    assert abs(untrimmed.at[0, "se"] / linearised_mean(w, y).at[0, "se"] - 1) > 1e-3

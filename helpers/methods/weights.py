@@ -401,9 +401,15 @@ def _rake_cells(counts, targets, cap, max_iterations: int, tolerance: float):
 
     ``counts[g, *cells]`` respondents; ``targets`` one array ``[g, category]`` per margin (each summing
     to the group's population total); ``cap[g]`` the largest weight allowed or None. One iteration
-    adjusts to each margin in turn, then caps. A group has converged when every margin total is within
+    adjusts to each margin in turn. A group has converged when every margin total is within
     ``tolerance`` x population of its target; it is then left alone.
     Returns ``(weight[g, *cells], converged[g], iterations[g], gap[g])``.
+
+    With a cap, each adjustment scales the margin's cells by the factor that meets the margin with every
+    weight cut to the cap (:func:`_capped_factor`), so the weights converge to ``min(cap, u)`` with ``u`` of
+    raking's product form: the cells whose raked weight would pass the cap are held at it and the others are
+    raked to make up the margins (the weights closest to the raked ones, in raking's sense, that meet the
+    margins and the cap).
     """
     n = counts.astype(float)
     n_margins = n.ndim - 1
@@ -411,6 +417,7 @@ def _rake_cells(counts, targets, cap, max_iterations: int, tolerance: float):
     size = n.sum(axis=_other_axes(n_margins))
     start = np.divide(total, size, out=np.zeros_like(total), where=size > 0)
     weight = np.where(n > 0, start.reshape((-1,) + (1,) * n_margins), 0.0)
+    raked = weight.copy()  # u: the weights before the cap (= weight without one)
     converged = np.zeros(len(n), dtype=bool)
     iterations = np.zeros(len(n), dtype=np.int64)
     gap = np.full(len(n), np.inf)
@@ -418,28 +425,67 @@ def _rake_cells(counts, targets, cap, max_iterations: int, tolerance: float):
     for iteration in range(1, max_iterations + 1):
         if active.size == 0:
             break
-        w, c = weight[active], n[active]
+        w, c = raked[active], n[active]
         for m, target in enumerate(targets):
-            got = (c * w).sum(axis=_other_axes(n_margins, m))
-            w = w * _along(np.divide(target[active], got, out=np.ones_like(got), where=got > 0), m, n_margins)
-        if cap is not None:
-            w = np.minimum(w, cap[active].reshape((-1,) + (1,) * n_margins))
+            if cap is None:
+                got = (c * w).sum(axis=_other_axes(n_margins, m))
+                factor = np.divide(target[active], got, out=np.ones_like(got), where=got > 0)
+            else:
+                factor = _capped_factor(np.moveaxis(c, 1 + m, 1), np.moveaxis(w, 1 + m, 1), cap[active], target[active])
+            w = w * _along(factor, m, n_margins)
+        capped = w if cap is None else np.minimum(w, cap[active].reshape((-1,) + (1,) * n_margins))
         off = (
             np.maximum.reduce(
                 [
-                    np.abs((c * w).sum(axis=_other_axes(n_margins, m)) - target[active]).max(axis=1)
+                    np.abs((c * capped).sum(axis=_other_axes(n_margins, m)) - target[active]).max(axis=1)
                     for m, target in enumerate(targets)
                 ]
             )
             / total[active]
         )
-        weight[active] = w
+        raked[active] = w
+        weight[active] = capped
         iterations[active] = iteration
         gap[active] = off
         done = off <= tolerance
         converged[active[done]] = True
         active = active[~done]
     return weight, converged, iterations, gap
+
+
+def _capped_factor(counts: np.ndarray, raked: np.ndarray, cap: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """Per group and category of one margin: the factor ``f`` with ``sum(counts * min(cap, f * raked))`` over
+    the category's cells equal to its target.
+
+    ``counts`` and ``raked`` are ``[g, category, ...]`` (the margin's axis first), ``cap[g]``, ``target[g,
+    category]``. The sum is piecewise linear in ``f``, rising, with a kink where each cell reaches the cap
+    (``f = cap / raked``): with the cells in the order they reach it, the first ``i`` capped, ``f = (target -
+    cap * their respondents) / sum(counts * raked)`` over the rest, for the ``i`` whose ``f`` lies between the
+    ``i``-th and the next kink. A category the cap cannot reach (more than ``cap`` x its respondents) gets the
+    factor that caps every cell, and the margin stays short: raking does not converge.
+    """
+    g, k = counts.shape[:2]
+    c = counts.reshape(g, k, -1)
+    u = raked.reshape(g, k, -1)
+    cap3 = cap[:, None, None]
+    reaches = (c > 0) & (u > 0)
+    kink = np.where(reaches, cap3 / np.where(reaches, u, 1.0), np.inf)
+    order = np.argsort(kink, axis=2, kind="stable")
+    kink = np.take_along_axis(kink, order, axis=2)
+    c = np.take_along_axis(c, order, axis=2)
+    cu = c * np.take_along_axis(u, order, axis=2)
+    zero = np.zeros((g, k, 1))
+    held = cap3 * np.concatenate([zero, np.cumsum(c, axis=2)], axis=2)  # the first i cells at the cap
+    free = np.concatenate([np.cumsum(cu[:, :, ::-1], axis=2)[:, :, ::-1], zero], axis=2)  # the others
+    with np.errstate(invalid="ignore", divide="ignore"):
+        f = (target[:, :, None] - held) / free
+    low = np.concatenate([zero, kink], axis=2)
+    high = np.concatenate([kink, np.full((g, k, 1), np.inf)], axis=2)
+    fits = (free > 0) & (f >= low * (1 - 1e-12)) & (f <= high * (1 + 1e-12))
+    chosen = np.take_along_axis(f, np.argmax(fits, axis=2)[:, :, None], axis=2)[:, :, 0]
+    every_capped = np.where(np.isfinite(kink), kink, 0.0).max(axis=2)
+    fallback = np.where(c.sum(axis=2) > 0, every_capped, 1.0)
+    return np.where(fits.any(axis=2), chosen, fallback)
 
 
 @dataclass(frozen=True)
