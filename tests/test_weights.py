@@ -723,3 +723,27 @@ def test_trimmed_three_margin_weights_and_se_match_svy():
     # trimming moved the figure: the SE of the untrimmed weights is another number
     untrimmed = linearised_mean(rake_weights(frame, pop, settings), y)
     assert abs(untrimmed.at[0, "se"] / linearised_mean(w, y).at[0, "se"] - 1) > 1e-3
+
+
+def test_cli_weights_table_and_csv(sample_db, tmp_path, capsys):
+    from helpers.store import access, database
+    from helpers.surfaces.cli import main
+
+    assert main(["weights", "--project", "working-xtra", "--wave", "12m", "--db", str(sample_db)]) == 0
+    out = capsys.readouterr().out
+    assert "oakfield" in out and "kingsmoor" not in out and out.strip().endswith("raked to age_band, gender")
+    csv = tmp_path / "weights.csv"
+    assert main(["weights", "--csv", str(csv), "--db", str(sample_db)]) == 0
+    table = pd.read_csv(csv)
+    assert set(table["stage"]) == {"raked"} and len(table) == 7 * 3  # seven neighbourhoods, three waves
+    # the same figures as the summary of the respondents' weights (a separate computation, respondent by respondent)
+    con = database.connect(sample_db, read_only=True)
+    responses, population = access.load_responses(con, framework(), None), access.load_population(con)
+    con.close()
+    summary = weighting_summary(rake_weights(responses, population, framework().settings))
+    merged = table.merge(summary, on=["neighbourhood", "wave"], suffixes=("", "_summary"))
+    assert len(merged) == 21
+    assert merged["design_effect"].to_numpy() == pytest.approx(merged["design_effect_summary"].to_numpy(), rel=1e-12)
+    assert merged["weight_max"].to_numpy() == pytest.approx(merged["weight_max_summary"].to_numpy(), rel=1e-12)
+    assert main(["weights", "--project", "allotments", "--db", str(sample_db)]) == 2
+    assert "unknown project 'allotments'" in capsys.readouterr().err

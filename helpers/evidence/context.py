@@ -125,7 +125,9 @@ class ProjectData:
     def _scores_and_problems(self) -> tuple[pd.DataFrame, pd.DataFrame]:
         return self.result(
             "scores",
-            lambda: estimates.scores_and_weighting_problems(self.responses, self.population, self.fw),
+            lambda: estimates.scores_and_weighting_problems(
+                self.responses, self.population, self.fw, project=self.project.id
+            ),
         )
 
     @property
@@ -161,10 +163,31 @@ class ProjectData:
 
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # the same problems are in weighting_problems
-                w = weights.rake_weights(self.responses, self.population, self.fw.settings, strict=False)
+                w = weights.rake_weights(
+                    self.responses, self.population, self.fw.settings, strict=False, project=self.project.id
+                )
             return weights.weighting_summary(w)
 
         return self.result("weighting", compute)
+
+    @property
+    def weighting_diagnostics(self) -> pd.DataFrame:
+        """The weights per neighbourhood x wave before trimming and (with a weight cap) after:
+        :func:`helpers.methods.weights.weighting_diagnostics` for this project's margins."""
+
+        def compute() -> pd.DataFrame:
+            from ..methods import weights
+
+            return weights.weighting_diagnostics(
+                self.responses, self.population, self.fw.settings, project=self.project.id
+            )
+
+        return self.result("weighting-diagnostics", compute)
+
+    @property
+    def weighting_margins(self) -> tuple[str, ...]:
+        """The reader's words for the margins this project's answers are weighted to ('age group', 'gender')."""
+        return tuple(d.label for d in self.fw.settings.weighting.margins(self.project.id))
 
     @property
     def change(self) -> pd.DataFrame:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..config import paths
-from ..config.errors import UserError
+from ..config.errors import UserError, allowed
 
 if TYPE_CHECKING:
     from ..config.framework import Framework
@@ -116,6 +116,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = verbs.add_parser("did", help="difference-in-differences: pilot change minus comparison change")
     p.add_argument("--project", required=True, help="project id")
+    _csv_arg(p)
+    _db_arg(p)
+
+    p = verbs.add_parser(
+        "weights",
+        help="the weights per neighbourhood and wave: range, design effect, effective n; before and after trimming",
+    )
+    p.add_argument(
+        "--project",
+        help="project id: its neighbourhoods, weighted to its own margins (default: all, weighting.rake_to)",
+    )
+    p.add_argument("--wave", type=_list_arg, help="wave id(s), comma separated")
     _csv_arg(p)
     _db_arg(p)
 
@@ -328,6 +340,47 @@ def _show_table(fw: Framework, args: argparse.Namespace) -> int:
     return 0
 
 
+def _show_weights(fw: Framework, args: argparse.Namespace) -> int:
+    """``weights``: :func:`helpers.methods.weights.weighting_diagnostics` printed, or written to ``--csv``."""
+    from ..methods.weights import weighting_diagnostics
+    from ..store import access, database
+
+    hoods = None
+    if args.project:
+        fw.project(args.project)
+    for w in args.wave or []:
+        if w not in fw.settings.wave_ids:
+            raise UserError(f"unknown wave '{w}'; known: {allowed(fw.settings.wave_ids)}")
+    con = database.connect(args.db, read_only=True)
+    try:
+        if args.project:
+            areas = access.load_areas(con)
+            hoods = areas.loc[areas["project"] == args.project, "neighbourhood"].tolist()
+        responses = access.load_responses(con, fw, hoods)
+        population = access.load_population(con)
+    finally:
+        con.close()
+    if responses.empty:
+        raise UserError(f"no survey responses in {args.db} for that selection")
+    table = weighting_diagnostics(responses, population, fw.settings, project=args.project)
+    if args.wave:
+        table = table[table["wave"].isin(args.wave)].reset_index(drop=True)
+    wt = fw.settings.weighting
+    cap = f"; weights capped at {wt.weight_cap:g} x the mean weight" if wt.weight_cap is not None else ""
+    said = f"raked to {', '.join(d.id for d in wt.margins(args.project))}{cap}"
+    if args.csv:
+        from ..config.safe_output import write_csv_atomic
+
+        write_csv_atomic(table, args.csv)
+        print(f"wrote {len(table)} rows to {args.csv} ({said})")
+    else:
+        print(table.drop(columns="problem").to_string(index=False))
+        for _, r in table[table["problem"] != ""].drop_duplicates(["neighbourhood", "wave"]).iterrows():
+            print(f"not weighted: {r['problem']}")
+        print(said)
+    return 0
+
+
 def cli_ripple(fw: Framework, args: argparse.Namespace) -> int:
     """``python -m helpers ripple --project P [--wave W] [--csv FILE]``."""
     from ..evidence.context import project_ripple
@@ -409,6 +462,7 @@ _HANDLERS: dict[str, Callable[[Framework, argparse.Namespace], int | None]] = {
     "scores": _show_table,
     "change": _show_table,
     "did": _show_table,
+    "weights": _show_weights,
     "ripple": cli_ripple,
     "reports": _run_reports,
     "plan": _plan,
@@ -482,7 +536,7 @@ def table_for(verb: str, fw, args: argparse.Namespace):
     for w in waves or []:
         if w not in fw.settings.wave_ids:
             raise UserError(f"unknown wave '{w}'; known: {allowed(fw.settings.wave_ids)}")
-    scores = estimates.scores(responses, population, fw)
+    scores = estimates.scores(responses, population, fw, project=args.project if verb == "did" else None)
     if verb == "scores":
         return scores[scores["wave"].isin(waves)].reset_index(drop=True) if waves else scores
     if verb == "change":

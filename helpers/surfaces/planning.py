@@ -207,8 +207,8 @@ def weights_summary(fw: Framework, data: ProjectData) -> pd.DataFrame:
         return pd.DataFrame(columns=["neighbourhood", "wave", "respondents", "design_effect", "effective_n", "problem"])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        weights = rake_weights(data.responses, data.population, fw.settings, strict=False)
-        design = build_design(data.responses, data.population, fw.settings, strict=False)
+        weights = rake_weights(data.responses, data.population, fw.settings, strict=False, project=data.project)
+        design = build_design(data.responses, data.population, fw.settings, strict=False, project=data.project)
     summary = weighting_summary(weights)
     problems = {
         (design.groups.iloc[g]["neighbourhood"], design.groups.iloc[g]["wave"]): text
