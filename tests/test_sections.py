@@ -324,3 +324,54 @@ def test_the_sections_name_the_areas_left_out_and_the_small_areas_report_says_so
     page = " ".join(render.to_html(small.show(name)) for name in ("in_brief", "statement_estimates", "ripple"))
     assert "0 of the 0" not in page and "0 of 0" not in page
     assert "too few to show what they said" in render.to_html(small.statement_estimates())
+
+
+@pytest.fixture(scope="module")
+def db_with_ethnicity(tmp_path_factory, fw):
+    """The sample with census-style counts by ethnic group (80% white, 12% asian, the rest black, mixed or other
+    in every neighbourhood) beside the age bands and genders."""
+    import pandas as pd
+
+    folder = tmp_path_factory.mktemp("ethnicity")
+    for source in paths.SAMPLE.glob("*.csv"):
+        (folder / source.name).write_bytes(source.read_bytes())
+    pop = pd.read_csv(folder / "population.csv")
+    adults = pop[pop["dimension"] == "age_band"].groupby("neighbourhood", sort=False)["population"].sum()
+    rows = []
+    for hood, n in adults.items():
+        white, asian = round(0.8 * n), round(0.12 * n)
+        rows += [(hood, "ethnicity", "white", white), (hood, "ethnicity", "asian", asian)]
+        rows += [(hood, "ethnicity", "black-mixed-other", n - white - asian)]
+    pd.concat([pop, pd.DataFrame(rows, columns=pop.columns)]).to_csv(folder / "population.csv", index=False)
+    db = folder / "w.duckdb"
+    build_database(folder, fw, db)
+    return db
+
+
+def test_a_project_weighted_to_three_margins_with_a_cap_says_so_in_plain_words(db_with_ethnicity, fw):
+    from wording import forbidden, visible_text
+
+    from helpers.methods.weights import rake_weights
+
+    weighting = fw.settings.weighting.model_copy(
+        update={"rake_to_by_project": {"working-xtra": ("age_band", "gender", "ethnicity")}, "weight_cap": 3.0}
+    )
+    fw3 = fw.model_copy(update={"settings": fw.settings.model_copy(update={"weighting": weighting})})
+    report = Report(db_with_ethnicity, "working-xtra", "oakfield", "12m", fw=fw3)
+    text = report.respondent_profile()._repr_html_()
+    assert "each age group, gender and ethnic group counts as much as it does" in text
+    # how many answers the cap held back: those whose weight, raked to the three margins without a cap, is over
+    # 3 x the mean weight (counted here from the respondents' own weights)
+    here = report.data.responses_here("oakfield", "12m")
+    uncapped = rake_weights(
+        here, report.data.population, weighting.model_copy(update={"weight_cap": None}), project="working-xtra"
+    )
+    over = int((uncapped["weight"] > 3 * uncapped["weight"].mean()).sum())
+    assert over > 0
+    assert "No answer may count for more than 3 times the average answer" in text
+    assert f"{over} would have counted for more and were held to that" in text
+    assert "by age group, gender and ethnic group (raking)" in report.method_note()._repr_html_()
+    assert not forbidden(visible_text(text), fw3)
+    # another project keeps age group and gender
+    other = Report(db_with_ethnicity, "council-tax-reduction", "ashgrove", "12m", fw=fw3).respondent_profile()
+    assert "each age group and gender counts" in other._repr_html_()

@@ -126,7 +126,7 @@ INTERVAL_NOTE = (
     "(such as % agreeing) the range is a Wilson score interval on the effective sample size, "
     "which allows for the weighting; for averages and for changes it is the estimate plus or "
     "minus the normal multiple of its standard error. Standard errors allow for the weighting "
-    "to the population by age band and gender."
+    "to the population."
 )
 PARALLEL_TRENDS_NOTE = (
     "Difference-in-differences compares the change in the pilot neighbourhoods with the change "

@@ -150,14 +150,32 @@ def respondent_profile(data: ProjectData, sel: Selection) -> Section:
     if not row.empty:
         r = row.iloc[0]
         s.text(
-            "Weighting: answers are weighted so that each age group and gender counts as much as it does among "
-            f"the neighbourhood's adults. Because some answers count for more than others, the "
+            f"Weighting: answers are weighted so that each {fmt.listed(data.weighting_margins)} counts as much as "
+            f"it does among the neighbourhood's adults. Because some answers count for more than others, the "
             f"{fmt.count_or_fewer(r['respondents'], minimum)} questionnaires are as precise as about "
             f"{r['effective_n']:.0f} answers from "
             "a simple random sample would be; the intervals in this report allow for that."
             + ("" if r["converged"] else " Warning: the weighting did not fully match the population.")
+            + _trimming_words(data, sel)
         )
     return s
+
+
+def _trimming_words(data: ProjectData, sel: Selection) -> str:
+    """With a weight cap: how many answers it held back here and what precision it bought ('' without one)."""
+    cap = data.fw.settings.weighting.weight_cap
+    d = data.weighting_diagnostics
+    here = d[(d["neighbourhood"] == sel.neighbourhood) & (d["wave"] == sel.wave)].set_index("stage")
+    if cap is None or len(here) < 2 or not here["converged"].all():
+        return ""
+    held = int(here.iloc[0]["at_or_over_cap"])
+    if held == 0:
+        return f" No answer counts for more than {cap:g} times the average answer, the most the weighting allows."
+    return (
+        f" No answer may count for more than {cap:g} times the average answer, so that a few answers cannot sway "
+        f"the figures: {held} would have counted for more and were held to that (without this limit the "
+        f"questionnaires would be as precise as about {here.iloc[0]['effective_n']:.0f} answers)."
+    )
 
 
 def _estimate_table(rows: pd.DataFrame, minimum: int) -> pd.DataFrame:
@@ -532,7 +550,7 @@ def method_note(data: ProjectData, sel: Selection) -> Section:
     return Section().note(
         f"Method. Shares agreeing count answers 4 or 5 on the 1-5 scale among those who answered the "
         f"statement (blank answers are left out of that statement's base). Estimates are weighted to the "
-        f"neighbourhood's population by age band and gender (raking). {estimates.INTERVAL_NOTE} Fewer "
+        f"neighbourhood's population by {fmt.listed(data.weighting_margins)} (raking). {estimates.INTERVAL_NOTE} Fewer "
         f"than {th.minimum_base} responses: the figure is not shown. Fewer than {th.low_base}: shown but "
         f"flagged as a low base. All figures in this report are aggregates; no individual's answers are shown."
         + _detectable(data, sel)
