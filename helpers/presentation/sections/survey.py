@@ -164,9 +164,11 @@ def respondent_profile(data: ProjectData, sel: Selection) -> Section:
 def _trimming_words(data: ProjectData, sel: Selection) -> str:
     """With a weight cap: how many answers it held back here and what precision it bought ('' without one)."""
     cap = data.fw.settings.weighting.weight_cap
+    if cap is None:
+        return ""
     d = data.weighting_diagnostics
     here = d[(d["neighbourhood"] == sel.neighbourhood) & (d["wave"] == sel.wave)].set_index("stage")
-    if cap is None or len(here) < 2 or not here["converged"].all():
+    if len(here) < 2 or not here["converged"].all():
         return ""
     held = int(here.iloc[0]["at_or_over_cap"])
     if held == 0:
