@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import multiprocessing
 import os
+import re
 import subprocess
 import sys
 import time
@@ -287,3 +288,58 @@ def test_an_import_waits_for_a_brief_reader_and_a_reader_waits_for_the_import(em
     assert importing.wait(timeout=60) == 0
     areas = sum(1 for _ in (paths.SAMPLE / "areas.csv").open()) - 1
     assert rows == areas and waited > 0.5
+
+
+# --- two batches writing to one output folder -----------------------------------------------------------
+
+
+def test_a_second_batch_for_the_same_folder_waits_then_stops_plainly(tmp_path):
+    """The lock as the batch takes it: a second holder for the same folder waits, then a plain message saying
+    when and by which process the first started; another folder is free; Ctrl-C releases the lock."""
+    from helpers.surfaces import batch
+
+    out = tmp_path / "reports"
+    with batch.writing_to(out, shown="reports"):
+        start = time.monotonic()
+        with pytest.raises(UserError) as refused, batch.writing_to(out, shown="reports", wait=0.5):
+            pass
+        assert time.monotonic() - start >= 0.5
+        with batch.writing_to(tmp_path / "elsewhere", wait=0):
+            pass
+    assert re.fullmatch(
+        r"another batch is writing to reports/ \(started \d{4}-\d\d-\d\d \d\d:\d\d:\d\d \w+, "
+        rf"process {os.getpid()}\); "
+        r"wait for it to finish, or use --out to write the reports to another folder",
+        str(refused.value),
+    ), str(refused.value)
+    with pytest.raises(KeyboardInterrupt), batch.writing_to(out):
+        raise KeyboardInterrupt
+    with batch.writing_to(out, wait=0):  # released by the interrupted batch
+        pass
+    assert not (paths.work_folder(out) / "batch.lock.note").exists()
+
+
+@pytest.mark.slow
+def test_two_batches_started_together_the_second_stops_and_the_first_finishes_whole(sample_db, tmp_path):
+    out = tmp_path / "reports"
+    cmd = [sys.executable, "-m", "helpers", "reports", "--db", str(sample_db), "--out", str(out), "--jobs", "1"]
+    cmd += ["--project", "working-xtra", "--neighbourhood", "oakfield", "--wave", "baseline"]
+    first = subprocess.Popen(cmd, cwd=paths.ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    note = paths.work_folder(out) / "batch.lock.note"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not note.exists():
+        time.sleep(0.05)
+    second = subprocess.run(cmd, cwd=paths.ROOT, capture_output=True, text=True, timeout=120)
+    out_first, err_first = first.communicate(timeout=300)
+    assert second.returncode == 2 and "Traceback" not in second.stderr
+    assert f"another batch is writing to {out.as_posix()}/ (started " in second.stderr
+    assert f", process {first.pid}); wait for it to finish, or use --out" in second.stderr
+    assert first.returncode == 0, err_first
+    assert "1 reports written, 0 failed" in out_first
+    report = out / "working-xtra" / "oakfield" / "baseline.html"
+    assert report.read_text().rstrip().endswith("</html>")
+    assert (out / "index.html").exists() and not list(out.rglob(".*.tmp*"))
+    assert not note.exists()
+    again = subprocess.run(cmd, cwd=paths.ROOT, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr
+    assert "1 up to date, running 0" in again.stdout

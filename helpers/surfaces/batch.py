@@ -18,6 +18,7 @@ and what it needs for itself into the working folder beside it (:func:`helpers.c
     reports.work/cache/                                 project-level results shared by the kernels
     reports.work/state/<path of a published file>.inputs | .failed   its fingerprint, why it failed
     reports.work/kernels.log                            the kernels' own warnings
+    reports.work/batch.lock (.note)                     held while a batch writes to reports/ (:func:`writing_to`)
 
 Each file is written to a temporary file and renamed, so an interrupted batch never leaves a
 half-written report or PDF. A report is redone only when its inputs change (notebook, helpers code,
@@ -766,8 +767,45 @@ def _progress(total: int):
 
 def run_batch(fw: Framework, args) -> int:
     # Absolute, so the kernels (which run in the repository root) read and write the same files as this process.
-    db = Path(args.db).resolve()
     out = Path(args.out).resolve()
+    with writing_to(out, shown=args.out):
+        return _run_batch(fw, args, Path(args.db).resolve(), out)
+
+
+BATCH_LOCK_WAIT = 3.0  # seconds a second batch for the same output folder waits before it stops
+
+
+@contextmanager
+def writing_to(out: Path, *, shown: Path | str | None = None, wait: float = BATCH_LOCK_WAIT):
+    """Only one batch at a time writes to an output folder: a second one waits ``wait`` seconds, then stops with
+    a plain message, before it has touched anything (it would otherwise clear the first one's temporary files
+    and write the same reports at once). The lock is an advisory lock (``filelock``: ``fcntl.flock`` on Linux)
+    on ``batch.lock`` in the working folder, released when the batch ends, on Ctrl-C, and by the operating
+    system if the process dies; ``batch.lock.note`` beside it says when, and by which process, it was taken."""
+    from filelock import FileLock, Timeout
+
+    work = paths.work_folder(out)
+    work.mkdir(parents=True, exist_ok=True)
+    lock, note = FileLock(work / "batch.lock"), work / "batch.lock.note"
+    try:
+        lock.acquire(timeout=wait)
+    except Timeout:
+        holder = note.read_text().strip() if note.exists() else "just now"
+        raise UserError(
+            f"another batch is writing to {Path(shown or out).as_posix().rstrip('/')}/ ({holder}); "
+            "wait for it to finish, or use --out to write the reports to another folder"
+        ) from None
+    try:
+        when = time.strftime("%Y-%m-%d %H:%M:%S %Z", time.localtime())
+        write_text_atomic(f"started {when}, process {os.getpid()}\n", note)
+        yield
+    finally:
+        note.unlink(missing_ok=True)
+        lock.release()
+
+
+def _run_batch(fw: Framework, args, db: Path, out: Path) -> int:
+    """The batch, once it alone writes to ``out``."""
     work = paths.work_folder(out)
     pdf = getattr(args, "pdf", False)
     if pdf:
