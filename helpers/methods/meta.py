@@ -1,0 +1,136 @@
+"""Pooling councils' difference-in-differences across the network: a meta-analysis per measure and wave.
+
+Each council measures the same statements the same way and computes its own difference-in-differences (DiD)
+for a project; no council sees another's residents. What one council cannot see is whether its effect holds
+elsewhere. Treating each council's DiD and its standard error as one study, the network pools them:
+
+* **fixed effect** (inverse variance): every council estimates one common effect; weights ``w_i = 1 / v_i``,
+  ``pooled = sum(w_i y_i) / sum(w_i)``, ``se = 1 / sqrt(sum(w_i))``. Right only when the councils' true
+  effects are the same; labelled as such.
+* **random effects** (DerSimonian and Laird 1986, the default): the councils' true effects differ, spread
+  with variance ``tau2`` around the pooled effect. With Cochran's ``Q = sum(w_i (y_i - fixed)^2)`` on
+  ``k - 1`` degrees of freedom and ``C = sum(w_i) - sum(w_i^2) / sum(w_i)``, ``tau2 = max(0, (Q - (k - 1)) /
+  C)``; the weights become ``1 / (v_i + tau2)``. ``I2 = max(0, (Q - (k - 1)) / Q)`` is the share of the
+  spread between councils that is more than chance (Higgins and Thompson 2002). Paule-Mandel (the iterated
+  estimator statsmodels offers beside DerSimonian-Laird) is available as ``method="paule-mandel"``.
+
+The arithmetic is ``statsmodels.stats.meta_analysis.combine_effects`` (checked against R's ``metafor``); this
+module chooses what is pooled: a council's row enters only with a published DiD and a positive standard
+error, a group needs at least two councils, and a measure whose wording differs between councils is not
+pooled at all (:func:`wording_differences`), because a different question is a different measure.
+
+``pool(effects, variances, method, confidence)``, ``meta_table(rows, methods, confidence)``,
+``wording_differences(wording)``
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+RANDOM_EFFECTS = "random effects (DerSimonian-Laird)"
+PAULE_MANDEL = "random effects (Paule-Mandel)"
+FIXED_EFFECT = "fixed effect (inverse variance)"
+METHODS = {"dl": RANDOM_EFFECTS, "paule-mandel": PAULE_MANDEL, "fixed": FIXED_EFFECT}
+"""The methods :func:`pool` offers, by the short name the command line takes, and the label a table shows."""
+
+GROUP = ["family", "measure", "statistic", "wave"]
+META_COLUMNS = [*GROUP, "councils", "pooled", "se", "ci_low", "ci_high", "tau2", "i2", "method"]
+MINIMUM_COUNCILS = 2
+
+
+@dataclass(frozen=True)
+class Pooled:
+    """One pooled estimate: the effect, its standard error and interval, the heterogeneity and the method."""
+
+    councils: int
+    pooled: float
+    se: float
+    ci_low: float
+    ci_high: float
+    tau2: float  # blank (NaN) for the fixed effect, which assumes none
+    i2: float  # share of the spread between councils beyond chance, 0 to 1
+    q: float
+    method: str
+
+
+def pool(effects, variances, method: str = "dl", confidence: float = 0.95) -> Pooled:
+    """Pool ``effects`` with sampling ``variances`` (one per council) by ``method`` (a key of :data:`METHODS`).
+
+    Raises ``ValueError`` for fewer than two studies or a variance that is not positive: the callers filter
+    those out first (:func:`meta_table`), so this is a programming error, not a user's."""
+    from statsmodels.stats.meta_analysis import combine_effects
+
+    y = np.asarray(effects, dtype=float)
+    v = np.asarray(variances, dtype=float)
+    if method not in METHODS:
+        raise ValueError(f"unknown method {method!r}; known: {', '.join(METHODS)}")
+    if len(y) < MINIMUM_COUNCILS or len(y) != len(v):
+        raise ValueError("pooling needs at least two effects, each with its variance")
+    if not (np.all(np.isfinite(y)) and np.all(np.isfinite(v)) and np.all(v > 0)):
+        raise ValueError("every effect needs a finite value and a positive variance")
+    with np.errstate(divide="ignore", invalid="ignore"):  # its own I2 divides by zero when Q = 0; ours is below
+        res = combine_effects(y, v, method_re="iterated" if method == "paule-mandel" else "dl", alpha=1 - confidence)
+    q, df = float(res.q), len(y) - 1
+    i2 = (q - df) / q if q > df else 0.0  # Q at or below its degrees of freedom: no spread beyond chance
+    if method == "fixed":
+        est, se, tau2 = float(res.mean_effect_fe), float(res.sd_eff_w_fe), math.nan
+    else:
+        # statsmodels 0.15 leaves DerSimonian-Laird's tau2 negative when Q < k - 1 (and weighs by it); the
+        # estimator is truncated at zero, so the random-effects weights are made here from the truncated tau2
+        tau2 = max(0.0, float(res.tau2))
+        w = 1 / (v + tau2)
+        est, se = float((w * y).sum() / w.sum()), float(1 / math.sqrt(w.sum()))
+    z = _z(confidence)  # normal intervals, as metafor and the rest of the workbook give
+    return Pooled(len(y), est, se, est - z * se, est + z * se, tau2, i2, q, METHODS[method])
+
+
+def _z(confidence: float) -> float:
+    """The two-sided normal critical value for ``confidence``."""
+    from statistics import NormalDist
+
+    return NormalDist().inv_cdf(0.5 + confidence / 2)
+
+
+def usable(rows: pd.DataFrame) -> pd.DataFrame:
+    """The councils' rows that can be pooled: a published DiD (not suppressed, not blank) with a positive se."""
+    ok = rows["did"].notna() & rows["se"].notna() & (rows["se"] > 0)
+    if "suppressed" in rows:
+        ok &= ~rows["suppressed"].fillna(False).astype(bool)
+    return rows[ok]
+
+
+def meta_table(
+    rows: pd.DataFrame, methods: tuple[str, ...] = ("dl", "fixed"), confidence: float = 0.95
+) -> pd.DataFrame:
+    """The pooled table (:data:`META_COLUMNS`), a row per family x measure x statistic x wave x method.
+
+    ``rows`` has one row per council x family x measure x statistic x wave with columns ``council, did, se``
+    (and optionally ``suppressed``). A group with fewer than two councils whose DiD can be pooled has no
+    row: one council's figure is its own, not the network's. Sorted by the group, then the methods' order."""
+    out = []
+    for key, group in usable(rows).groupby(GROUP, sort=True):
+        if group["council"].nunique() != len(group):
+            raise ValueError(f"a council appears twice in {key}")
+        if len(group) < MINIMUM_COUNCILS:
+            continue
+        for m in methods:
+            p = pool(group["did"], group["se"] ** 2, m, confidence)
+            out.append([*key, p.councils, p.pooled, p.se, p.ci_low, p.ci_high, p.tau2, p.i2, p.method])
+    return pd.DataFrame(out, columns=META_COLUMNS).astype({"councils": "int64"})
+
+
+def wording_differences(wording: pd.DataFrame) -> pd.DataFrame:
+    """The measures worded differently by different councils, so not pooled: ``measure, councils`` where
+    ``councils`` names each council against its wording's hash, for the page to say which and why.
+
+    ``wording`` has a row per council x measure with its wording's hash (``council, measure, sha256``)."""
+    out = []
+    for measure, group in wording.groupby("measure", sort=True):
+        if group["sha256"].nunique() > 1:
+            versions = group.groupby("sha256", sort=True)["council"].apply(lambda c: ", ".join(sorted(c)))
+            out.append([measure, "; ".join(versions.sort_values())])
+    return pd.DataFrame(out, columns=["measure", "councils"])
