@@ -343,3 +343,74 @@ def test_two_batches_started_together_the_second_stops_and_the_first_finishes_wh
     again = subprocess.run(cmd, cwd=paths.ROOT, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0, again.stderr
     assert "1 up to date, running 0" in again.stdout
+
+
+# --- two browsers on one dashboard server ---------------------------------------------------------------
+
+
+def _form(browser, url: str):
+    """The self-evaluation dashboard in a page of its own (its own kernel), ready for input."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.set_default_timeout(60_000)
+    page.goto(f"{url}/voila/render/self_evaluation.ipynb", wait_until="commit")
+    page.wait_for_selector(".wb-dashboard .widget-dropdown select")
+    page.wait_for_selector("#loading", state="hidden")
+    return page
+
+
+def _open_saved(page, label: str) -> None:
+    page.get_by_label("Open a saved assessment", exact=True).select_option(label=label)
+    page.get_by_role("button", name="Open", exact=True).click()
+    page.wait_for_selector(f"text=Opened '{label.split(' (')[0]}'")
+
+
+def _fill_new(page, name: str, day: str, level: str) -> None:
+    page.get_by_role("button", name="Start a new assessment").click()
+    page.get_by_label("Assessment name", exact=True).fill(name)
+    page.get_by_label("Assessed on", exact=True).fill(day)
+    page.get_by_label("Governance and infrastructure: level", exact=True).select_option(label=level)
+
+
+@pytest.mark.browser
+def test_two_browsers_saving_at_once_lose_nothing(db, fw, writable, playwright_browser, tmp_path):
+    from helpers.surfaces import dashboard_server
+
+    governance = "Governance and infrastructure: level"
+    selfeval.save_assessment(db, fw, _assessment(fw, *SHARED, "aspiring"), today=TODAY)
+    with dashboard_server.running(db, allow_write=True, log=tmp_path / "voila.log") as url:
+        one, two = _form(playwright_browser, url), _form(playwright_browser, url)
+        try:
+            # both save a new assessment of their own at the same moment: both are kept
+            _fill_new(one, "Cabinet", "2025-04-30", "Leading")
+            _fill_new(two, "Scrutiny", "2025-04-30", "Developing")
+            save_one = one.get_by_role("button", name="Save assessment")
+            save_two = two.get_by_role("button", name="Save assessment")
+            save_one.click(no_wait_after=True)
+            save_two.click(no_wait_after=True)
+            one.wait_for_selector("text=Saved 'Cabinet' dated 2025-04-30")
+            two.wait_for_selector("text=Saved 'Scrutiny' dated 2025-04-30")
+            # both open the same assessment and change it: the first save is kept, the second told to reload
+            for page in (one, two):
+                _open_saved(page, "Shared review (2025-03-31)")
+            one.get_by_label(governance, exact=True).select_option(label="Leading")
+            save_one.click()
+            one.wait_for_selector("text=Updated 'Shared review'")
+            two.get_by_label(governance, exact=True).select_option(label="Developing")
+            save_two.click()
+            refused = two.wait_for_selector(".wb-error").inner_text()
+            assert refused.startswith("Not saved: someone else saved 'Shared review' dated 2025-03-31 after you")
+            assert "open it again (reload it)" in refused
+            _open_saved(two, "Shared review (2025-03-31)")
+            assert two.get_by_label(governance, exact=True).input_value() == "Leading"
+        finally:
+            one.close()
+            two.close()
+    saved = selfeval.list_assessments(db)
+    assert sorted(saved["name"]) == ["Cabinet", "Scrutiny", "Shared review"]
+    assert selfeval.load_assessment(db, fw, "Cabinet", "2025-04-30").levels["governance"] == "leading"
+    assert selfeval.load_assessment(db, fw, "Scrutiny", "2025-04-30").levels["governance"] == "developing"
+    kept = selfeval.history(db, *SHARED)
+    assert kept.loc[kept["area"] == "governance", ["revision", "level"]].values.tolist() == [
+        [1, "aspiring"],
+        [2, "leading"],
+    ]
