@@ -5,8 +5,10 @@ tidy table :func:`helpers.surfaces.fieldwork.fieldwork` computes (its ``part`` c
 weighting), narrowed to a neighbourhood or not. Nothing is computed here but display: counts, shares and the
 smallest detectable changes come in the table; this module words them, draws the progress chart and applies the
 reports' disclosure rule to who answered (:func:`protected_margins`: a small count, and one held back beside it,
-read "not shown", on the page and in the downloads). The returns by mode are counts of questionnaires, shown
-whole: fieldwork needs them, and they say nothing about who answered.
+read "not shown", on the page and in the downloads). The returns by mode follow the same rule, each
+neighbourhood's modes a line with its total published (:func:`protected_returns`), as the reports' "how the
+questionnaires came back" does: what a report hides, the dashboard never shows (the command line, an analyst's
+tool, prints them whole).
 
 Plain words: the design effect is called the *weighting effect* and explained where it is shown ("as precise
 as about 144 answers from a simple random sample").
@@ -26,6 +28,7 @@ from .model import Section
 
 ALL = "all"  # the table's neighbourhood for the project's design (every neighbourhood together)
 NOT_RECORDED = "not recorded"
+NOT_SHOWN = "not shown"  # the returns by modes hidden together (small, or held back beside a small one)
 HATCHES = ("", "//", "..", "xx")  # each mode's bar differs in pattern as well as colour
 GROUP_NOUNS = {"Male": "men", "Female": "women"}
 DESIGN_WORDS = {"did": "pilot areas against comparison areas", "before-after": "the pilot areas, before and after"}
@@ -59,6 +62,20 @@ def _mode_style(modes: dict[str, str], mode: str) -> dict:
     return {"facecolor": colour, "hatch": HATCHES[k % len(HATCHES)], "edgecolor": "white"}
 
 
+HIDDEN_STYLE = {"facecolor": "#d9d9d9", "hatch": "xx", "edgecolor": "#595959", "lw": 0.5}
+
+
+def protected_returns(returns: pd.DataFrame, minimum: int) -> pd.DataFrame:
+    """The returns with ``hidden`` on each neighbourhood's mode counts that may not be shown: each neighbourhood's
+    modes are a line whose total (back so far) is published, so a small count is hidden with one beside it
+    (:func:`helpers.methods.disclosure.protect_frame`); the totals' rows are never hidden."""
+    parts = returns[returns["mode"] != ALL]
+    if parts.empty:
+        return returns.assign(hidden=False)
+    protected = disclosure.protect_frame(parts, "responses", [["neighbourhood"]], minimum)
+    return returns.assign(hidden=protected["hidden"].reindex(returns.index, fill_value=False).astype(bool))
+
+
 @styled
 def progress_chart(returns: pd.DataFrame, modes: dict[str, str], title: str):
     """Questionnaires back per neighbourhood: one bar each, split by mode (colour and pattern), with a black mark
@@ -67,14 +84,22 @@ def progress_chart(returns: pd.DataFrame, modes: dict[str, str], title: str):
     parts = returns[returns["mode"] != ALL]
     fig, ax = plt.subplots(figsize=(WIDTH, 0.5 * len(totals) + 1.5), layout="constrained")
     top = max(totals["responses"].max(), totals["target"].fillna(0).max(), 1)
-    shown_modes = [m for m in modes if (parts["mode"] == m).any() and parts.loc[parts["mode"] == m, "responses"].sum()]
+    hidden = parts["hidden"] if "hidden" in parts else pd.Series(False, index=parts.index)
+    visible = parts[~hidden]
+    shown_modes = [
+        m for m in modes if (visible["mode"] == m).any() and visible.loc[visible["mode"] == m, "responses"].sum()
+    ]
+    held_back = parts[hidden].groupby("neighbourhood")["responses"].sum()
     for y, total in totals.iterrows():
         left = 0
-        mine = parts[parts["neighbourhood"] == total["neighbourhood"]].set_index("mode")["responses"]
+        mine = visible[visible["neighbourhood"] == total["neighbourhood"]].set_index("mode")["responses"]
         for mode in shown_modes:
             n = int(mine.get(mode, 0))
             ax.barh(y, n, left=left, height=0.55, **_mode_style(modes, mode))
             left += n
+        if held_back.get(total["neighbourhood"], 0):
+            ax.barh(y, held_back[total["neighbourhood"]], left=left, height=0.55, **HIDDEN_STYLE)
+            left += held_back[total["neighbourhood"]]
         if pd.notna(total["target"]):
             ax.plot([total["target"]] * 2, [y - 0.42, y + 0.42], color="black", lw=2.2, solid_capstyle="butt")
         ax.text(
@@ -91,8 +116,12 @@ def progress_chart(returns: pd.DataFrame, modes: dict[str, str], title: str):
     ax.grid(axis="y", visible=False)
     ax.set_title(fit(title, WIDTH * 0.9), loc="left", fontsize=TITLE_SIZE)
     handles = [plt.Rectangle((0, 0), 1, 1, **_mode_style(modes, m)) for m in shown_modes]
+    names = [modes[m] for m in shown_modes]
+    if held_back.sum():
+        handles.append(plt.Rectangle((0, 0), 1, 1, **HIDDEN_STYLE))
+        names.append("Not shown by route (too few)")
     handles.append(plt.Line2D([], [], color="black", lw=2.2, marker="|", markersize=10, ls="none"))
-    names = [modes[m] for m in shown_modes] + ["Target"]
+    names.append("Target")
     fig.legend(handles, names, loc="outside lower center", ncol=len(names), fontsize=MIN_FONT, frameon=False)
     return fig
 
@@ -134,15 +163,25 @@ def returns_section(fw: Framework, returns: pd.DataFrame, project_name: str, wav
     lead += "." if still is None else (f"; {still:,} still needed." if still else "; every target reached.")
     s = Section(title="Questionnaires back so far").text(lead, "lead")
     title = f"Questionnaires back against the target, {fmt.wave_label(fw, wave)}"
+    returns = protected_returns(returns, fw.settings.thresholds.minimum_base)
     alt = "; ".join(_returns_alt(total, returns, modes) for _, total in totals.iterrows())
     s.chart(progress_chart(returns, modes, title), f"{title}. {alt}.")
-    s.table("returns", _returns_display(returns, modes), f"Questionnaires back by how they came back, {where}", returns)
+    tidy = returns.assign(responses=returns["responses"].where(~returns["hidden"])).drop(columns="hidden")
+    s.table("returns", _returns_display(returns, modes), f"Questionnaires back by how they came back, {where}", tidy)
+    if returns["hidden"].any():
+        s.note(
+            f"A route that brought back fewer than {fw.settings.thresholds.minimum_base} questionnaires in a "
+            "neighbourhood is not shown, nor one beside it, so that it cannot be worked out from the total."
+        )
     return s.note(_targets_note(assumed))
 
 
 def _returns_alt(total, returns: pd.DataFrame, modes: dict[str, str]) -> str:
     mine = returns[(returns["neighbourhood"] == total["neighbourhood"]) & (returns["mode"] != ALL)]
-    by_mode = ", ".join(f"{modes.get(r['mode'], r['mode']).lower()} {int(r['responses'])}" for _, r in mine.iterrows())
+    by_mode = ", ".join(
+        f"{modes.get(r['mode'], r['mode']).lower()} " + (NOT_SHOWN if r.get("hidden") else f"{int(r['responses'])}")
+        for _, r in mine.iterrows()
+    )
     target = f" of a target of {int(total['target']):,}" if pd.notna(total["target"]) else ""
     return f"{_hood(total)}: {int(total['responses']):,}{target} ({by_mode})"
 
@@ -152,9 +191,10 @@ def _returns_display(returns: pd.DataFrame, modes: dict[str, str]) -> pd.DataFra
     rows = []
     shown = [m for m in modes if m != NOT_RECORDED or (returns["mode"] == NOT_RECORDED).any()]
     for _, total in returns[returns["mode"] == ALL].iterrows():
-        mine = returns[returns["neighbourhood"] == total["neighbourhood"]].set_index("mode")["responses"]
+        mine = returns[returns["neighbourhood"] == total["neighbourhood"]].set_index("mode")
+        hidden = mine["hidden"] if "hidden" in mine else pd.Series(False, index=mine.index)
         row = {"Neighbourhood": _hood(total)}
-        row |= {modes[m]: f"{int(mine.get(m, 0)):,}" for m in shown}
+        row |= {modes[m]: NOT_SHOWN if hidden.get(m, False) else f"{int(mine['responses'].get(m, 0)):,}" for m in shown}
         row["Back so far"] = f"{int(total['responses']):,}"
         known = pd.notna(total["target"])
         row["Target"] = f"{int(total['target']):,}" if known else ""
