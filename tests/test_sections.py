@@ -375,3 +375,28 @@ def test_a_project_weighted_to_three_margins_with_a_cap_says_so_in_plain_words(d
     # another project keeps age group and gender
     other = Report(db_with_ethnicity, "council-tax-reduction", "ashgrove", "12m", fw=fw3).respondent_profile()
     assert "each age group and gender counts" in other._repr_html_()
+
+
+def test_a_change_in_how_questionnaires_came_back_is_said(tmp_path, fw):
+    """Oakfield's 12-month questionnaires by post recorded as online: the online share moves far from the
+    baseline's, and the change section says so with both shares, counted here from the sample file."""
+    import pandas as pd
+
+    db = tmp_path / "w.duckdb"
+    build_database(paths.SAMPLE, fw, db)
+    with duckdb.connect(str(db)) as con:
+        con.execute(
+            "UPDATE survey SET mode = 'online' WHERE neighbourhood = 'oakfield' AND wave = '12m' AND mode = 'post'"
+        )
+    survey = pd.read_csv(paths.SAMPLE / "survey.csv", usecols=["neighbourhood", "wave", "mode"])
+    oak = survey[survey["neighbourhood"] == "oakfield"]
+    then = (oak.loc[oak["wave"] == "baseline", "mode"] == "online").mean()
+    later = oak[oak["wave"] == "12m"]
+    now = later["mode"].isin(["online", "post"]).mean()
+    notes = Report(db, "working-xtra", "oakfield", "12m").statement_estimates().notes
+    said = next(n for n in notes if "came back" in n)
+    assert f"online {round(100 * then)}% then, {round(100 * now)}% now" in said
+    assert "part of a change may come from who answered how" in said
+    assert not [
+        n for n in Report(db, "working-xtra", "brookside", "12m").statement_estimates().notes if "came back" in n
+    ]

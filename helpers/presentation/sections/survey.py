@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ...evidence.context import ProjectData, Selection
-from ...methods import estimates, power
+from ...methods import disclosure, estimates, power
 from .. import charts
 from .. import formatting as fmt
 from ..model import Section
@@ -270,7 +270,41 @@ def statement_estimates(data: ProjectData, sel: Selection) -> Section:
         s.note(UNWEIGHTED_NOTE)
     if rows["low_base"].any():
         s.note(f"Grey points: fewer than {th.low_base} responses (low base): read with care.")
+    if changes is not None and (moved := _mode_mix_note(data, sel)):
+        s.note(moved)
     return s
+
+
+MODE_SHIFT = 0.15  # a way of returning the questionnaire whose share moves this much between waves is said
+
+
+def _mode_shares(data: ProjectData, hood: str, wave: str) -> dict[str, float]:
+    """Each way the questionnaires came back -> its share of the wave's questionnaires in the neighbourhood, for
+    the ways "Who answered" shows (a small count, and one held back beside it, is left out: a share of the
+    published total would give it away)."""
+    minimum = data.fw.settings.thresholds.minimum_base
+    rows = _profile_rows(data, Selection(data.project.id, hood, wave))
+    rows = rows[rows["question"] == "How returned"].reset_index(drop=True)
+    total = int(rows["respondents"].sum())
+    if total < minimum:
+        return {}
+    hidden = disclosure.protect_frame(rows, "respondents", [[]], minimum)["hidden"]
+    return {r.answer: r.respondents / total for r, h in zip(rows.itertuples(), hidden, strict=True) if not h}
+
+
+def _mode_mix_note(data: ProjectData, sel: Selection) -> str:
+    """When how the questionnaires came back (post, placed, online) moved a lot since the baseline: say so, since
+    people may answer differently on paper, online or in person ('' otherwise)."""
+    then = _mode_shares(data, sel.neighbourhood, data.fw.settings.baseline)
+    now = _mode_shares(data, sel.neighbourhood, sel.wave)
+    moved = [m for m in then if m in now and abs(now[m] - then[m]) >= MODE_SHIFT]
+    if not moved:
+        return ""
+    said = "; ".join(f"{m.lower()} {fmt.percent(then[m])} then, {fmt.percent(now[m])} now" for m in moved)
+    return (
+        f"How the questionnaires came back has changed since the baseline ({said}). People may answer differently "
+        "on paper, online or in person, so part of a change may come from who answered how."
+    )
 
 
 def _statement_rows(data: ProjectData, frame: pd.DataFrame, sel: Selection) -> pd.DataFrame:
