@@ -1,10 +1,11 @@
 """``python -m helpers audit-disclosure REPORTS_DIR``: can any hidden figure in the published outputs be worked out?
 
 It reads what was published, as an intruder would: every table of every HTML page (reports, overviews, the
-index), the CSV downloads inside those pages, and any CSV or XLSX file in the folder. It knows nothing of the
-code that made them. In each table it finds the hidden counts (cells reading "not shown" or "fewer than N"; in
-a download, a blank count in a row marked suppressed) and the lines they sit in (a column of counts, or each
-block of it under a repeated label such as "Age band"), and the totals a reader can put beside each line:
+index), the CSV downloads inside those pages, and any CSV, XLSX or Parquet file in the folder (a council's
+return, unzipped). It knows nothing of the code that made them. In each table it finds the hidden counts (cells
+reading "not shown" or "fewer than N"; in a download, a blank count in a row marked suppressed) and the lines
+they sit in (a column of counts, or each block of it under a repeated label such as "Age band"), and the totals
+a reader can put beside each line:
 
 - a "Total" (or "All") row of the block;
 - a number of questionnaires, responses, people, comments, pairs or stories in the table's caption or anywhere
@@ -155,10 +156,16 @@ def html_grids(path: Path, where: str) -> list[Grid]:
 
 
 def file_grids(path: Path, where: str) -> list[Grid]:
-    """The table of a CSV file, or of each sheet of an XLSX file."""
+    """The table of a CSV or Parquet file (a council's return), or of each sheet of an XLSX file."""
     if path.suffix.lower() == ".csv":
         grid = _csv_grid(where, path.name, path.read_text(encoding="utf-8-sig", errors="replace"), [])
         return [grid] if grid else []
+    if path.suffix.lower() == ".parquet":
+        import pandas as pd
+
+        frame = pd.read_parquet(path)
+        rows = [["" if pd.isna(v) else _text(v) for v in row] for row in frame.itertuples(index=False)]
+        return [Grid(where, path.name, [str(c) for c in frame.columns], rows, download=True)] if rows else []
     from openpyxl import load_workbook
 
     book = load_workbook(path, read_only=True, data_only=True)
@@ -384,11 +391,11 @@ def audit_page(grids: list[Grid]) -> list[Finding]:
 
 
 def audit(folder: Path) -> tuple[list[Finding], int, int]:
-    """(findings, tables read, files read) for every HTML page, CSV and XLSX file under ``folder``."""
+    """(findings, tables read, files read) for every HTML page, CSV, XLSX and Parquet file under ``folder``."""
     findings, tables, files = [], 0, 0
     for path in sorted(folder.rglob("*")):
         suffix = path.suffix.lower()
-        if not path.is_file() or suffix not in (".html", ".htm", ".csv", ".xlsx"):
+        if not path.is_file() or suffix not in (".html", ".htm", ".csv", ".xlsx", ".parquet"):
             continue
         where = path.relative_to(folder).as_posix()
         grids = html_grids(path, where) if suffix in (".html", ".htm") else file_grids(path, where)

@@ -221,6 +221,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _db_arg(p)
 
+    p = verbs.add_parser("return", help="write the council's return to the network: published figures only, as one zip")
+    p.add_argument("--out", type=Path, required=True, metavar="FILE.zip", help="the zip to write")
+    p.add_argument("--council", metavar="NAME", help="the council's name (default: settings.yaml's council name)")
+    _db_arg(p)
+
     p = verbs.add_parser(
         "audit-disclosure",
         help="check published reports: can any hidden (small) figure be worked out from the totals beside it?",
@@ -446,6 +451,12 @@ def _serve_dashboard(fw: Framework, args: argparse.Namespace) -> int:
     return serve(args, fw.settings.dashboards)
 
 
+def _write_return(fw: Framework, args: argparse.Namespace) -> int:
+    from .council_return import cli_return
+
+    return cli_return(fw, args)
+
+
 def _audit_disclosure(fw: Framework, args: argparse.Namespace) -> int:
     from .audit import cli_audit
 
@@ -470,6 +481,7 @@ _HANDLERS: dict[str, Callable[[Framework, argparse.Namespace], int | None]] = {
     "new-project": _new_project,
     "docs": _write_docs,
     "dashboard": _serve_dashboard,
+    "return": _write_return,
     "audit-disclosure": _audit_disclosure,
 }
 """What each verb runs (every verb of :func:`build_parser`)."""
