@@ -639,7 +639,8 @@ class Dashboards(Model):
     pool_size: int = Field(default=1, ge=0, le=20)  # kernels kept ready for each pre-heated dashboard
     pool_sizes: dict[str, Annotated[int, Field(ge=0, le=20)]] = Field(default_factory=dict)  # by dashboard
     max_viewers: int = Field(default=10, ge=1, le=100)
-    refill_delay: float = Field(default=5, ge=0, le=600)  # seconds
+    refill_delay: float = Field(default=10, ge=0, le=600)  # seconds
+    refill_spacing: float = Field(default=4, ge=0, le=600)  # seconds
     closed_page_timeout: float = Field(default=30, ge=0, le=3600)  # seconds
     cull_idle_timeout: int = Field(default=900, ge=0)  # seconds; 0: never
     cull_interval: int = Field(default=60, ge=1)  # seconds

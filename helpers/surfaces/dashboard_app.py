@@ -1,16 +1,17 @@
 """The Voila application behind ``python -m helpers dashboard``: Voila, with a limit on the pages served at once.
 
 :mod:`helpers.surfaces.dashboard_server` runs ``python -m helpers.surfaces.dashboard_app`` with Voila's own
-options (``voila_command``). Each open page holds a Python kernel of its own (about 250 MB), so a committee
+options (``voila_command``). Each open page holds a Python kernel of its own (about 270 MB), so a committee
 opening the dashboards together could otherwise start kernels until the machine runs out of memory (Voila has
 no such limit of its own: voila-dashboards/voila issue 617). Here:
 
-- At most ``--WorkbookVoila.max_viewers`` pages are served at once (settings.yaml ``dashboards.max_viewers``).
-  A viewer is a kernel given to a page: one taken from Voila's pool of pre-heated kernels or started for the
-  page; the kernels waiting in the pools are not viewers. One page more gets a plain "busy, please try again
-  in a minute" page (HTTP 503 with ``Retry-After``) at once, instead of waiting while the machine thrashes.
-  With the pools (``pool_size`` per pre-heated dashboard) the server never holds more than
-  ``max_viewers + pool_size x pre-heated dashboards`` kernels.
+- At most ``--WorkbookVoila.max_viewers`` pages are served at once (settings.yaml ``dashboards.max_viewers``,
+  :class:`ViewerLimit`). One page more gets a plain "busy, please try again in a minute" page (HTTP 503 with
+  ``Retry-After``) at once, instead of waiting while the machine thrashes. With the pools the server never
+  holds more than ``max_viewers`` + the pools' kernels.
+- A page gets a kernel from its dashboard's pool when one is ready (the notebook has already run), and
+  otherwise a kernel of its own at once, rather than waiting behind a refill (:class:`AdmittingVoilaHandler`).
+  Refills start ``refill_delay`` seconds after a kernel is taken, one at a time (:class:`PageKernelManager`).
 - A page's kernel stops soon after its page has gone (closed, reloaded, its connection lost):
   :class:`PageKernelManager` stops it ``closed_page_timeout`` seconds after its last websocket closed, unless the
   page has come back. (Voila 0.5's page never asks the server to stop its kernel, so without this a closed
@@ -21,6 +22,7 @@ no such limit of its own: voila-dashboards/voila issue 617). Here:
 from __future__ import annotations
 
 import asyncio
+import re
 from pathlib import Path
 
 import tornado.web
@@ -58,37 +60,46 @@ a:focus-visible { outline: 3px solid #0b4ea2; outline-offset: 2px; }
 """
 
 
-def pooled_kernels(kernel_manager) -> set[str]:
-    """The kernels waiting in Voila's pools, ready for the next page (not viewers).
+def ready_in_pool(kernel_manager, notebook: str) -> bool:
+    """Whether the next kernel Voila would take from ``notebook``'s pool has started (so a page gets it at once).
 
-    Voila keeps each dashboard's pool as a list of tasks that start a kernel and run the notebook in it
-    (``VoilaKernelManager._pools``, voila 0.5); a finished task's result names its kernel. A task still
-    starting has no kernel id yet: its kernel, for the moment it is registered before the task finishes, is
-    counted as a viewer (a page more is refused rather than a kernel too many started).
+    Voila keeps each dashboard's pool as a list of tasks, each starting a kernel and running the notebook in it
+    (``VoilaKernelManager._pools``, voila 0.5), and gives a page the first task, waiting for it if it has not
+    finished: a refill still waiting for ``refill_delay`` (or its turn) would keep the page waiting for that too.
     """
-    ids: set[str] = set()
-    for pool in getattr(kernel_manager, "_pools", {}).values():
-        for task in pool:
-            if task.done() and not task.cancelled() and task.exception() is None:
-                ids.add(task.result()["kernel_id"])
-    return ids
+    pool = getattr(kernel_manager, "_pools", {}).get(notebook) or []
+    return bool(pool) and pool[0].done()
 
 
 class PageKernelManager(AsyncMappingKernelManager):
-    """Jupyter's kernel manager, stopping a page's kernel once its page has gone for ``closed_page_timeout`` s.
+    """Jupyter's kernel manager, with two changes for pages and pools.
 
-    A page talks to its kernel over one websocket; jupyter_server counts them (``notify_connect`` and
-    ``notify_disconnect``). When the count falls to 0 a timer starts; a new connection (the page reconnecting
-    after a network blip) cancels it. Pooled kernels never have a page, so never a timer.
+    - A page's kernel stops once its page has gone for ``closed_page_timeout`` seconds. A page talks to its
+      kernel over one websocket; jupyter_server counts them (``notify_connect``, ``notify_disconnect``). When the
+      count falls to 0 a timer starts; a new connection (the page reconnecting after a network blip) cancels it.
+      Pooled kernels never have a page, so never a timer.
+    - Kernels for the pools start one at a time, ``refill_spacing`` seconds apart: each runs its notebook
+      (seconds of processor), and six refilling at once would take the machine from the pages being used.
+      Voila marks a pool's kernel by ``VOILA_PREHEAT=True`` in its environment.
     """
 
     closed_page_timeout = Float(
         30, config=True, help="Seconds a page's kernel is kept after its page has gone, in case it comes back."
     )
+    refill_spacing = Float(4, config=True, help="Seconds between the starts of two kernels for the pools.")
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self._page_gone: dict[str, asyncio.Task] = {}
+        self._pool_turn = asyncio.Lock()  # first come, first served
+
+    async def start_kernel(self, *args, **kwargs):
+        if (kwargs.get("env") or {}).get("VOILA_PREHEAT") != "True":
+            return await super().start_kernel(*args, **kwargs)
+        async with self._pool_turn:
+            kernel_id = await super().start_kernel(*args, **kwargs)
+            await asyncio.sleep(self.refill_spacing)  # the next waits while this one runs its notebook
+            return kernel_id
 
     def notify_connect(self, kernel_id):
         super().notify_connect(kernel_id)
@@ -112,55 +123,73 @@ class PageKernelManager(AsyncMappingKernelManager):
             await self.shutdown_kernel(kernel_id)
 
 
+# The page names its kernel in its configuration (<script id="jupyter-config-data">), in its first bytes.
+_KERNEL_ID = re.compile(r'"kernelId":\s*"([0-9a-f-]{36})"')
+
+
 class ViewerLimit:
     """Counts the pages being served and admits a new one only while fewer than ``maximum`` are.
 
-    Viewers are the kernels the kernel manager holds, less those waiting in the pools, plus the pages admitted
-    whose kernel is not registered yet (``admitting``: a page holds its place from the moment it is admitted
-    until its first bytes are sent, by when its kernel is one of the kernel manager's).
+    A page holds a place from the moment it is admitted: first as a page whose kernel is not known yet, then,
+    once its first bytes name its kernel, for as long as that kernel runs (until its page has gone, or it is
+    culled). Kernels waiting in the pools hold no place.
     """
 
     def __init__(self, maximum: int):
         self.maximum = maximum
-        self.admitting = 0
+        self.places: list[dict] = []  # one per admitted page: {"kernel": its kernel id, or None until known}
 
     def viewers(self, kernel_manager) -> int:
+        """Places taken: pages still being opened, and pages whose kernel still runs (the others are let go)."""
         running = set(kernel_manager.list_kernel_ids())
-        return len(running - pooled_kernels(kernel_manager)) + self.admitting
+        self.places = [p for p in self.places if p["kernel"] is None or p["kernel"] in running]
+        return len(self.places)
 
-    def admit(self, kernel_manager) -> bool:
-        """Take a place for a new page if there is one (checked and taken without yielding to the event loop)."""
+    def admit(self, kernel_manager) -> dict | None:
+        """A place for a new page if there is one (checked and taken without yielding to the event loop)."""
         if self.viewers(kernel_manager) >= self.maximum:
-            return False
-        self.admitting += 1
-        return True
+            return None
+        place = {"kernel": None}
+        self.places.append(place)
+        return place
 
-    def settled(self) -> None:
-        """The admitted page's kernel is now counted by the kernel manager (or the page needed none)."""
-        self.admitting -= 1
+    def release(self, place: dict) -> None:
+        """The page ended without a kernel (an error, a redirect): its place is free."""
+        if place in self.places:
+            self.places.remove(place)
 
 
 class AdmittingVoilaHandler(TornadoVoilaHandler):
-    """Voila's page handler, behind :class:`ViewerLimit`: a page beyond the limit gets :data:`BUSY_PAGE`."""
+    """Voila's page handler, behind :class:`ViewerLimit`: a page beyond the limit gets :data:`BUSY_PAGE`; a page
+    is given a pooled kernel only when one is ready, else a kernel of its own at once (see :func:`ready_in_pool`).
+    """
 
     @tornado.web.authenticated
     async def get(self, path=None):
         limit: ViewerLimit = self.settings["workbook_viewer_limit"]
-        if not limit.admit(self.kernel_manager):
+        place = limit.admit(self.kernel_manager)
+        if place is None:
             self.log.warning("dashboard busy: %d pages open, the most allowed; asked to try again", limit.maximum)
             self._busy()
             return
-        pending = True
+        self._notebook = path
+        head = ""
         try:
             async for html in self.get_generator(path=path):
-                if pending:
-                    limit.settled()
-                    pending = False
+                if place["kernel"] is None:
+                    found = _KERNEL_ID.search(head + html)
+                    place["kernel"] = found.group(1) if found else None
+                    head = (head + html)[-100:]  # the id may straddle two pieces
                 self.write(html)
                 self.flush()
         finally:
-            if pending:
-                limit.settled()
+            if place["kernel"] is None:
+                limit.release(place)
+
+    def should_use_rendered_notebook(self, notebook_data, pool_size, template_name, theme, request_args):
+        if not ready_in_pool(self.kernel_manager, getattr(self, "_notebook", None)):
+            return False
+        return super().should_use_rendered_notebook(notebook_data, pool_size, template_name, theme, request_args)
 
     def _busy(self) -> None:
         self.set_status(503)

@@ -119,15 +119,21 @@ def voila_command(
             f"--VoilaKernelManager.kernel_pools_config={json.dumps(config)}",
             f"--VoilaKernelManager.preheat_denylist={json.dumps(denylist)}",
             f"--VoilaKernelManager.fill_delay={serving.refill_delay}",
+            f"--PageKernelManager.refill_spacing={serving.refill_spacing}",
         ]
     if token:
         command.append(f"--Voila.token={token}")
     return command
 
 
+def pooled_kernels(serving: Dashboards) -> int:
+    """Kernels waiting in the pools when no page is open."""
+    return sum(kernel_pools(serving).values())
+
+
 def most_kernels(serving: Dashboards) -> int:
     """The most kernels the server ever holds: a kernel per viewer, and the pools' kernels waiting."""
-    return serving.max_viewers + sum(kernel_pools(serving).values())
+    return serving.max_viewers + pooled_kernels(serving)
 
 
 def server_environment(db: Path | str, allow_write: bool) -> dict[str, str]:
@@ -283,15 +289,16 @@ class BackgroundServer:
         return sum(int(f[11]) + int(f[12]) for f in map(_proc_stat, self.pids()) if len(f) > 12) / ticks
 
     def settle(self, *, kernels: int | None = None, quiet: float = 2.0, timeout: float = 240) -> float:
-        """Wait until the pools are warm: ``kernels`` kernels running (when given) and the family using under a
-        tenth of a core for ``quiet`` seconds (every pooled kernel has run its notebook). Returns the seconds
-        waited; raises RuntimeError after ``timeout``."""
+        """Wait until the server is at rest: exactly ``kernels`` kernels running (when given: the pools' size once
+        viewers have gone and the pools have refilled) and the family using under a tenth of a core for
+        ``quiet`` seconds (every pooled kernel has run its notebook). Returns the seconds waited; raises
+        RuntimeError after ``timeout``."""
         start = time.monotonic()
         before = self.cpu_seconds()
         while True:
             time.sleep(quiet)
             now = self.cpu_seconds()
-            if (kernels is None or self.kernels() >= kernels) and now - before < 0.1 * quiet:
+            if (kernels is None or self.kernels() == kernels) and now - before < 0.1 * quiet:
                 return time.monotonic() - start
             if time.monotonic() - start > timeout:
                 raise RuntimeError(f"the dashboard server was still busy after {timeout:.0f} s")
