@@ -55,9 +55,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the whole framework as JSON")
     _db_arg(p)
 
-    p = verbs.add_parser("sample", help="write the synthetic sample files")
-    p.add_argument("--out", type=Path, default=paths.SAMPLE, help="folder to write (default: data/sample)")
+    p = verbs.add_parser("sample", help="write the synthetic sample files, or a synthetic network's returns")
+    p.add_argument("--out", type=Path, default=None, help="folder to write (default: data/sample)")
     p.add_argument("--seed", type=int, default=None, help="random seed (default: the committed sample's)")
+    p.add_argument(
+        "--network",
+        type=int,
+        metavar="N",
+        help="instead, N synthetic councils' returns with known effects (needs --out; see README, the network)",
+    )
     _db_arg(p)
 
     p = verbs.add_parser("import", help="validate one CSV or XLSX file and load it into the database")
@@ -275,10 +281,15 @@ def _show_framework(fw: Framework, args: argparse.Namespace) -> int:
 
 
 def _write_sample(fw: Framework, args: argparse.Namespace) -> int:
+    if args.network is not None:
+        from .network_sample import cli_network_sample
+
+        return cli_network_sample(fw, args)
     from ..store.sample import DEFAULT_SEED, write_sample
 
-    written = write_sample(fw, args.out, args.seed if args.seed is not None else DEFAULT_SEED)
-    print(f"wrote {len(written)} synthetic sample files to {args.out}")
+    out = args.out or paths.SAMPLE
+    written = write_sample(fw, out, args.seed if args.seed is not None else DEFAULT_SEED)
+    print(f"wrote {len(written)} synthetic sample files to {out}")
     return 0
 
 
