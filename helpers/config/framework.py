@@ -198,6 +198,8 @@ class Project(Model):
     # Optional: the month the solution started, YYYY-MM (the baseline survey's month). Local indicators
     # and sentiment are dated, survey waves are not: this anchors the waves in time (docs/ripple.md).
     start: str | None = Field(default=None, pattern=r"^\d{4}-(0[1-9]|1[0-2])$")
+    # Optional: the kind of scheme, as the network of councils pools it ("employment support"); default the id.
+    family: str | None = Field(default=None, min_length=1, max_length=80, pattern=r"^[^\r\n]*$")
     ripple_summary: dict[IdealId, tuple[str, ...]] = Field(default_factory=dict)
     ripple: tuple[RippleLine, ...]
 
