@@ -178,7 +178,7 @@ def _role_series() -> tuple[pd.DataFrame, pd.DataFrame]:
             (
                 ind,
                 label,
-                f"change in points; {'moved differently' if i == 1 else 'moved alike'} before",
+                f"{'moved differently' if i == 1 else 'moved alike'} before\nchange in points",
                 0.4 * i,
                 0.1,
                 0.0,

@@ -648,9 +648,9 @@ def pre_trend_chart(series: pd.DataFrame, panels: pd.DataFrame) -> plt.Figure:
     dotted, and each role's straight-line trend before the start drawn thin.
 
     ``series``: :func:`helpers.evidence.trends.role_series` (indicator, role, months, change). ``panels``: one
-    row per indicator to draw, in order, with label, ``note`` (the panel's last title line: its unit and
-    verdict, in words) and the fitted lines (pilot_slope, comparison_slope a year; pilot_at_start,
-    comparison_at_start), blank where there are none."""
+    row per indicator to draw, in order, with label, ``note`` (the panel's last title lines: its verdict and
+    unit in words, wrapped but never shortened) and the fitted lines (pilot_slope, comparison_slope a year;
+    pilot_at_start, comparison_at_start), blank where there are none."""
     panels = panels[panels["indicator"].isin(series["indicator"])]
     columns = 3 if len(panels) > 2 else max(len(panels), 1)
     fig, axes = _facets(len(panels), columns)
@@ -665,7 +665,8 @@ def pre_trend_chart(series: pd.DataFrame, panels: pd.DataFrame) -> plt.Figure:
         fitted = _fitted(ax, panel, rows) or fitted
         ax.axvline(0, **BASELINE)
         ax.axhline(0, color="#9e9e9e", lw=0.7, zorder=1)
-        title = fit(panel.label, width, MIN_FONT, lines=2) + "\n" + fit(panel.note, width, MIN_FONT, lines=2)
+        note = "\n".join(fit(line, width, MIN_FONT) for line in str(panel.note).split("\n"))  # never cut short
+        title = fit(panel.label, width, MIN_FONT, lines=2) + "\n" + note
         ax.set_title(title, fontsize=MIN_FONT, loc="left")
         _event_ticks(ax, rows["months"])
     handles, names = [], []

@@ -178,7 +178,7 @@ def _chart(data: ProjectData, sel: Selection, tests: pd.DataFrame):
     series = series[series["indicator"].isin(tests["indicator"])]
     if series.empty:
         return None
-    panels = tests.assign(note=[f"change in {_unit(t)}; {SHORT.get(t['verdict'], '')}" for _, t in tests.iterrows()])
+    panels = tests.assign(note=[f"{SHORT.get(t['verdict'], '')}\nchange in {_unit(t)}" for _, t in tests.iterrows()])
     fig = charts.pre_trend_chart(series, panels)
     parts = []
     for _, t in tests[tests["indicator"].isin(series["indicator"])].iterrows():
