@@ -12,6 +12,7 @@ PROJECTS = FRAMEWORK / "projects"
 SAMPLE = DATA / "sample"
 # The workbook database; $WORKBOOK_DB points everything (CLI defaults, notebooks) at another file.
 DEFAULT_DB = Path(os.environ.get("WORKBOOK_DB") or DATA / "workbook.duckdb")
+NETWORK_DB = DATA / "network.duckdb"  # councils' returns side by side (python -m helpers network)
 NOTEBOOKS = ROOT / "notebooks"
 DASHBOARDS = NOTEBOOKS / "dashboards"
 OVERVIEW_NOTEBOOK = NOTEBOOKS / "overview.ipynb"

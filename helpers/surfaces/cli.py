@@ -232,6 +232,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--council", metavar="NAME", help="the council's name (default: settings.yaml's council name)")
     _db_arg(p)
 
+    from .network import add_network_parser
+
+    add_network_parser(verbs)
+
     p = verbs.add_parser(
         "audit-disclosure",
         help="check published reports: can any hidden (small) figure be worked out from the totals beside it?",
@@ -468,6 +472,12 @@ def _write_return(fw: Framework, args: argparse.Namespace) -> int:
     return cli_return(fw, args)
 
 
+def _network(fw: Framework, args: argparse.Namespace) -> int:
+    from .network import cli_network
+
+    return cli_network(fw, args)
+
+
 def _audit_disclosure(fw: Framework, args: argparse.Namespace) -> int:
     from .audit import cli_audit
 
@@ -493,6 +503,7 @@ _HANDLERS: dict[str, Callable[[Framework, argparse.Namespace], int | None]] = {
     "docs": _write_docs,
     "dashboard": _serve_dashboard,
     "return": _write_return,
+    "network": _network,
     "audit-disclosure": _audit_disclosure,
 }
 """What each verb runs (every verb of :func:`build_parser`)."""
@@ -508,6 +519,10 @@ def command_reference() -> str:
     parts = []
     for name, sub in verbs.choices.items():
         parts.append(f"#### `{name}`\n\n```text\n{sub.format_help().rstrip()}\n```\n")
+        for action in sub._actions:  # a verb with verbs of its own (network import, network meta)
+            if isinstance(action, argparse._SubParsersAction):
+                for inner, parser in action.choices.items():
+                    parts.append(f"#### `{name} {inner}`\n\n```text\n{parser.format_help().rstrip()}\n```\n")
     return "\n".join(parts)
 
 

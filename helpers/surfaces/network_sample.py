@@ -114,7 +114,8 @@ def _self_evaluation(rng, fw: Framework) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["assessed_on", "area", "area_name", "level", "level_name", "score"])
 
 
-def _manifest(fw: Framework, name: str) -> dict:
+def synthetic_manifest(fw: Framework, name: str) -> dict:
+    """A synthetic council's manifest (everything but the tables' hashes): this framework, fieldwork from 2025-01."""
     hashes = returns.framework_hashes(fw)
     fieldwork = {w.id: str(BASELINE_MONTH + w.months) for w in fw.settings.waves}
     projects = {
@@ -189,7 +190,9 @@ def write_network_sample(
     for i in range(1, councils + 1):
         name = council_name(i)
         tables = council_return_tables(rng, fw, neighbourhoods, effect, tau, answers)
-        written.append(returns.write_return(out / f"synthetic-council-{i:03d}.zip", _manifest(fw, name), tables))
+        written.append(
+            returns.write_return(out / f"synthetic-council-{i:03d}.zip", synthetic_manifest(fw, name), tables)
+        )
     planted = {"synthetic": True, "councils": councils, "seed": seed, "effect": effect, "tau": tau}
     write_text_atomic(json.dumps(planted, sort_keys=True, indent=2) + "\n", out / "planted.json")
     return written

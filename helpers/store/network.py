@@ -1,0 +1,191 @@
+"""The network's database: councils' returns loaded side by side (``python -m helpers network import``).
+
+One DuckDB file (default ``data/network.duckdb``, never committed) holds every return imported, each council's
+kept by period: ``network_returns`` (a row per council x period: the return's sha256 and its manifest),
+``network_projects`` (each project's family and ripple-map hash), ``network_wording`` (each measure's
+wording hash) and ``network_<table>`` for every table of a return (:data:`helpers.store.returns.TABLES`), each
+row carrying ``council`` and ``period``.
+
+Importing is idempotent: the same return again adds nothing; a different return for a council and period
+already held replaces it (a corrected return), in one transaction. A damaged or altered return is refused
+before anything is written (:func:`helpers.store.returns.read_return`).
+
+``import_return(db, path)``, ``pooling_rows(db, family)``, ``wording(db)``
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from ..config.errors import UserError
+from . import database, returns
+
+META = "network_returns"
+PROJECTS = "network_projects"
+WORDING = "network_wording"
+
+
+def table_name(name: str) -> str:
+    return f"network_{name}"
+
+
+@dataclass(frozen=True)
+class Imported:
+    council: str
+    period: str
+    outcome: str  # "added", "replaced" or "already held"
+
+    @property
+    def message(self) -> str:
+        said = {
+            "added": "imported",
+            "replaced": "imported, replacing the return held for that period",
+            "already held": "already held; nothing added",
+        }[self.outcome]
+        return f"{self.council}, {self.period}: {said}"
+
+
+def _ensure_meta(con) -> None:
+    con.execute(
+        f"CREATE TABLE IF NOT EXISTS {META} (council VARCHAR, period VARCHAR, sha256 VARCHAR, synthetic BOOLEAN, "
+        "framework_version VARCHAR, workbook_version VARCHAR, manifest VARCHAR, PRIMARY KEY (council, period))"
+    )
+    con.execute(
+        f"CREATE TABLE IF NOT EXISTS {PROJECTS} (council VARCHAR, period VARCHAR, project VARCHAR, name VARCHAR, "
+        "family VARCHAR, ripple_map_sha256 VARCHAR)"
+    )
+    con.execute(
+        f"CREATE TABLE IF NOT EXISTS {WORDING} (council VARCHAR, period VARCHAR, measure VARCHAR, sha256 VARCHAR)"
+    )
+
+
+def _append(con, table: str, frame: pd.DataFrame) -> None:
+    """Add ``frame``'s rows to ``table``, creating it, or adding any column it lacks, first (returns from other
+    workbook versions may carry a column more or less: a missing one is blank)."""
+    con.register("incoming", frame)
+    try:
+        exists = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [table]).fetchone()[
+            0
+        ]
+        if not exists:
+            con.execute(f'CREATE TABLE "{table}" AS SELECT * FROM incoming')
+            return
+        have = {r[0] for r in con.execute(f'DESCRIBE "{table}"').fetchall()}
+        types = {r[0]: r[1] for r in con.execute("DESCRIBE incoming").fetchall()}
+        for col in frame.columns:
+            if col not in have:
+                con.execute(f'ALTER TABLE "{table}" ADD COLUMN "{col}" {types[col]}')
+        if len(frame):
+            con.execute(f'INSERT INTO "{table}" BY NAME SELECT * FROM incoming')
+    finally:
+        con.unregister("incoming")
+
+
+def _delete(con, council: str, period: str) -> None:
+    tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    for t in [META, PROJECTS, WORDING, *(table_name(n) for n in returns.TABLES)]:
+        if t in tables:
+            con.execute(f'DELETE FROM "{t}" WHERE council = ? AND period = ?', [council, period])
+
+
+def import_return(db: Path | str, path: Path | str) -> Imported:
+    """Load one return (checked first) into the network database, in one transaction."""
+    manifest, tables, digest = returns.read_return(path)
+    council, period = str(manifest["council"]), str(manifest["period"])
+    con = database.connect(db)
+    try:
+        _ensure_meta(con)
+        held = con.execute(f"SELECT sha256 FROM {META} WHERE council = ? AND period = ?", [council, period]).fetchone()
+        if held and held[0] == digest:
+            return Imported(council, period, "already held")
+        con.execute("BEGIN TRANSACTION")
+        try:
+            _delete(con, council, period)
+            con.execute(
+                f"INSERT INTO {META} VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    council,
+                    period,
+                    digest,
+                    bool(manifest.get("synthetic", False)),
+                    manifest["framework_version"],
+                    str(manifest.get("workbook_version", "")),
+                    json.dumps(manifest, sort_keys=True),
+                ],
+            )
+            projects = pd.DataFrame(
+                [
+                    [council, period, pid, p.get("name", pid), p.get("family") or pid, p.get("ripple_map_sha256", "")]
+                    for pid, p in sorted(manifest["projects"].items())
+                ],
+                columns=["council", "period", "project", "name", "family", "ripple_map_sha256"],
+            )
+            _append(con, PROJECTS, projects)
+            wording = pd.DataFrame(
+                [[council, period, m, h] for m, h in sorted(manifest["wording"].items())],
+                columns=["council", "period", "measure", "sha256"],
+            )
+            _append(con, WORDING, wording)
+            for name, frame in tables.items():
+                _append(con, table_name(name), frame.assign(council=council, period=period))
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        return Imported(council, period, "replaced" if held else "added")
+    finally:
+        con.close()
+
+
+def _latest(con) -> str:
+    """SQL for each council's latest period held."""
+    return f"SELECT council, max(period) AS period FROM {META} GROUP BY council"
+
+
+def _read(db: Path | str):
+    """The network database, read-only; a plain message when there is none yet."""
+    if not Path(db).exists():
+        raise UserError(f"{db}: no network database yet; load councils' returns with 'network import RETURN...'")
+    return database.connect(db, read_only=True)
+
+
+def pooling_rows(db: Path | str, family: str | None = None) -> pd.DataFrame:
+    """Each council's DiD rows from its latest return, with the project's family: ``council, period, family,
+    project, measure, statistic, wave, did, se, suppressed`` (one family, or all)."""
+    con = _read(db)
+    try:
+        where, params = ("WHERE p.family = ?", [family]) if family else ("", [])
+        return con.execute(
+            f"SELECT d.council, d.period, p.family, d.project, d.measure, d.statistic, d.wave, d.did, d.se, "
+            f"d.suppressed FROM {table_name('did')} d JOIN ({_latest(con)}) l USING (council, period) "
+            f"JOIN {PROJECTS} p ON p.council = d.council AND p.period = d.period AND p.project = d.project "
+            f"{where} ORDER BY p.family, d.measure, d.statistic, d.wave, d.council",
+            params,
+        ).df()
+    finally:
+        con.close()
+
+
+def wording(db: Path | str) -> pd.DataFrame:
+    """Each council's wording hash per measure, from its latest return: ``council, measure, sha256``."""
+    con = _read(db)
+    try:
+        return con.execute(
+            f"SELECT w.council, w.measure, w.sha256 FROM {WORDING} w JOIN ({_latest(con)}) l USING (council, period) "
+            "ORDER BY w.measure, w.council"
+        ).df()
+    finally:
+        con.close()
+
+
+def families(db: Path | str) -> list[str]:
+    """The project families the councils' returns name."""
+    con = _read(db)
+    try:
+        return [r[0] for r in con.execute(f"SELECT DISTINCT family FROM {PROJECTS} ORDER BY family").fetchall()]
+    finally:
+        con.close()

@@ -1,0 +1,92 @@
+"""``python -m helpers network import|meta``: the network's workbook, councils' returns side by side and pooled.
+
+``network import RETURN... [--db NETWORK_DB]`` loads councils' returns (:mod:`helpers.store.network`);
+``network meta [--family F] [--csv FILE]`` pools each council's latest DiD per family x measure x statistic x
+wave (:func:`helpers.methods.meta.meta_table`: random effects, DerSimonian-Laird, and the fixed effect, each
+labelled). A measure whose wording differs between the councils in the pool is not pooled: the command names
+it, the councils on each wording, and why.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import pandas as pd
+
+from ..config.errors import UserError, allowed
+from ..config.framework import Framework
+
+
+def add_network_parser(verbs) -> None:
+    """The ``network`` verb and its own verbs (``import``, ``meta``)."""
+    from ..config import paths
+
+    p = verbs.add_parser("network", help="the network of councils: import councils' returns, pool their DiD")
+    sub = p.add_subparsers(dest="network_verb", metavar="NETWORK_VERB")
+    sub.required = True
+    for q in (
+        sub.add_parser("import", help="load councils' returns (zips made by 'return') into the network database"),
+        sub.add_parser("meta", help="pool councils' DiD per family, measure and wave (random and fixed effects)"),
+    ):
+        q.add_argument(
+            "--db",
+            type=paths.Path,
+            default=paths.NETWORK_DB,
+            help="the network's DuckDB file (default: data/network.duckdb)",
+        )
+        if q.prog.endswith("import"):
+            q.add_argument("returns", nargs="+", type=paths.Path, metavar="RETURN", help="a council's return (.zip)")
+        else:
+            q.add_argument("--family", metavar="F", help="one project family (default: every family)")
+            q.add_argument("--csv", type=paths.Path, metavar="FILE", help="also write the table to this CSV file")
+
+
+def cli_network(fw: Framework, args: argparse.Namespace) -> int:
+    if args.network_verb == "import":
+        return _import(args)
+    return _meta(fw, args)
+
+
+def _import(args: argparse.Namespace) -> int:
+    """Every return is checked before any is loaded: one damaged file stops the import with nothing added."""
+    from ..store import network, returns
+
+    for path in args.returns:
+        returns.read_return(path)
+    for path in args.returns:
+        print(network.import_return(args.db, path).message)
+    return 0
+
+
+def pooled_table(db, fw: Framework, family: str | None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(the pooled table, the measures not pooled because their wording differs, with the councils on each)."""
+    from ..methods.meta import meta_table, wording_differences
+    from ..store import network
+
+    rows = network.pooling_rows(db, family)
+    if family and rows.empty:
+        known = network.families(db)
+        raise UserError(f"no council's return has the family '{family}'; families held: {allowed(known)}")
+    words = network.wording(db)
+    differing = wording_differences(words[words["council"].isin(set(rows["council"]))])
+    rows = rows[~rows["measure"].isin(set(differing["measure"]))]
+    table = meta_table(rows, confidence=fw.settings.thresholds.confidence_level)
+    rank = {w: i for i, w in enumerate(fw.settings.wave_ids)}  # waves in the framework's order, not by name
+    table = table.sort_values(
+        ["family", "measure", "statistic", "wave"], key=lambda c: c.map(rank) if c.name == "wave" else c, kind="stable"
+    )
+    return table.reset_index(drop=True), differing
+
+
+def _meta(fw: Framework, args: argparse.Namespace) -> int:
+    table, differing = pooled_table(args.db, fw, args.family)
+    if args.csv:
+        from ..config.safe_output import write_csv_atomic
+
+        write_csv_atomic(table, args.csv)
+        print(f"wrote {len(table)} pooled rows to {args.csv}")
+    else:
+        print(table.to_string(index=False) if len(table) else "nothing to pool: fewer than two councils per measure")
+    for r in differing.itertuples():
+        print(f"not pooled: {r.measure}, worded differently by different councils ({r.councils})")
+    return 0
