@@ -346,6 +346,8 @@ def test_the_section_as_at_six_months_and_with_a_recorded_start(sample_db, fw, f
 
     six = Report(sample_db, "working-xtra", "oakfield", "6m").show("pre_trends")
     assert "up to July 2025" in six.charts[0].alt  # nothing after the wave's month
+    did = Report(sample_db, "working-xtra", "oakfield", "6m").show("difference_in_differences")
+    assert any("\u201cTrends before the project\u201d in the annex" in p.text for p in did.methods)
     project = framework_copy / "projects" / "working-xtra.yaml"
     project.write_text(project.read_text() + 'start: "2025-01"\n')
     recorded = Report(sample_db, "working-xtra", "oakfield", "12m", fw=load_framework(framework_copy))

@@ -524,7 +524,13 @@ def difference_in_differences(data: ProjectData, sel: Selection) -> Section:
     )
     s.text(" ".join(_pooled_areas(data, rows, sel)))
     s.table("did", table, f"{head}: the {data.project.name} areas pooled", tidy=tidy)
-    return s.method(estimates.BEFORE_AFTER_NOTE if before_after else estimates.PARALLEL_TRENDS_NOTE)
+    s.method(estimates.BEFORE_AFTER_NOTE if before_after else estimates.PARALLEL_TRENDS_NOTE)
+    if not before_after and data.project.indicator_ids:  # the local indicators can check the assumption
+        s.method(
+            "The local indicators' figures from before the project's start show whether the pilot and comparison "
+            "areas were moving alike before it: see \u201cTrends before the project\u201d in the annex."
+        )
+    return s
 
 
 @section("Health and happiness")
