@@ -11,9 +11,6 @@ from __future__ import annotations
 
 import argparse
 
-import pandas as pd
-
-from ..config.errors import UserError, allowed
 from ..config.framework import Framework
 
 
@@ -58,27 +55,9 @@ def _import(args: argparse.Namespace) -> int:
     return 0
 
 
-def pooled_table(db, fw: Framework, family: str | None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(the pooled table, the measures not pooled because their wording differs, with the councils on each)."""
-    from ..methods.meta import meta_table, wording_differences
-    from ..store import network
-
-    rows = network.pooling_rows(db, family)
-    if family and rows.empty:
-        known = network.families(db)
-        raise UserError(f"no council's return has the family '{family}'; families held: {allowed(known)}")
-    words = network.wording(db)
-    differing = wording_differences(words[words["council"].isin(set(rows["council"]))])
-    rows = rows[~rows["measure"].isin(set(differing["measure"]))]
-    table = meta_table(rows, confidence=fw.settings.thresholds.confidence_level)
-    rank = {w: i for i, w in enumerate(fw.settings.wave_ids)}  # waves in the framework's order, not by name
-    table = table.sort_values(
-        ["family", "measure", "statistic", "wave"], key=lambda c: c.map(rank) if c.name == "wave" else c, kind="stable"
-    )
-    return table.reset_index(drop=True), differing
-
-
 def _meta(fw: Framework, args: argparse.Namespace) -> int:
+    from ..evidence.network import pooled_table
+
     table, differing = pooled_table(args.db, fw, args.family)
     if args.csv:
         from ..config.safe_output import write_csv_atomic

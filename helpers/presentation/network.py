@@ -1,0 +1,136 @@
+"""The network's pages: councils' effects side by side, pooled, in plain words and a forest plot.
+
+``pooled_sentence`` says one pooled result as a reader would ("Across 7 councils, employment support schemes
+raised agreement that ... by 6 points, 95% interval 2 to 10; results varied little between councils");
+``forest_plot`` draws each council's DiD and interval with the pooled effects below them (the chart
+conventions of :mod:`helpers.presentation.charts`: print size, colour-blind palette, shapes as well as colours,
+the key below); ``pooled_section`` makes the network report's section for one family and wave from the
+network database.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import pandas as pd
+
+from ..config.framework import Framework
+from ..methods.estimates import normal_quantile
+from ..methods.meta import FIXED_EFFECT, RANDOM_EFFECTS
+from . import charts
+from . import formatting as fmt
+from .model import Section
+
+VARIATION = ((0.25, "results varied little between councils"), (0.5, "results varied somewhat between councils"))
+VARIED_A_LOT = "results varied a lot between councils, so the pooled figure hides real differences"
+
+
+def variation_words(i2: float) -> str:
+    """I2 in words (Higgins and Thompson's rough bands: under 25% low, under 50% moderate, beyond that high)."""
+    return next((words for bound, words in VARIATION if i2 < bound), VARIED_A_LOT)
+
+
+def _measure_words(fw: Framework, measure: str, statistic: str) -> str:
+    """What the pooled figure is the change in, in words."""
+    if measure in fw.instrument.statement_ids:
+        kind = {"agree": "agreement", "disagree": "disagreement"}.get(statistic, "the average answer")
+        return f"{kind} that {fmt.quoted(fw.instrument.statement(measure).short)}"
+    return f"{measure.replace('_', ' ')} ({statistic.replace('_', ' ')})"
+
+
+def _whole_points(share: float) -> str:
+    """A share difference as whole points, signed only when negative, never "-0": 0.061 -> '6', -0.02 -> '-2'."""
+    value = round(100 * share)
+    return str(value) if value else "0"
+
+
+def family_name(fw: Framework, family: str) -> str:
+    """A family as a reader names it: a project's name when the family is a project id (the default)."""
+    return fw.project(family).name if family in fw.project_ids else family
+
+
+def pooled_sentence(fw: Framework, row: pd.Series) -> str:
+    """One pooled row of ``network meta`` (random effects) as a sentence."""
+    level = round(100 * fw.settings.thresholds.confidence_level)
+    change = round(100 * row["pooled"])
+    verb = "raised" if change > 0 else ("lowered" if change < 0 else "did not change")
+    by = f" by {fmt.points_text(abs(row['pooled'])).lstrip('+')}" if change else ""
+    what = _measure_words(fw, row["measure"], row["statistic"])
+    interval = f"{level}% interval {_whole_points(row['ci_low'])} to {_whole_points(row['ci_high'])}"
+    return (
+        f"Across {row['councils']} councils, {family_name(fw, row['family'])} schemes {verb} {what}{by}, "
+        f"{interval}; {variation_words(row['i2'])}."
+    )
+
+
+@charts.styled
+def forest_plot(councils: pd.DataFrame, pooled: pd.DataFrame, *, title: str) -> plt.Figure:
+    """Each council's DiD and interval (``council, did, ci_low, ci_high``, shares), then the pooled effects
+    (``method, pooled, ci_low, ci_high``): councils as squares, random effects a filled diamond, the fixed
+    effect an open one, around a zero line; the x axis in percentage points."""
+    labels = [*councils["council"], *[_method_label(m) for m in pooled["method"]]]
+    fig, ax = charts._figure(charts._rows_height(len(labels), 0.24, 1.9, labels))
+    ax.axvline(0, color="black", lw=1)
+    for y, row in enumerate(councils.itertuples()):
+        ax.plot([100 * row.ci_low, 100 * row.ci_high], [y, y], color=charts.GREY, lw=1.6)
+        ax.plot(100 * row.did, y, "s", color=charts.PALETTE[0], ms=5.5)
+    styles = {RANDOM_EFFECTS: {"mfc": charts.PALETTE[3]}, FIXED_EFFECT: {"mfc": "white"}}
+    for k, row in enumerate(pooled.itertuples()):
+        y = len(councils) + k
+        ax.plot([100 * row.ci_low, 100 * row.ci_high], [y, y], color=charts.PALETTE[3], lw=2.2)
+        ax.plot(100 * row.pooled, y, "D", color=charts.PALETTE[3], mew=1.5, ms=8, **styles.get(row.method, {}))
+    ax.set_ylim(len(labels) - 0.5, -0.5)
+    charts._row_labels(ax, labels, "difference-in-differences, percentage points, with its interval")
+    charts._title(fig, title)
+    handles = [
+        charts._key(color=charts.PALETTE[0], marker="s", ls="", ms=5.5),
+        charts._key(color=charts.PALETTE[3], marker="D", ls="", ms=8, mfc=charts.PALETTE[3]),
+        charts._key(color=charts.PALETTE[3], marker="D", ls="", ms=8, mfc="white", mew=1.5),
+    ]
+    charts._legend(fig, handles, ["a council", "pooled, councils differing", "pooled, councils alike"])
+    return fig
+
+
+def _method_label(method: str) -> str:
+    return {RANDOM_EFFECTS: "All councils (random effects)", FIXED_EFFECT: "All councils (fixed effect)"}.get(
+        method, method
+    )
+
+
+def pooled_section(db: Path | str, fw: Framework, family: str, wave: str) -> Section:
+    """The network report's section for one family at one wave: a sentence and a forest plot per measure
+    pooled, and the measures not pooled because councils word them differently."""
+    from ..config import paths
+    from ..evidence.network import pooled_table
+    from ..store import network
+
+    db = Path(db) if str(db) else paths.NETWORK_DB
+    if not db.exists():
+        return Section(title=f"{family_name(fw, family)}: pooled across councils").message(
+            "No council's return has been brought into the network yet, so there is nothing to pool."
+        )
+    table, differing = pooled_table(db, fw, family)
+    rows = network.pooling_rows(db, family)
+    z = normal_quantile(0.5 + fw.settings.thresholds.confidence_level / 2)
+    here = table[table["wave"] == wave]
+    section = Section(title=f"{family_name(fw, family)}: pooled across councils, {fmt.wave_label(fw, wave)}")
+    random = here[here["method"] == RANDOM_EFFECTS]
+    if random.empty:
+        return section.message("No measure has two councils' results to pool at this wave yet.")
+    section.headline = pooled_sentence(fw, random.iloc[0])
+    for _, r in random.iterrows():
+        section.text(pooled_sentence(fw, r))
+        mine = rows[(rows["measure"] == r["measure"]) & (rows["statistic"] == r["statistic"]) & (rows["wave"] == wave)]
+        mine = mine.dropna(subset=["did", "se"]).assign(
+            ci_low=lambda f: f["did"] - z * f["se"], ci_high=lambda f: f["did"] + z * f["se"]
+        )
+        both = here[(here["measure"] == r["measure"]) & (here["statistic"] == r["statistic"])]
+        fig = forest_plot(mine, both, title=_measure_words(fw, r["measure"], r["statistic"]).capitalize())
+        section.chart(fig, pooled_sentence(fw, r))
+    for d in differing.itertuples():
+        section.note(
+            f"{_measure_words(fw, d.measure, 'agree').capitalize()} is not pooled: councils word it differently "
+            f"({d.councils})."
+        )
+    return section

@@ -1,0 +1,119 @@
+"""The network report (issue 17): plain sentences, a forest plot, and notebooks/network.ipynb run by papermill.
+
+The sentence is checked against a row worked out by hand; the notebook runs on a synthetic network of 6
+councils (helpers.surfaces.network_sample), its page scanned for developer wording.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from wording import forbidden
+
+from helpers.config import paths
+from helpers.methods.meta import FIXED_EFFECT, RANDOM_EFFECTS
+from helpers.presentation.network import forest_plot, pooled_section, pooled_sentence, variation_words
+from helpers.surfaces.cli import main
+from helpers.surfaces.network_sample import write_network_sample
+
+
+def _row(**changes):
+    row = {
+        "family": "employment support",
+        "measure": "s05",
+        "statistic": "agree",
+        "wave": "12m",
+        "councils": 7,
+        "pooled": 0.0612,
+        "se": 0.0204,
+        "ci_low": 0.0212,
+        "ci_high": 0.1012,
+        "tau2": 0.0001,
+        "i2": 0.12,
+        "method": RANDOM_EFFECTS,
+    }
+    return pd.Series(row | changes)
+
+
+def test_the_pooled_sentence(fw):
+    s05 = fw.instrument.statement("s05").short
+    assert pooled_sentence(fw, _row()) == (
+        f"Across 7 councils, employment support schemes raised agreement that \u2018{s05}\u2019 by 6 points, "
+        "95% interval 2 to 10; results varied little between councils."
+    )
+    lowered = pooled_sentence(fw, _row(pooled=-0.031, ci_low=-0.052, ci_high=-0.004, i2=0.6, family="working-xtra"))
+    assert lowered.startswith("Across 7 councils, Working Xtra schemes lowered agreement that")
+    assert "by 3 points, 95% interval -5 to 0;" in lowered  # never "-0"
+    assert lowered.endswith("results varied a lot between councils, so the pooled figure hides real differences.")
+    assert "did not change" in pooled_sentence(fw, _row(pooled=0.004, ci_low=-0.03, ci_high=0.04))
+
+
+@pytest.mark.parametrize(("i2", "words"), [(0.0, "little"), (0.249, "little"), (0.25, "somewhat"), (0.5, "a lot")])
+def test_variation_words(i2, words):
+    assert f"varied {words}" in variation_words(i2)
+
+
+def test_forest_plot_draws_each_council_and_both_pooled_effects():
+    councils = pd.DataFrame(
+        {"council": ["Ashby", "Brent", "Corby"], "did": [0.02, 0.05, 0.08], "ci_low": [0.0, 0.01, 0.05]}
+    ).assign(ci_high=[0.04, 0.09, 0.11])
+    pooled = pd.DataFrame(
+        {"method": [RANDOM_EFFECTS, FIXED_EFFECT], "pooled": [0.05, 0.055], "ci_low": [0.02, 0.04]}
+    ).assign(ci_high=[0.08, 0.07])
+    fig = forest_plot(councils, pooled, title="Agreement")
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels == ["Ashby", "Brent", "Corby", "All councils (random effects)", "All councils (fixed effect)"]
+    markers = [(line.get_marker(), tuple(line.get_xdata())) for line in ax.lines if line.get_marker() in ("s", "D")]
+    assert markers == [("s", (2.0,)), ("s", (5.0,)), ("s", (8.0,)), ("D", (5.0,)), ("D", (5.5,))]  # in points
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+
+
+def test_without_a_network_the_section_says_so(fw, tmp_path):
+    section = pooled_section(tmp_path / "none.duckdb", fw, "working-xtra", "12m")
+    assert section.paragraphs == [
+        "No council's return has been brought into the network yet, so there is nothing to pool."
+    ]
+
+
+@pytest.fixture(scope="module")
+def network_db(tmp_path_factory, fw):
+    folder = tmp_path_factory.mktemp("network")
+    made = write_network_sample(fw, folder / "returns", 6)
+    db = folder / "network.duckdb"
+    assert main(["network", "import", *map(str, made), "--db", str(db)]) == 0
+    return db
+
+
+def test_the_section_pools_every_measure(fw, network_db):
+    section = pooled_section(network_db, fw, "working-xtra", "12m")
+    measures = fw.project("working-xtra").survey_statements
+    assert len(section.charts) == len(measures)
+    assert all(p.startswith("Across 6 councils, Working Xtra schemes") for p in section.paragraphs)
+    assert section.headline == section.paragraphs[0]
+    assert forbidden(" ".join([section.title, *section.paragraphs, *(c.alt for c in section.charts)]), fw) == []
+
+
+@pytest.mark.slow
+def test_the_network_notebook_runs_with_papermill(fw, network_db, tmp_path):
+    import nbformat
+    import papermill
+
+    out = tmp_path / "network.ipynb"
+    papermill.execute_notebook(
+        str(paths.NOTEBOOKS / "network.ipynb"),
+        str(out),
+        parameters={"network_db": str(network_db), "family": "working-xtra", "wave": "12m"},
+        progress_bar=False,
+        kernel_name="python3",
+    )
+    html = "".join(
+        o.get("data", {}).get("text/html", "")
+        for c in nbformat.read(out, as_version=4).cells
+        if c.cell_type == "code"
+        for o in c.get("outputs", [])
+    )
+    assert "Across 6 councils, Working Xtra schemes" in html
+    assert html.count("<svg") + html.count("image/svg") >= len(fw.project("working-xtra").survey_statements)
