@@ -785,6 +785,7 @@ def writing_to(out: Path, *, shown: Path | str | None = None, wait: float = BATC
     from filelock import FileLock, Timeout
 
     work = paths.work_folder(out)
+    made = not work.exists()  # a batch stopped by a user's mistake leaves no working folder it made
     work.mkdir(parents=True, exist_ok=True)
     lock, note = FileLock(work / "batch.lock"), work / "batch.lock.note"
     try:
@@ -802,6 +803,10 @@ def writing_to(out: Path, *, shown: Path | str | None = None, wait: float = BATC
     finally:
         note.unlink(missing_ok=True)
         lock.release()
+        if made and {p.name for p in work.iterdir()} <= {"batch.lock"}:
+            (work / "batch.lock").unlink(missing_ok=True)
+            with suppress(OSError):
+                work.rmdir()
 
 
 def _run_batch(fw: Framework, args, db: Path, out: Path) -> int:
