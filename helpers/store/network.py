@@ -147,10 +147,52 @@ def _latest(con) -> str:
 
 
 def _read(db: Path | str):
-    """The network database, read-only; a plain message when there is none yet."""
-    if not Path(db).exists():
+    """The network database, read-only; or, given a folder written by :func:`export_parquet`, its Parquet files
+    as views of a database in memory (a cluster's workers read those: no one holds a DuckDB file open). A plain
+    message when there is neither."""
+    path = Path(db)
+    if path.is_dir():
+        import duckdb
+
+        con = duckdb.connect()
+        for f in sorted(path.glob("network_*.parquet")):
+            literal = str(f).replace("'", "''")
+            con.execute(f"CREATE VIEW \"{f.stem}\" AS SELECT * FROM read_parquet('{literal}')")
+        if not (path / f"{META}.parquet").exists():
+            con.close()
+            raise UserError(f"{db}: not a folder of the network's Parquet files (no {META}.parquet)")
+        return con
+    if not path.exists():
         raise UserError(f"{db}: no network database yet; load councils' returns with 'network import RETURN...'")
     return database.connect(db, read_only=True)
+
+
+def export_parquet(db: Path | str, folder: Path | str) -> list[Path]:
+    """Every table of the network database as ``folder/<table>.parquet``, each written beside and renamed into
+    place, for workers that share the folder (the database file stays with the process that imports)."""
+    import os
+
+    from ..config.safe_output import atomic_path
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    con = _read(db)
+    written = []
+    try:
+        tables = [r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()]
+        for t in sorted(t for t in tables if t.startswith("network_")):
+            target = folder / f"{t}.parquet"
+            tmp = atomic_path(target)
+            try:
+                literal = str(tmp).replace("'", "''")
+                con.execute(f"COPY (SELECT * FROM \"{t}\") TO '{literal}' (FORMAT parquet)")
+                os.replace(tmp, target)
+            finally:
+                tmp.unlink(missing_ok=True)
+            written.append(target)
+    finally:
+        con.close()
+    return written
 
 
 def pooling_rows(db: Path | str, family: str | None = None) -> pd.DataFrame:

@@ -1,4 +1,4 @@
-"""``python -m helpers network import|meta``: the network's workbook, councils' returns side by side and pooled.
+"""``python -m helpers network import|meta|reports``: the network's workbook, councils' returns side by side and pooled.
 
 ``network import RETURN... [--db NETWORK_DB]`` loads councils' returns (:mod:`helpers.store.network`);
 ``network meta [--family F] [--csv FILE]`` pools each council's latest DiD per family x measure x statistic x
@@ -24,6 +24,7 @@ def add_network_parser(verbs) -> None:
     for q in (
         sub.add_parser("import", help="load councils' returns (zips made by 'return') into the network database"),
         sub.add_parser("meta", help="pool councils' DiD per family, measure and wave (random and fixed effects)"),
+        sub.add_parser("reports", help="the network's pages, a family and wave each, here or on a Dask cluster"),
     ):
         q.add_argument(
             "--db",
@@ -33,6 +34,21 @@ def add_network_parser(verbs) -> None:
         )
         if q.prog.endswith("import"):
             q.add_argument("returns", nargs="+", type=paths.Path, metavar="RETURN", help="a council's return (.zip)")
+        elif q.prog.endswith("reports"):
+            q.add_argument("--family", metavar="F", help="one project family (default: every family)")
+            q.add_argument("--out", type=paths.Path, default=paths.ROOT / "reports" / "network", help="output folder")
+            q.add_argument(
+                "--executor",
+                choices=("local", "dask"),
+                default="local",
+                help="one page after another here (default), or a Dask distributed cluster",
+            )
+            q.add_argument(
+                "--scheduler",
+                metavar="ADDRESS",
+                help="with --executor dask: an existing scheduler, e.g. tcp://10.0.0.5:8786 "
+                "(default: a local cluster of two workers)",
+            )
         else:
             q.add_argument("--family", metavar="F", help="one project family (default: every family)")
             q.add_argument("--csv", type=paths.Path, metavar="FILE", help="also write the table to this CSV file")
@@ -41,6 +57,10 @@ def add_network_parser(verbs) -> None:
 def cli_network(fw: Framework, args: argparse.Namespace) -> int:
     if args.network_verb == "import":
         return _import(args)
+    if args.network_verb == "reports":
+        from .network_batch import cli_network_reports
+
+        return cli_network_reports(fw, args)
     return _meta(fw, args)
 
 
