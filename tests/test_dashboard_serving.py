@@ -464,6 +464,9 @@ def test_busy_beyond_the_limit_and_kernels_freed_when_pages_go(planted_db, playw
 
         # b and c stay open but idle: culled after 30 s without activity (cull_connected)
         _wait(lambda: not _kernel_alive(url, kernel_b) and not _kernel_alive(url, kernel_c), 90, "idle pages culled")
+        b.wait_for_selector(".wb-stopped[role=alert]", timeout=40_000)  # the page says so, and offers a reload
+        assert "This page has stopped" in b.inner_text(".wb-stopped")
+        assert b.get_by_role("button", name="Reload the page").is_visible()
         running.settle(kernels=pooled)  # the pools are full again and none of their kernels was culled
         assert third.elsewhere == [] and second.elsewhere == []
         second.close()
