@@ -13,7 +13,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
-BENCHES = ("bench_intake", "bench_scores", "bench_batch", "bench_dashboards")
+BENCHES = ("bench_intake", "bench_scores", "bench_batch", "bench_dashboards", "bench_network")
 
 
 def main() -> int:
