@@ -116,4 +116,62 @@ def test_the_network_notebook_runs_with_papermill(fw, network_db, tmp_path):
         for o in c.get("outputs", [])
     )
     assert "Across 6 councils, Working Xtra schemes" in html
+    assert "Councils at each level (6 councils)" in html and "Ripple strength and certainty" in html
+    assert forbidden(html, fw) == []
     assert html.count("<svg") + html.count("image/svg") >= len(fw.project("working-xtra").survey_statements)
+
+
+def _hand_network(fw, folder):
+    """Three synthetic councils whose self-assessments and Working Xtra ripples are set by hand."""
+    import numpy as np
+
+    from helpers.store import returns
+    from helpers.surfaces.network_sample import council_return_tables, synthetic_manifest
+
+    areas = [a.id for a in fw.self_evaluation.areas]
+    chosen = {  # council -> level of the first area, of the second area; every other area 'developing'
+        "Ashby": ("leading", "aspiring"),
+        "Brent": ("leading", None),
+        "Corby": ("achieving", "aspiring"),
+    }
+    made = []
+    for k, (council, (first, second)) in enumerate(chosen.items()):
+        tables = council_return_tables(np.random.default_rng(k), fw, 2, {"6m": 0.03, "12m": 0.06}, 0.05, (600, 900))
+        levels = [first, second] + ["developing"] * (len(areas) - 2)
+        tables["self_evaluation"] = pd.DataFrame(
+            {"assessed_on": "2025-12-31", "area": areas, "area_name": areas, "level": levels}
+        ).assign(level_name="", score=np.nan)
+        ripple = tables["ripple"]
+        ripple.loc[ripple["project"] == "working-xtra", "strength"] = 0.1 * (k + 1)
+        made.append(returns.write_return(folder / f"{council}.zip", synthetic_manifest(fw, council), tables))
+    db = folder / "network.duckdb"
+    assert main(["network", "import", *map(str, made), "--db", str(db)]) == 0
+    return db
+
+
+def test_self_evaluation_across_councils_counts_by_hand(fw, tmp_path):
+    from helpers.presentation.network import self_evaluation_section
+
+    db = _hand_network(fw, tmp_path)
+    table = self_evaluation_section(db, fw, "Brent").tables[0].display
+    first, second = fw.self_evaluation.areas[0].name, fw.self_evaluation.areas[1].name
+    assert list(table.columns) == ["Performance area", "Aspiring", "Developing", "Achieving", "Leading", "Brent"]
+    # first area: Ashby and Brent leading, Corby achieving
+    assert table.iloc[0].tolist() == [first, 0, 0, 1, 2, "Leading"]
+    # second area: Ashby and Corby aspiring; Brent did not assess it
+    assert table.iloc[1].tolist() == [second, 2, 0, 0, 0, "not assessed"]
+    assert table.iloc[2].tolist()[1:5] == [0, 3, 0, 0]
+
+
+def test_the_ripple_side_by_side(fw, tmp_path):
+    from helpers.presentation.network import ripple_section
+
+    db = _hand_network(fw, tmp_path)
+    section = ripple_section(db, fw, "working-xtra")
+    table = section.tables[0].display
+    ideals = sorted({fw.ideal_of(line.outcome).id for line in fw.project("working-xtra").ripple})
+    names = [i.name for i in fw.ideals if i.id in ideals]  # the framework's order
+    assert table["Ideal"].tolist() == [n for n in names for _ in range(3)]
+    assert table["Council"].tolist() == ["Ashby", "Brent", "Corby"] * len(names)
+    assert table["Strength"].tolist() == ["+0.10", "+0.20", "+0.30"] * len(names)
+    assert section.headline == "How far the ripple reached each ideal, in 3 councils."

@@ -134,3 +134,75 @@ def pooled_section(db: Path | str, fw: Framework, family: str, wave: str) -> Sec
             f"({d.councils})."
         )
     return section
+
+
+def _no_network(db: Path | str, title: str) -> tuple[Path, Section | None]:
+    """The network's data (blank: the default database), or a section saying there is none yet."""
+    from ..config import paths
+
+    path = Path(db) if str(db) else paths.NETWORK_DB
+    if path.exists():
+        return path, None
+    return path, Section(title=title).message(
+        "No council's return has been brought into the network yet, so there is nothing to compare."
+    )
+
+
+def self_evaluation_section(db: Path | str, fw: Framework, council: str = "") -> Section:
+    """How councils rate themselves: per performance area, how many councils are at each level in their latest
+    self-assessment, and (given ``council``) that council's own level beside the network's."""
+    from ..store import network
+
+    title = "Self-evaluation across councils"
+    path, empty = _no_network(db, title)
+    if empty:
+        return empty
+    rows = network.latest_rows(path, "self_evaluation").dropna(subset=["level"])
+    section = Section(title=title)
+    if rows.empty:
+        return section.message("No council has sent a self-assessment yet.")
+    levels = [lvl.id for lvl in fw.self_evaluation.levels]
+    names = {lvl.id: lvl.name for lvl in fw.self_evaluation.levels}
+    counts = rows.groupby(["area", "level"]).size().unstack(fill_value=0).reindex(columns=levels, fill_value=0)
+    tidy = []
+    for area in fw.self_evaluation.areas:
+        row = {"area": area.name} | {
+            names[lvl]: int(counts.loc[area.id, lvl]) if area.id in counts.index else 0 for lvl in levels
+        }
+        if council:
+            mine = rows[(rows["council"] == council) & (rows["area"] == area.id)]
+            row[council] = names.get(mine["level"].iloc[0], "") if len(mine) else "not assessed"
+        tidy.append(row)
+    display = pd.DataFrame(tidy).rename(columns={"area": "Performance area"})
+    assessed = rows["council"].nunique()
+    section.headline = f"{assessed} councils' latest self-assessments: how many councils are at each level, by area."
+    return section.table("self-evaluation-network", display, f"Councils at each level ({assessed} councils)", display)
+
+
+def ripple_section(db: Path | str, fw: Framework, family: str) -> Section:
+    """Councils side by side per ideal: each council's ripple strength and certainty for the family's projects
+    (the latest wave of its latest return)."""
+    from ..store import network
+
+    title = f"{family_name(fw, family)}: the ripple in each council"
+    path, empty = _no_network(db, title)
+    if empty:
+        return empty
+    projects = network.latest_rows(path, "ripple")
+    families = network.project_families(path)
+    ripple = projects.merge(families, on=["council", "period", "project"])
+    ripple = ripple[(ripple["family"] == family) & (ripple["level"] == "ideal")]
+    section = Section(title=title)
+    if ripple.empty:
+        return section.message("No council has sent a ripple for this kind of scheme yet.")
+    ideals = {i.id: i.name for i in fw.ideals}
+    shown = ripple.assign(
+        Ideal=ripple["ideal"].map(ideals),
+        Strength=ripple["strength"].map(lambda v: fmt.signed(v, 2) if pd.notna(v) else "no evidence yet"),
+        Certainty=ripple["certainty"].map(lambda v: f"{v:.2f}" if pd.notna(v) else ""),
+    )
+    rank = {i.id: k for k, i in enumerate(fw.ideals)}  # the framework's order of the ideals
+    shown = shown.assign(rank=shown["ideal"].map(rank)).sort_values(["rank", "council"], kind="stable")
+    display = shown[["Ideal", "council", "Strength", "Certainty"]].rename(columns={"council": "Council"})
+    section.headline = f"How far the ripple reached each ideal, in {ripple['council'].nunique()} councils."
+    return section.table("ripple-network", display.reset_index(drop=True), "Ripple strength and certainty", display)

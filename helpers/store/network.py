@@ -231,3 +231,27 @@ def families(db: Path | str) -> list[str]:
         return [r[0] for r in con.execute(f"SELECT DISTINCT family FROM {PROJECTS} ORDER BY family").fetchall()]
     finally:
         con.close()
+
+
+def latest_rows(db: Path | str, table: str) -> pd.DataFrame:
+    """Every council's rows of one return table (``scores``, ``ripple``, ``self_evaluation`` ...) from its latest
+    return, with ``council`` and ``period``; sorted by council."""
+    if table not in returns.TABLES:
+        raise ValueError(f"not a return table: {table}")
+    con = _read(db)
+    try:
+        return con.execute(
+            f'SELECT t.* FROM "{table_name(table)}" t JOIN ({_latest(con)}) l USING (council, period) '
+            "ORDER BY t.council"
+        ).df()
+    finally:
+        con.close()
+
+
+def project_families(db: Path | str) -> pd.DataFrame:
+    """Each council's projects and their families, every period held: ``council, period, project, family``."""
+    con = _read(db)
+    try:
+        return con.execute(f"SELECT council, period, project, family FROM {PROJECTS} ORDER BY ALL").df()
+    finally:
+        con.close()
