@@ -167,3 +167,16 @@ def test_meta_without_a_network_database_is_a_plain_error(tmp_path, capsys):
     assert main(["network", "meta", "--db", str(tmp_path / "none.duckdb")]) == 2
     err = capsys.readouterr().err
     assert "no network database yet" in err and "Traceback" not in err
+
+
+def test_a_return_whose_table_does_not_fit_is_refused_whole(fw, tmp_path, three, capsys):
+    db = tmp_path / "network.duckdb"
+    assert main(["network", "import", str(three[0]), "--db", str(db)]) == 0
+    manifest, tables, _ = returns.read_return(three[1])
+    tables["did"] = tables["did"].assign(did="about five points")  # words where the network holds numbers
+    odd = returns.write_return(tmp_path / "odd.zip", manifest, tables)
+    capsys.readouterr()
+    assert main(["network", "import", str(odd), "--db", str(db)]) == 2
+    err = capsys.readouterr().err
+    assert "odd.zip: did.parquet does not fit the network's did table" in err and "Traceback" not in err
+    assert _count(db, "network_returns") == 1 and _count(db, "network_projects") == 2  # nothing of it kept

@@ -19,6 +19,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 
 from ..config.errors import UserError
@@ -131,7 +132,13 @@ def import_return(db: Path | str, path: Path | str) -> Imported:
             )
             _append(con, WORDING, wording)
             for name, frame in tables.items():
-                _append(con, table_name(name), frame.assign(council=council, period=period))
+                try:
+                    _append(con, table_name(name), frame.assign(council=council, period=period))
+                except duckdb.Error as exc:
+                    raise UserError(
+                        f"{path}: {name}.parquet does not fit the network's {name} table (a column of another "
+                        f"type: {str(exc).splitlines()[0]}); nothing from this return was loaded"
+                    ) from None
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
@@ -152,7 +159,6 @@ def _read(db: Path | str):
     message when there is neither."""
     path = Path(db)
     if path.is_dir():
-        import duckdb
 
         con = duckdb.connect()
         for f in sorted(path.glob("network_*.parquet")):
