@@ -117,6 +117,7 @@ def test_the_network_notebook_runs_with_papermill(fw, network_db, tmp_path):
     )
     assert "Across 6 councils, Working Xtra schemes" in html
     assert "Councils at each level (6 councils)" in html and "Ripple strength and certainty" in html
+    assert "Councils and their frameworks" in html
     assert forbidden(html, fw) == []
     assert html.count("<svg") + html.count("image/svg") >= len(fw.project("working-xtra").survey_statements)
 
@@ -175,3 +176,32 @@ def test_the_ripple_side_by_side(fw, tmp_path):
     assert table["Council"].tolist() == ["Ashby", "Brent", "Corby"] * len(names)
     assert table["Strength"].tolist() == ["+0.10", "+0.20", "+0.30"] * len(names)
     assert section.headline == "How far the ripple reached each ideal, in 3 councils."
+
+
+def test_the_councils_and_how_their_frameworks_differ(fw, tmp_path):
+    import numpy as np
+
+    from helpers.presentation.network import councils_section
+    from helpers.store import returns
+    from helpers.surfaces.network_sample import council_return_tables, synthetic_manifest
+
+    made = []
+    for k, council in enumerate(("Ashby", "Brent", "Corby")):
+        tables = council_return_tables(np.random.default_rng(k), fw, 2, {"6m": 0.03, "12m": 0.06}, 0.05, (600, 900))
+        manifest = synthetic_manifest(fw, council)
+        if council == "Corby":  # another framework, and its own Working Xtra ripple map
+            manifest["framework_version"] = "f" * 64
+            manifest["projects"]["working-xtra"]["ripple_map_sha256"] = "e" * 64
+        made.append(returns.write_return(tmp_path / f"{council}.zip", manifest, tables))
+    db = tmp_path / "network.duckdb"
+    assert main(["network", "import", *map(str, made), "--db", str(db)]) == 0
+    section = councils_section(db, fw, "working-xtra")
+    assert section.headline == "3 councils have sent a return; 1 with a framework that differs from most."
+    table = section.tables[0].display
+    assert table.values.tolist() == [
+        ["Ashby", "January 2026", "as most councils", "as most councils", "yes"],
+        ["Brent", "January 2026", "as most councils", "as most councils", "yes"],
+        ["Corby", "January 2026", "differs from most", "differs from most", "yes"],
+    ]
+    assert section.notes == ["3 of these returns are synthetic: made up to test the network, not a council's data."]
+    assert forbidden(" ".join([section.headline, *section.notes, *table.astype(str).values.ravel()]), fw) == []

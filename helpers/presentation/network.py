@@ -206,3 +206,56 @@ def ripple_section(db: Path | str, fw: Framework, family: str) -> Section:
     display = shown[["Ideal", "council", "Strength", "Certainty"]].rename(columns={"council": "Council"})
     section.headline = f"How far the ripple reached each ideal, in {ripple['council'].nunique()} councils."
     return section.table("ripple-network", display.reset_index(drop=True), "Ripple strength and certainty", display)
+
+
+def _period_words(fw: Framework, period: str) -> str:
+    """A return's period in words: its fieldwork month ('January 2026'), or its wave's name when it has none."""
+    try:
+        return fmt.month_year(period)
+    except ValueError:
+        return fw.settings.wave_label(period)
+
+
+def councils_section(db: Path | str, fw: Framework, family: str) -> Section:
+    """The councils in the network and how their frameworks differ: each council's latest return, whether it
+    measures with the framework most councils use, and whether its ripple map for this kind of scheme is the
+    one most councils use (a different map weighs the evidence differently, so ripples compare less well)."""
+    from ..store import network
+
+    title = "The councils and their frameworks"
+    path, empty = _no_network(db, title)
+    if empty:
+        return empty
+    held = network.councils(path)
+    maps = network.latest_rows(path, "did")[["council"]].drop_duplicates()  # councils with results to pool
+    projects = network.project_families(path).merge(held[["council", "period"]], on=["council", "period"])
+    mine = projects[projects["family"] == family]
+    hashes = network.ripple_hashes(path)
+    mine = mine.merge(hashes, on=["council", "period", "project"], how="left")
+    common_fw = held["framework_version"].mode().iloc[0]
+    common_map = mine["ripple_map_sha256"].mode().iloc[0] if len(mine) else ""
+    rows = []
+    for r in held.itertuples():
+        theirs = mine[mine["council"] == r.council]["ripple_map_sha256"]
+        rows.append(
+            {
+                "Council": r.council,
+                "Latest return": _period_words(fw, r.period),
+                "Framework": "as most councils" if r.framework_version == common_fw else "differs from most",
+                "Ripple map": "no such scheme"
+                if theirs.empty
+                else ("as most councils" if theirs.iloc[0] == common_map else "differs from most"),
+                "Results to pool": "yes" if r.council in set(maps["council"]) else "no",
+            }
+        )
+    display = pd.DataFrame(rows)
+    differ = (display["Framework"] == "differs from most").sum()
+    section = Section(title=title)
+    section.headline = f"{len(display)} councils have sent a return; " + (
+        "all measure with the same framework." if not differ else f"{differ} with a framework that differs from most."
+    )
+    section.table("councils-network", display, "Councils and their frameworks", display)
+    made_up = int(held["synthetic"].sum())
+    if made_up:
+        section.note(f"{made_up} of these returns are synthetic: made up to test the network, not a council's data.")
+    return section

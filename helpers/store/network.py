@@ -159,7 +159,6 @@ def _read(db: Path | str):
     message when there is neither."""
     path = Path(db)
     if path.is_dir():
-
         con = duckdb.connect()
         for f in sorted(path.glob("network_*.parquet")):
             literal = str(f).replace("'", "''")
@@ -259,5 +258,26 @@ def project_families(db: Path | str) -> pd.DataFrame:
     con = _read(db)
     try:
         return con.execute(f"SELECT council, period, project, family FROM {PROJECTS} ORDER BY ALL").df()
+    finally:
+        con.close()
+
+
+def councils(db: Path | str) -> pd.DataFrame:
+    """Each council's latest return: ``council, period, synthetic, framework_version, workbook_version``."""
+    con = _read(db)
+    try:
+        return con.execute(
+            f"SELECT r.council, r.period, r.synthetic, r.framework_version, r.workbook_version FROM {META} r "
+            f"JOIN ({_latest(con)}) l USING (council, period) ORDER BY r.council"
+        ).df()
+    finally:
+        con.close()
+
+
+def ripple_hashes(db: Path | str) -> pd.DataFrame:
+    """Each council's ripple-map hash per project, every period: ``council, period, project, ripple_map_sha256``."""
+    con = _read(db)
+    try:
+        return con.execute(f"SELECT council, period, project, ripple_map_sha256 FROM {PROJECTS} ORDER BY ALL").df()
     finally:
         con.close()
