@@ -103,3 +103,17 @@ def test_the_fixture_stopped_the_cluster():
     """Runs after the test above (same module, in order): the scheduler and both workers it started are gone."""
     assert len(STARTED) == 3
     assert all(p.poll() is not None for p in STARTED)
+
+
+def test_network_pages_in_one_process(fw, tmp_path, capsys):
+    made = write_network_sample(fw, tmp_path / "returns", 3)
+    db = tmp_path / "network.duckdb"
+    assert main(["network", "import", *map(str, made), "--db", str(db)]) == 0
+    out = tmp_path / "pages"
+    capsys.readouterr()
+    assert main(["network", "reports", "--db", str(db), "--out", str(out), "--family", "working-xtra"]) == 0
+    said = capsys.readouterr().out
+    assert f"wrote 2 of 2 network pages to {out} in this process, by 1 worker(s)" in said
+    assert sorted(p.name for p in (out / "working-xtra").glob("*.html")) == ["12m.html", "6m.html"]
+    assert main(["network", "reports", "--db", str(db), "--out", str(out), "--family", "housing"]) == 2
+    assert "no council's return has the family 'housing'" in capsys.readouterr().err
