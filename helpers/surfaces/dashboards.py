@@ -192,7 +192,26 @@ def _view(made: list[Section], selection: tuple, downloads: str = "", heading: i
     return View(render.view_html(made, selection=selection, style=VIEW_STYLE, downloads=stem, heading=heading), tables)
 
 
-class ProjectDashboard(widgets.VBox):
+class _ChoosesAProject:
+    """A dashboard whose other choices follow its project dropdown: a new project resets them (quietly: one redraw,
+    not one per choice reset), any change redraws. Subclasses have ``project``, ``_project_options`` and
+    ``redraw``."""
+
+    _quiet = False
+
+    def _changed(self, change) -> None:
+        if self._quiet:
+            return
+        if change["owner"] is self.project:
+            self._quiet = True
+            try:
+                self._project_options()
+            finally:
+                self._quiet = False
+        self.redraw()
+
+
+class ProjectDashboard(_ChoosesAProject, widgets.VBox):
     """Choose project, neighbourhood, wave and outcome; see what changed and how sure we are."""
 
     def __init__(self, db: Path | str | None = None, fw: Framework | None = None):
@@ -248,17 +267,6 @@ class ProjectDashboard(widgets.VBox):
         ]
         first = next((line.outcome for line in project.ripple if line.survey), project.ripple[0].outcome)
         self.outcome.value = first
-
-    def _changed(self, change) -> None:
-        if self._quiet:
-            return
-        if change["owner"] is self.project:
-            self._quiet = True
-            try:
-                self._project_options()
-            finally:
-                self._quiet = False
-        self.redraw()
 
     def redraw(self) -> None:
         def draw() -> str:
@@ -593,7 +601,7 @@ def fieldwork_view(fw: Framework, result: fieldwork.Fieldwork, project: str, nei
     return View(view.html + link, view.tables | {"fieldwork": whole})
 
 
-class FieldworkDashboard(widgets.VBox):
+class FieldworkDashboard(_ChoosesAProject, widgets.VBox):
     """Choose project, neighbourhood (or all) and wave; see the questionnaires back against the targets, who is
     missing and what the weighting leaves (the smallest change the survey could show, now and at the targets)."""
 
@@ -643,17 +651,6 @@ class FieldworkDashboard(widgets.VBox):
         ]
         self.neighbourhood.value = kept if kept in data.neighbourhoods else ALL_HOODS
         self.wave.value = data.survey_waves[-1] if data.survey_waves else self.fw.settings.baseline
-
-    def _changed(self, change) -> None:
-        if self._quiet:
-            return
-        if change["owner"] is self.project:
-            self._quiet = True
-            try:
-                self._project_options()
-            finally:
-                self._quiet = False
-        self.redraw()
 
     def reread(self, _button=None) -> None:
         """Forget what was read and read the database again (the page may have been prepared before an import)."""
