@@ -397,7 +397,21 @@ def test_the_index_in_a_browser_lists_every_report_and_opens_them(batch, playwri
             "table", "t => [...t.querySelectorAll('tr')].map(r => [...r.cells].map(c => c.textContent.trim()))"
         )
         table = pd.DataFrame(rows[1:], columns=rows[0])
-        assert list(table.columns) == ["Project", "Neighbourhood", "Role", "Wave", "Status", "Base", "Report"]
+        assert list(table.columns) == [
+            "Project",
+            "Neighbourhood",
+            "Role",
+            "Wave",
+            "Fieldwork ended",
+            "Status",
+            "Base",
+            "Report",
+        ]
+        assert set(table["Fieldwork ended"]) == {
+            "January 2025 (estimated)",
+            "July 2025 (estimated)",
+            "January 2026 (estimated)",
+        }
         assert len(table) == len(_expected_reports())
         assert set(table["Status"]) == {"up to date"}
         for row in table.itertuples():
