@@ -107,13 +107,30 @@ def _open(browser, url: str, notebook: str) -> tuple[object, float]:
     return page, page.evaluate("() => performance.now()") / 1000
 
 
-def _committee(browser, server, viewers: int, pooled: int) -> dict:
+def _at_rest(server, pooled: int, hold: float) -> float:
+    """Wait until the server is at rest: the pools' ``pooled`` kernels and no other, unchanged for ``hold`` seconds
+    (longer than a closed page's kernel lives, so no page's kernel is left and no refill is due), each having run
+    its notebook. Returns the seconds until the number of kernels last changed."""
+    start = time.monotonic()
+    changed, last = start, None
+    while time.monotonic() - start < 600:
+        now = server.kernels()
+        if now != last:
+            changed, last = time.monotonic(), now
+        if now == pooled and time.monotonic() - changed >= hold:
+            server.settle(kernels=pooled, quiet=3, timeout=300)
+            return changed - start
+        time.sleep(1)
+    raise RuntimeError(f"the dashboard server did not come back to its {pooled} pooled kernels")
+
+
+def _committee(browser, server, viewers: int, pooled: int, hold: float) -> dict:
     """``viewers`` people open the project dashboard at once; their times, the kernels and the memory.
 
-    Starts and ends with the server at rest: only the pools' ``pooled`` kernels, each having run its notebook."""
+    Starts and ends with the server at rest (:func:`_at_rest`)."""
     import threading
 
-    server.settle(kernels=pooled, timeout=300)
+    _at_rest(server, pooled, hold)
     before = {"kernels": server.kernels(), "memory_mb": round(server.memory_mb())}
     peak = {"kernels": 0, "memory_mb": 0.0}
     sampling = threading.Event()
@@ -145,11 +162,7 @@ def _committee(browser, server, viewers: int, pooled: int) -> dict:
     time.sleep(2)  # the pools start refilling
     for context in contexts:
         context.close()
-    closed = time.monotonic()
-    while server.kernels() > pooled and time.monotonic() - closed < 180:
-        time.sleep(1)
-    freed = time.monotonic() - closed  # the closed pages' kernels stopped (closed_page_timeout)
-    server.settle(kernels=pooled, quiet=3, timeout=300)  # and the pools have refilled
+    freed = _at_rest(server, pooled, hold)  # the closed pages' kernels stopped, the pools refilled
     sampling.set()
     sampler.join()
     served = [s for s in seconds if s is not None]
@@ -199,26 +212,27 @@ def run(results_dir: Path, visits: int = VISITS, committees_of: tuple[int, ...] 
         ):
             url = server.url
             browser = p.chromium.launch(executable_path=chromium, args=list(dashboard_server.CHROMIUM_ARGS))
-            pooled = dashboard_server.pooled_kernels(framework().settings.dashboards)
-            server.settle(kernels=pooled, timeout=300)
+            serving = framework().settings.dashboards
+            pooled = dashboard_server.pooled_kernels(serving)
+            hold = serving.closed_page_timeout + 5
+            _at_rest(server, pooled, hold)
             for notebook in NOTEBOOKS:  # warm up: static files cached
                 page, _ = _open(browser, url, notebook)
                 page.close()
-            # at rest before each round: the closed pages' kernels stopped, the pools full and their notebooks run
-            server.settle(kernels=pooled, timeout=300)
+            _at_rest(server, pooled, hold)  # before each round: the closed pages' kernels gone, the pools full
             interactive: dict[str, list[float]] = {n: [] for n in NOTEBOOKS}
             for _ in range(visits):
                 for notebook in NOTEBOOKS:
                     page, seconds = _open(browser, url, notebook)
                     interactive[notebook].append(seconds)
                     page.close()
-                server.settle(kernels=pooled, timeout=300)
+                _at_rest(server, pooled, hold)
             redraw: dict[str, list[float]] = {}
             for notebook, changes in (("project.ipynb", PROJECT_CHANGES), ("ripple.ipynb", RIPPLE_CHANGES)):
                 page, _ = _open(browser, url, notebook)
                 redraw[notebook] = [page.evaluate(_CHANGE, list(change)) for change in changes]
                 page.close()
-            committees = [_committee(browser, server, viewers, pooled) for viewers in committees_of]
+            committees = [_committee(browser, server, viewers, pooled, hold) for viewers in committees_of]
             browser.close()
     worst_interactive = max(max(v) for v in interactive.values())
     worst_redraw = max(max(v) for v in redraw.values())

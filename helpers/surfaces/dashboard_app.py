@@ -92,14 +92,17 @@ class PageKernelManager(AsyncMappingKernelManager):
         super().__init__(**kwargs)
         self._page_gone: dict[str, asyncio.Task] = {}
         self._pool_turn = asyncio.Lock()  # first come, first served
+        self._next_pool_start = 0.0  # the event loop's clock
 
     async def start_kernel(self, *args, **kwargs):
         if (kwargs.get("env") or {}).get("VOILA_PREHEAT") != "True":
             return await super().start_kernel(*args, **kwargs)
+        loop = asyncio.get_running_loop()
         async with self._pool_turn:
+            await asyncio.sleep(max(0.0, self._next_pool_start - loop.time()))
             kernel_id = await super().start_kernel(*args, **kwargs)
-            await asyncio.sleep(self.refill_spacing)  # the next waits while this one runs its notebook
-            return kernel_id
+            self._next_pool_start = loop.time() + self.refill_spacing  # while this one runs its notebook
+        return kernel_id
 
     def notify_connect(self, kernel_id):
         super().notify_connect(kernel_id)
