@@ -486,3 +486,21 @@ def test_binds_this_machine_only_unless_told(planted_db, tmp_path):
         assert urllib.request.urlopen(running.url + "/", timeout=10).status == 200
     said = log.read_text()
     assert "warning: listening on 127.0.0.2, not only on 127.0.0.1" in said and "reverse proxy" in said
+
+
+@pytest.mark.browser
+def test_the_busy_page_is_plain_and_accessible(playwright_browser, serious_violations, fw):
+    from helpers.surfaces.dashboard_app import BUSY_PAGE
+
+    page = playwright_browser.new_page()
+    try:
+        page.set_content(BUSY_PAGE)
+        assert serious_violations(page) == []
+        assert forbidden(visible_text(BUSY_PAGE), fw) == []
+        page.keyboard.press("Tab")
+        focus = page.evaluate(_FOCUS)
+        assert focus["what"].startswith("a Try again") and focus["style"] == "solid" and focus["width"] >= 2
+        assert _contrast(focus["color"], focus["behind"]) >= 3
+        assert page.evaluate("() => getComputedStyle(document.body).fontSize") == "18px"
+    finally:
+        page.close()
