@@ -127,7 +127,8 @@ def test_host_warning_only_beyond_this_machine():
 def server(planted_db, tmp_path_factory):
     """The dashboards of the planted database, one kernel kept ready per dashboard, pools warm."""
     log = tmp_path_factory.mktemp("serving") / "voila.log"
-    with dashboard_server.background(planted_db, log=log, options=SMALL) as running:
+    options = SMALL + ("--max-viewers", "20", "--closed-page-timeout", "2")  # the tests' pages never queue
+    with dashboard_server.background(planted_db, log=log, options=options) as running:
         running.settle(kernels=len(dashboard_server.preheated_dashboards()))
         yield SimpleNamespace(url=running.url, log=log, process=running)
 
