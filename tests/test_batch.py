@@ -81,7 +81,7 @@ def test_the_batch_keeps_the_kernels_shared_results_and_prunes_stale_ones(batch,
     saved = sorted(shared.glob("*.pkl"))
     assert {p.name.split("-")[0] for p in saved} == {"council", "working"}
     _, every = batch_module.plan(fw, sample_db, out)
-    keys = {cache.project_key(sample_db, j.data_fingerprint) for j in every}
+    keys = {cache.project_key(sample_db, j.data_fingerprint, fw) for j in every}
     assert {p.stem.rsplit("-", 1)[1] for p in saved} <= keys and len(keys) == 2
     stale = shared / "working-xtra-scores-0123456789abcdef01234567.pkl"
     stale.write_bytes(b"old")

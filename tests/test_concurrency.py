@@ -377,7 +377,9 @@ def test_two_browsers_saving_at_once_lose_nothing(db, fw, writable, playwright_b
 
     governance = "Governance and infrastructure: level"
     selfeval.save_assessment(db, fw, _assessment(fw, *SHARED, "aspiring"), today=TODAY)
-    with dashboard_server.running(db, allow_write=True, log=tmp_path / "voila.log") as url:
+    with dashboard_server.running(
+        db, allow_write=True, log=tmp_path / "voila.log", options=("--pool-size", "1")
+    ) as url:
         one, two = _form(playwright_browser, url), _form(playwright_browser, url)
         try:
             # both save a new assessment of their own at the same moment: both are kept

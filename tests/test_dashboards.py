@@ -36,6 +36,7 @@ from helpers.surfaces import dashboard_server, dashboards
 from helpers.surfaces.cli import main
 
 SMALL_HOOD, SMALL_WAVE, SMALL_KEEP = "brookside", "6m", 8
+LIGHT = ("--pool-size", "1")  # one kernel ready per dashboard: these tests open one page at a time
 NOTEBOOKS = ("project.ipynb", "ripple.ipynb", "self_evaluation.ipynb", "fieldwork.ipynb")
 
 
@@ -351,7 +352,7 @@ def test_dashboard_verb_refuses_a_missing_database(tmp_path, capsys):
 def server(playwright_browser, dash_db, tmp_path_factory):
     """The dashboards served from the test database, saving allowed (the self-evaluation round trip)."""
     log = tmp_path_factory.mktemp("server") / "voila.log"
-    with dashboard_server.running(dash_db, allow_write=True, log=log) as url:
+    with dashboard_server.running(dash_db, allow_write=True, log=log, options=LIGHT) as url:
         yield SimpleNamespace(url=url, log=log)
 
 
@@ -578,7 +579,7 @@ def test_no_serious_accessibility_violations(server, playwright_browser, noteboo
 
 @pytest.mark.browser
 def test_read_only_server_refuses_to_save(playwright_browser, dash_db, tmp_path, screenshots):
-    with dashboard_server.running(dash_db, allow_write=False, log=tmp_path / "voila.log") as url:
+    with dashboard_server.running(dash_db, allow_write=False, log=tmp_path / "voila.log", options=LIGHT) as url:
         page = _open(playwright_browser, url, "self_evaluation.ipynb")
         try:
             text = page.inner_text(".wb-selfeval")

@@ -309,7 +309,7 @@ def test_a_project_without_neighbourhoods_says_so(tmp_path, fw):
 @pytest.fixture(scope="module")
 def server(playwright_browser, hand_db, tmp_path_factory):
     log = tmp_path_factory.mktemp("fieldwork-server") / "voila.log"
-    with dashboard_server.running(hand_db, log=log) as url:
+    with dashboard_server.running(hand_db, log=log, options=("--pool-size", "1")) as url:
         yield url
 
 

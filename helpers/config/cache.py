@@ -50,9 +50,12 @@ def _code_digest() -> str:
     return digest.hexdigest()
 
 
-def project_key(db: Path | str, data_fingerprint: str) -> str:
-    """The key of a project's shared results: its database, its imported data, the helpers code, the framework."""
-    return hashlib.sha256(f"{db}|{data_fingerprint}|{_code_digest()}".encode()).hexdigest()[:24]
+def project_key(db: Path | str, data_fingerprint: str, fw=None) -> str:
+    """The key of a project's shared results: its database, its imported data, the helpers code, the framework
+    files, and ``fw`` itself when given (a framework loaded from another folder, or edited in memory, gives other
+    results than the repository's)."""
+    framework = hashlib.sha256(fw.model_dump_json().encode()).hexdigest() if fw is not None else ""
+    return hashlib.sha256(f"{db}|{data_fingerprint}|{_code_digest()}|{framework}".encode()).hexdigest()[:24]
 
 
 class ResultCache:

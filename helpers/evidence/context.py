@@ -59,7 +59,7 @@ class ProjectData:
             hoods = self.areas["neighbourhood"].tolist()
             self.responses = access.load_responses(con, fw, hoods)
             self.population = access.load_population(con)
-            self.key = cache.project_key(self.db, store.data_fingerprint(con, project_id, hoods))
+            self.key = cache.project_key(self.db, store.data_fingerprint(con, project_id, hoods), fw)
         finally:
             con.close()
         self.results = results if results is not None else cache.ResultCache.from_environment()

@@ -820,7 +820,7 @@ def _run_batch(fw: Framework, args, db: Path, out: Path) -> int:
     _clean_temporaries(out)
     _clean_temporaries(work)
     # --force recomputes the shared results too; otherwise only those made under an old key go.
-    keep = set() if args.force else {result_cache.project_key(db, j.data_fingerprint) for j in every}
+    keep = set() if args.force else {result_cache.project_key(db, j.data_fingerprint, fw) for j in every}
     prune_shared_results(work / "cache", keep)
     todo = run_order([j for j in selected if args.force or not is_current(j)], fw.settings.wave_ids)
     jobs = max(1, args.jobs or os.cpu_count() or 1)
