@@ -981,11 +981,21 @@ def run_jobs_dask(todo: list[Job], jobs: int, scheduler: str | None) -> list[Out
     Workers must have the repository at the same path and its environment installed, and must be able
     to read the database file (a shared filesystem), since each report opens it read-only.
     """
-    from dask.distributed import Client, LocalCluster
     from dask.distributed import as_completed as dask_completed
 
     if not todo:
         return []
+    with dask_client(scheduler, workers=min(jobs, len(todo))) as client:
+        # pure=False: every report runs even if two jobs look alike; one task per report.
+        return _collect(dask_completed(client.map(run_one, todo, pure=False)), len(todo))
+
+
+@contextmanager
+def dask_client(scheduler: str | None, *, workers: int):
+    """A Dask client: on the scheduler at ``scheduler`` (a plain error when it cannot be reached), else on a local
+    cluster of ``workers`` single-threaded processes; closed (and the local cluster stopped) afterwards."""
+    from dask.distributed import Client, LocalCluster
+
     cluster = None
     if scheduler:
         try:
@@ -993,13 +1003,10 @@ def run_jobs_dask(todo: list[Job], jobs: int, scheduler: str | None) -> list[Out
         except OSError as exc:
             raise UserError(f"cannot reach the Dask scheduler at {scheduler} ({exc})") from None
     else:
-        cluster = LocalCluster(
-            n_workers=min(jobs, len(todo)), threads_per_worker=1, processes=True, dashboard_address=None
-        )
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
         client = Client(cluster)
     try:
-        # pure=False: every report runs even if two jobs look alike; one task per report.
-        return _collect(dask_completed(client.map(run_one, todo, pure=False)), len(todo))
+        yield client
     finally:
         client.close()
         if cluster is not None:

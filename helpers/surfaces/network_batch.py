@@ -93,23 +93,10 @@ def run_pages(pages: list[NetworkPage], executor: str, scheduler: str | None, wo
     """Every page, here one after another (``local``) or as one Dask task each (``dask``)."""
     if executor == "local":
         return [run_page(p) for p in pages]
-    from dask.distributed import Client, LocalCluster
+    from .batch import dask_client
 
-    cluster = None
-    if scheduler:
-        try:
-            client = Client(scheduler, timeout="20s")
-        except OSError as exc:
-            raise UserError(f"cannot reach the Dask scheduler at {scheduler} ({exc})") from None
-    else:
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
-        client = Client(cluster)
-    try:
+    with dask_client(scheduler, workers=workers) as client:
         return client.gather(client.map(run_page, pages, pure=False))
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
 
 
 def cli_network_reports(fw: Framework, args: argparse.Namespace) -> int:
