@@ -156,7 +156,8 @@ def _latest(con) -> str:
 def _read(db: Path | str):
     """The network database, read-only; or, given a folder written by :func:`export_parquet`, its Parquet files
     as views of a database in memory (a cluster's workers read those: no one holds a DuckDB file open). A plain
-    message when there is neither."""
+    message when there is neither. Readers use it as ``with _read(db) as con:`` (the connection closes at the
+    block's end)."""
     path = Path(db)
     if path.is_dir():
         con = duckdb.connect()
@@ -203,8 +204,7 @@ def export_parquet(db: Path | str, folder: Path | str) -> list[Path]:
 def pooling_rows(db: Path | str, family: str | None = None) -> pd.DataFrame:
     """Each council's DiD rows from its latest return, with the project's family: ``council, period, family,
     project, measure, statistic, wave, did, se, suppressed`` (one family, or all)."""
-    con = _read(db)
-    try:
+    with _read(db) as con:
         where, params = ("WHERE p.family = ?", [family]) if family else ("", [])
         return con.execute(
             f"SELECT d.council, d.period, p.family, d.project, d.measure, d.statistic, d.wave, d.did, d.se, "
@@ -213,29 +213,21 @@ def pooling_rows(db: Path | str, family: str | None = None) -> pd.DataFrame:
             f"{where} ORDER BY p.family, d.measure, d.statistic, d.wave, d.council",
             params,
         ).df()
-    finally:
-        con.close()
 
 
 def wording(db: Path | str) -> pd.DataFrame:
     """Each council's wording hash per measure, from its latest return: ``council, measure, sha256``."""
-    con = _read(db)
-    try:
+    with _read(db) as con:
         return con.execute(
             f"SELECT w.council, w.measure, w.sha256 FROM {WORDING} w JOIN ({_latest(con)}) l USING (council, period) "
             "ORDER BY w.measure, w.council"
         ).df()
-    finally:
-        con.close()
 
 
 def families(db: Path | str) -> list[str]:
     """The project families the councils' returns name."""
-    con = _read(db)
-    try:
+    with _read(db) as con:
         return [r[0] for r in con.execute(f"SELECT DISTINCT family FROM {PROJECTS} ORDER BY family").fetchall()]
-    finally:
-        con.close()
 
 
 def latest_rows(db: Path | str, table: str) -> pd.DataFrame:
@@ -243,41 +235,29 @@ def latest_rows(db: Path | str, table: str) -> pd.DataFrame:
     return, with ``council`` and ``period``; sorted by council."""
     if table not in returns.TABLES:
         raise ValueError(f"not a return table: {table}")
-    con = _read(db)
-    try:
+    with _read(db) as con:
         return con.execute(
             f'SELECT t.* FROM "{table_name(table)}" t JOIN ({_latest(con)}) l USING (council, period) '
             "ORDER BY t.council"
         ).df()
-    finally:
-        con.close()
 
 
 def project_families(db: Path | str) -> pd.DataFrame:
     """Each council's projects and their families, every period held: ``council, period, project, family``."""
-    con = _read(db)
-    try:
+    with _read(db) as con:
         return con.execute(f"SELECT council, period, project, family FROM {PROJECTS} ORDER BY ALL").df()
-    finally:
-        con.close()
 
 
 def councils(db: Path | str) -> pd.DataFrame:
     """Each council's latest return: ``council, period, synthetic, framework_version, workbook_version``."""
-    con = _read(db)
-    try:
+    with _read(db) as con:
         return con.execute(
             f"SELECT r.council, r.period, r.synthetic, r.framework_version, r.workbook_version FROM {META} r "
             f"JOIN ({_latest(con)}) l USING (council, period) ORDER BY r.council"
         ).df()
-    finally:
-        con.close()
 
 
 def ripple_hashes(db: Path | str) -> pd.DataFrame:
     """Each council's ripple-map hash per project, every period: ``council, period, project, ripple_map_sha256``."""
-    con = _read(db)
-    try:
+    with _read(db) as con:
         return con.execute(f"SELECT council, period, project, ripple_map_sha256 FROM {PROJECTS} ORDER BY ALL").df()
-    finally:
-        con.close()
