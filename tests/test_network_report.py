@@ -118,6 +118,7 @@ def test_the_network_notebook_runs_with_papermill(fw, network_db, tmp_path):
     assert "Across 6 councils, Working Xtra schemes" in html
     assert "Councils at each level (6 councils)" in html and "Ripple strength and certainty" in html
     assert "Councils and their frameworks" in html
+    assert html.count(">% agreeing that ") == len(fw.project("working-xtra").survey_statements)  # a table each
     assert forbidden(html, fw) == []
     assert html.count("<svg") + html.count("image/svg") >= len(fw.project("working-xtra").survey_statements)
 

@@ -134,3 +134,20 @@ def wording_differences(wording: pd.DataFrame) -> pd.DataFrame:
             versions = group.groupby("sha256", sort=True)["council"].apply(lambda c: ", ".join(sorted(c)))
             out.append([measure, "; ".join(versions.sort_values())])
     return pd.DataFrame(out, columns=["measure", "councils"])
+
+
+def areas_together(estimates, se, answers, confidence: float = 0.95) -> tuple[float, float, float, float]:
+    """One council's neighbourhoods of a role (scheme or comparison) as one figure: ``(estimate, se, ci_low,
+    ci_high)``.
+
+    A return holds each neighbourhood's published estimate, se and number of answers but not its population,
+    so the network weighs each neighbourhood by its answers (``p_j = n_j / sum(n)``): ``estimate = sum(p_j
+    est_j)``, ``se = sqrt(sum(p_j^2 se_j^2))`` (neighbourhoods independent), a normal interval. A council's
+    own DiD weighs by adults instead, so this figure can differ a little from the one its reports show."""
+    est, s, n = (np.asarray(a, dtype=float) for a in (estimates, se, answers))
+    if len(est) == 0 or not (len(est) == len(s) == len(n)) or not np.all(n > 0):
+        raise ValueError("every neighbourhood needs an estimate, a se and a positive number of answers")
+    p = n / n.sum()
+    value, spread = float((p * est).sum()), float(np.sqrt((p**2 * s**2).sum()))
+    z = _z(confidence)
+    return value, spread, value - z * spread, value + z * spread

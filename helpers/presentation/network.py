@@ -39,6 +39,12 @@ def _measure_words(fw: Framework, measure: str, statistic: str) -> str:
     return f"{measure.replace('_', ' ')} ({statistic.replace('_', ' ')})"
 
 
+def _upper_first(words: str) -> str:
+    """Words with a capital first letter and the rest as written (``str.capitalize`` would lower a quoted
+    statement: 'Agreement that ‘love where i live’')."""
+    return words[:1].upper() + words[1:]
+
+
 def _whole_points(share: float) -> str:
     """A share difference as whole points, signed only when negative, never "-0": 0.061 -> '6', -0.02 -> '-2'."""
     value = round(100 * share)
@@ -117,7 +123,8 @@ def pooled_section(db: Path | str, fw: Framework, family: str, wave: str) -> Sec
     section = Section(title=f"{family_name(fw, family)}: pooled across councils, {fmt.wave_label(fw, wave)}")
     random = here[here["method"] == RANDOM_EFFECTS]
     if random.empty:
-        return section.message("No measure has two councils' results to pool at this wave yet.")
+        section.message("No measure has two councils' results to pool at this wave yet.")
+        return _not_pooled(section, fw, differing)
     section.headline = pooled_sentence(fw, random.iloc[0])
     for _, r in random.iterrows():
         section.text(pooled_sentence(fw, r))
@@ -126,11 +133,17 @@ def pooled_section(db: Path | str, fw: Framework, family: str, wave: str) -> Sec
             ci_low=lambda f: f["did"] - z * f["se"], ci_high=lambda f: f["did"] + z * f["se"]
         )
         both = here[(here["measure"] == r["measure"]) & (here["statistic"] == r["statistic"])]
-        fig = forest_plot(mine, both, title=_measure_words(fw, r["measure"], r["statistic"]).capitalize())
+        fig = forest_plot(mine, both, title=_upper_first(_measure_words(fw, r["measure"], r["statistic"])))
         section.chart(fig, pooled_sentence(fw, r))
+    return _not_pooled(section, fw, differing)
+
+
+def _not_pooled(section: Section, fw: Framework, differing: pd.DataFrame) -> Section:
+    """A note for each measure left out of the pooling because councils word it differently, naming them (also
+    when nothing else could be pooled: the reason is the page's to say)."""
     for d in differing.itertuples():
         section.note(
-            f"{_measure_words(fw, d.measure, 'agree').capitalize()} is not pooled: councils word it differently "
+            f"{_upper_first(_measure_words(fw, d.measure, 'agree'))} is not pooled: councils word it differently "
             f"({d.councils})."
         )
     return section
@@ -259,3 +272,149 @@ def councils_section(db: Path | str, fw: Framework, family: str) -> Section:
     if made_up:
         section.note(f"{made_up} of these returns are synthetic: made up to test the network, not a council's data.")
     return section
+
+
+AREAS_WORDS = {"pilot": "pilot areas", "comparison": "comparison areas"}
+
+
+def _estimate_cell(row) -> str:
+    """A council's figure at a wave as a table shows it: '55% (50% to 60%), 400 answers', or 'not shown'."""
+    if not row.shown:
+        return fmt.NOT_SHOWN
+    return f"{fmt.percent(row.estimate)} ({fmt.interval(row.ci_low, row.ci_high)}), {int(row.answers):,} answers"
+
+
+def _did_cell(did: pd.DataFrame, council: str, project: str, measure: str, wave: str, z: float) -> str:
+    """A council's DiD at the wave in points with its interval ('+6 points (+2 to +10)'), or 'not shown'."""
+    row = did[(did["council"] == council) & (did["project"] == project) & (did["measure"] == measure)]
+    row = row[(row["statistic"] == "agree") & (row["wave"] == wave)]
+    if row.empty or pd.isna(row["did"].iloc[0]) or bool(row["suppressed"].fillna(False).iloc[0]):
+        return fmt.NOT_SHOWN
+    d, se = float(row["did"].iloc[0]), float(row["se"].iloc[0])
+    return f"{fmt.points_text(d)} ({fmt.points_interval(d - z * se, d + z * se)})"
+
+
+def _council_labels(estimates: pd.DataFrame, names: pd.DataFrame) -> dict[tuple[str, str], str]:
+    """(council, project) -> how a row names it: the council, and the scheme's name when a council runs more
+    than one scheme of the family."""
+    pairs = estimates[["council", "project"]].drop_duplicates()
+    twice = set(pairs["council"][pairs["council"].duplicated()])
+    named = names.set_index(["council", "project"])["name"].to_dict()
+    return {(c, p): f"{c}, {named.get((c, p), p)}" if c in twice else c for c, p in pairs.itertuples(index=False)}
+
+
+def statements_section(db: Path | str, fw: Framework, family: str, wave: str) -> Section:
+    """Per statement, the councils side by side: each council's % agreeing at every wave up to ``wave``, in its
+    scheme's neighbourhoods and in its comparison neighbourhoods (each with its interval and answers), and its
+    DiD at ``wave``; a chart per statement; and the statements some councils word differently, named, since
+    those are not pooled."""
+    from ..evidence.network import council_estimates
+    from ..methods.meta import wording_differences
+    from ..store import network
+
+    title = f"{family_name(fw, family)}: each statement in each council"
+    path, empty = _no_network(db, title)
+    if empty:
+        return empty
+    estimates = council_estimates(path, fw, family)
+    estimates = estimates[(estimates["statistic"] == "agree") & estimates["measure"].isin(fw.instrument.statement_ids)]
+    section = Section(title=f"{title}, up to {fmt.wave_label(fw, wave)}")
+    if estimates.empty:
+        return section.message("No council has sent figures for this kind of scheme yet.")
+    waves = fw.settings.wave_ids[: fw.settings.wave_ids.index(wave) + 1]
+    labels = fmt.wave_labels(fw)
+    did = network.pooling_rows(path, family)
+    z = normal_quantile(0.5 + fw.settings.thresholds.confidence_level / 2)
+    names = network.project_names(path)
+    who = _council_labels(estimates, names)
+    words = network.wording(path)
+    differing = wording_differences(words[words["council"].isin(set(estimates["council"]))]).set_index("measure")
+    level = fmt.level(fw)
+    statements = [s for s in fw.instrument.statement_ids if s in set(estimates["measure"])]
+    section.headline = (
+        f"{estimates['council'].nunique()} councils' % agreeing with each statement, wave by wave, in their pilot "
+        "and comparison areas."
+    )
+    for measure in statements:
+        mine = estimates[(estimates["measure"] == measure) & estimates["wave"].isin(waves)]
+        short = fw.instrument.statement(measure).short
+        display, tidy, dots = [], [], []
+        for (council, project), rows in mine.groupby(["council", "project"], sort=True):
+            for role in ROLE_ORDER:
+                here = rows[rows["role"] == role].set_index("wave")
+                if here.empty:
+                    continue
+                line = {"Council": who[(council, project)], "Areas": AREAS_WORDS[role]}
+                line |= {labels[w]: _estimate_cell(here.loc[w]) for w in waves if w in here.index}
+                line[f"Difference-in-differences, {labels[wave]}"] = (
+                    _did_cell(did, council, project, measure, wave, z)
+                    if role == "pilot" and wave in did["wave"].values
+                    else ""
+                )
+                display.append(line)
+                for w, r in here.iterrows():
+                    tidy.append(_tidy_estimate(fw, who[(council, project)], measure, role, labels[w], r))
+                    if r.shown:
+                        dots.append(
+                            {"label": f"{who[(council, project)]}: {AREAS_WORDS[role]}", "group": labels[w]}
+                            | {"estimate": r.estimate, "ci_low": r.ci_low, "ci_high": r.ci_high}
+                        )
+        table = pd.DataFrame(display)
+        if dots:
+            chart_rows = pd.DataFrame(dots).assign(suppressed=False, low_base=False)
+            fig = charts.estimate_dots(
+                chart_rows,
+                title=f"% agreeing that {fmt.quoted(short)}, each council ({level} interval)",
+                minimum_base=fw.settings.thresholds.minimum_base,
+            )
+            alt = "; ".join(
+                f"{r['label']}, {r['group']}: {fmt.percent(r['estimate'])} ({fmt.interval(r['ci_low'], r['ci_high'])})"
+                for r in dots
+            )
+            section.chart(fig, f"Share agreeing that {fmt.quoted(short)} in each council, by wave. {alt}")
+        section.table(_slug(short), table, f"% agreeing that {fmt.quoted(short)}", pd.DataFrame(tidy))
+        if measure in differing.index:
+            section.note(
+                f"Councils word {fmt.quoted(short)} differently ({differing.loc[measure, 'councils']}), so their "
+                "figures for it are side by side here but not pooled: a different question is a different measure."
+            )
+    if (estimates["measure"].isin(statements) & ~estimates["shown"]).any():
+        minimum = fw.settings.thresholds.minimum_base
+        section.note(
+            f"Not shown: at least one of the council's neighbourhoods had fewer than {minimum} responses at that "
+            "wave, so its figure was not published and the neighbourhoods cannot be put together."
+        )
+    section.method(
+        "A council's neighbourhoods are put together weighing each by its number of answers (the network does "
+        "not hold their populations, which a council's own report uses), so a figure here can differ a little "
+        "from the council's own report."
+    )
+    return section
+
+
+ROLE_ORDER = ("pilot", "comparison")
+
+
+def _tidy_estimate(fw: Framework, council: str, measure: str, role: str, wave: str, r) -> dict:
+    """One council's figure at a wave as a download gives it: percentages to one place, blank when not shown."""
+    shown = bool(r.shown)
+    return {
+        "council": council,
+        "statement": measure,
+        "statement_text": fw.instrument.statement(measure).short,
+        "neighbourhoods": "scheme" if role == "pilot" else "comparison",
+        "wave": wave,
+        "answers": int(r.answers) if shown else None,
+        "percent_agree": round(100 * r.estimate, 1) if shown else None,
+        "interval_low": round(100 * r.ci_low, 1) if shown else None,
+        "interval_high": round(100 * r.ci_high, 1) if shown else None,
+        "note": "" if shown else fmt.NOT_SHOWN,
+    }
+
+
+def _slug(words: str) -> str:
+    """A statement's short label as a table's key and download name: 'Love where I live' -> 'love-where-i-live'
+    (a statement's id would show on the page, where readers see names only)."""
+    import re
+
+    return re.sub(r"[^a-z0-9]+", "-", words.lower()).strip("-")

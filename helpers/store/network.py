@@ -261,3 +261,12 @@ def ripple_hashes(db: Path | str) -> pd.DataFrame:
     """Each council's ripple-map hash per project, every period: ``council, period, project, ripple_map_sha256``."""
     with _read(db) as con:
         return con.execute(f"SELECT council, period, project, ripple_map_sha256 FROM {PROJECTS} ORDER BY ALL").df()
+
+
+def project_names(db: Path | str) -> pd.DataFrame:
+    """Each council's projects by name, from its latest return: ``council, project, name``."""
+    with _read(db) as con:
+        return con.execute(
+            f"SELECT p.council, p.project, p.name FROM {PROJECTS} p JOIN ({_latest(con)}) l USING (council, period) "
+            "ORDER BY ALL"
+        ).df()

@@ -1,0 +1,100 @@
+"""The network report's per-statement section: each council's % agreeing per wave, in its pilot and comparison
+areas, with its interval and answers, and its DiD, councils side by side (issue 17, part 2).
+
+Two councils' returns are built by hand (tests/network_hand.py, where every expected figure is worked out);
+the statement Brent words differently is named, on this page and on the pooled one.
+"""
+
+from __future__ import annotations
+
+import math
+
+import network_hand
+import pytest
+from wording import forbidden
+
+from helpers.methods.meta import areas_together
+from helpers.presentation.network import pooled_section, statements_section
+
+
+@pytest.fixture(scope="module")
+def hand_db(tmp_path_factory, fw):
+    return network_hand.build(fw, tmp_path_factory.mktemp("hand-network"))
+
+
+def test_areas_together_weigh_each_neighbourhood_by_its_answers():
+    est, se, low, high = areas_together([0.40, 0.60], [0.05, 0.03], [100, 300])
+    assert est == pytest.approx(0.55)  # 0.25 x 0.40 + 0.75 x 0.60
+    assert se == pytest.approx(math.sqrt(0.25**2 * 0.05**2 + 0.75**2 * 0.03**2))
+    assert (low, high) == pytest.approx((0.55 - 1.959964 * se, 0.55 + 1.959964 * se))
+    with pytest.raises(ValueError):
+        areas_together([0.4], [0.05], [0])
+
+
+def test_each_council_side_by_side_per_statement(fw, hand_db):
+    section = statements_section(hand_db, fw, "working-xtra", "12m")
+    assert section.title == "Working Xtra: each statement in each council, up to 12 months"
+    table = section.tables[0].display
+    assert list(table.columns) == [
+        "Council",
+        "Areas",
+        "Baseline",
+        "6 months",
+        "12 months",
+        "Difference-in-differences, 12 months",
+    ]
+    assert table.values.tolist() == [
+        ["Ashby", "pilot areas", "55% (50% to 60%), 400 answers", "not shown", "60% (55% to 65%), 400 answers"]
+        + ["+3 points (-1 to +7)"],
+        ["Ashby", "comparison areas", "30% (24% to 36%), 250 answers", "31% (25% to 37%), 250 answers"]
+        + ["32% (26% to 38%), 250 answers", ""],
+        ["Brent", "pilot areas", "20% (16% to 24%), 500 answers", "22% (18% to 26%), 500 answers"]
+        + ["25% (21% to 29%), 500 answers", "+5 points (+1 to +9)"],
+        ["Brent", "comparison areas"] + ["50% (45% to 55%), 400 answers"] * 3 + [""],
+    ]
+    tidy = section.tables[0].tidy
+    held_back = tidy[(tidy["council"] == "Ashby") & (tidy["wave"] == "6 months") & (tidy["neighbourhoods"] == "scheme")]
+    assert held_back["percent_agree"].isna().all() and held_back["note"].tolist() == ["not shown"]
+    first = tidy.iloc[0]
+    assert (first["answers"], first["percent_agree"], first["interval_low"], first["interval_high"]) == (
+        400,
+        55.0,
+        pytest.approx(50.0, abs=0.05),
+        pytest.approx(60.0, abs=0.05),
+    )
+    # the chart draws every figure shown: 11 of the 12 (Ashby's pilot areas at 6 months are not shown)
+    assert len(section.charts) == 1 and section.charts[0].alt.count("%)") == 11
+
+
+def test_an_earlier_wave_shows_the_waves_up_to_it(fw, hand_db):
+    table = statements_section(hand_db, fw, "working-xtra", "6m").tables[0].display
+    assert list(table.columns)[2:] == ["Baseline", "6 months", "Difference-in-differences, 6 months"]
+    # Ashby's DiD at 6 months +1 point, se 2: -2.92 to +4.92
+    assert table.iloc[0].tolist()[-1] == "+1 point (-3 to +5)"
+
+
+def test_a_statement_worded_differently_is_named_and_not_pooled(fw, hand_db):
+    short = fw.instrument.statement(network_hand.statement(fw)).short
+    section = statements_section(hand_db, fw, "working-xtra", "12m")
+    assert (
+        f"Councils word \u2018{short}\u2019 differently (Ashby; Brent), so their figures for it are side by side "
+        "here but not pooled: a different question is a different measure."
+    ) in section.notes
+    pooled = pooled_section(hand_db, fw, "working-xtra", "12m")
+    assert pooled.notes == [
+        f"Agreement that \u2018{short}\u2019 is not pooled: councils word it differently (Ashby; Brent)."
+    ]
+
+
+def test_the_section_speaks_plainly(fw, hand_db):
+    section = statements_section(hand_db, fw, "working-xtra", "12m")
+    table = section.tables[0].display
+    words = [section.title, section.headline, *section.paragraphs, *(c.alt for c in section.charts)]
+    assert forbidden(" ".join([*words, *table.astype(str).values.ravel()]), fw) == []
+
+
+def test_without_a_network_it_says_so(fw, tmp_path):
+    section = statements_section(tmp_path / "none.duckdb", fw, "working-xtra", "12m")
+    assert section.paragraphs == [
+        "No council's return has been brought into the network yet, so there is nothing to compare."
+    ]
