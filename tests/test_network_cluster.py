@@ -78,12 +78,11 @@ def test_network_pages_on_a_two_worker_cluster(fw, tmp_path, dask_cluster, capsy
     assert main(["network", "import", *map(str, made), "--db", str(db)]) == 0
     out = tmp_path / "pages"
     capsys.readouterr()
-    code = main(
-        ["network", "reports", "--db", str(db), "--out", str(out), "--executor", "dask", "--scheduler", address]
-    )
+    command = ["network", "reports", "--db", str(db), "--out", str(out), "--executor", "dask", "--scheduler", address]
+    code = main(command)
     said = capsys.readouterr().out
     assert code == 0, said
-    assert f"wrote 4 of 4 network pages to {out} on Dask ({address})" in said
+    assert f"made 4 network pages, 0 unchanged, 0 failed, in {out} on Dask ({address})" in said
     pages = sorted(p.relative_to(out).as_posix() for p in out.glob("*/*.html"))
     assert pages == ["council-tax-reduction/12m.html", "council-tax-reduction/6m.html"] + [
         "working-xtra/12m.html",
@@ -96,6 +95,11 @@ def test_network_pages_on_a_two_worker_cluster(fw, tmp_path, dask_cluster, capsy
         "network_did.parquet",
         "network_indicators.parquet",
     ]
+    # Again with nothing changed: decided here, before any task is sent; no page is touched.
+    made = {p: p.stat().st_mtime_ns for p in out.glob("*/*.html")}
+    assert main(command) == 0
+    assert capsys.readouterr().out.strip() == f"made 0 network pages, 4 unchanged, 0 failed, in {out}"
+    assert {p: p.stat().st_mtime_ns for p in out.glob("*/*.html")} == made
     assert all(p.poll() is None for p in procs)  # the cluster is still up; the fixture stops it
 
 
@@ -113,7 +117,7 @@ def test_network_pages_in_one_process(fw, tmp_path, capsys):
     capsys.readouterr()
     assert main(["network", "reports", "--db", str(db), "--out", str(out), "--family", "working-xtra"]) == 0
     said = capsys.readouterr().out
-    assert f"wrote 2 of 2 network pages to {out} in this process, by 1 worker(s)" in said
+    assert f"made 2 network pages, 0 unchanged, 0 failed, in {out} in this process, by 1 worker(s)" in said
     assert sorted(p.name for p in (out / "working-xtra").glob("*.html")) == ["12m.html", "6m.html"]
     assert main(["network", "reports", "--db", str(db), "--out", str(out), "--family", "housing"]) == 2
     assert "no council's return has the family 'housing'" in capsys.readouterr().err

@@ -10,7 +10,7 @@ Importing is idempotent: the same return again adds nothing; a different return 
 already held replaces it (a corrected return), in one transaction. A damaged or altered return is refused
 before anything is written (:func:`helpers.store.returns.read_return`).
 
-``import_return(db, path)``, ``pooling_rows(db, family)``, ``wording(db)``
+``import_return(db, path)``, ``pooling_rows(db, family)``, ``wording(db)``, ``page_fingerprint(db, family)``
 """
 
 from __future__ import annotations
@@ -175,7 +175,8 @@ def _read(db: Path | str):
 
 def export_parquet(db: Path | str, folder: Path | str) -> list[Path]:
     """Every table of the network database as ``folder/<table>.parquet``, each written beside and renamed into
-    place, for workers that share the folder (the database file stays with the process that imports)."""
+    place, for workers that share the folder (the database file stays with the process that imports).
+    Deterministic: the same tables give the same bytes, and a file already holding them is not rewritten."""
     import os
 
     from ..config.safe_output import atomic_path
@@ -191,14 +192,60 @@ def export_parquet(db: Path | str, folder: Path | str) -> list[Path]:
             tmp = atomic_path(target)
             try:
                 literal = str(tmp).replace("'", "''")
-                con.execute(f"COPY (SELECT * FROM \"{t}\") TO '{literal}' (FORMAT parquet)")
-                os.replace(tmp, target)
+                # Rows in a fixed order, so the same tables give the same bytes (DuckDB writes a table in the
+                # order it reads it, which parallel scans need not keep); a file whose bytes are already
+                # there is left as it is.
+                con.execute(f"COPY (SELECT * FROM \"{t}\" ORDER BY ALL) TO '{literal}' (FORMAT parquet)")
+                if not target.exists() or target.read_bytes() != tmp.read_bytes():
+                    os.replace(tmp, target)
             finally:
                 tmp.unlink(missing_ok=True)
             written.append(target)
     finally:
         con.close()
     return written
+
+
+def page_fingerprint(db: Path | str, family: str) -> str:
+    """What the network's pages of one family are made from (``network reports`` remakes a page only when this
+    changes): every table's rows, but of the return tables that name a project (``did``, ``ripple``,
+    ``indicators``, ``stories``) only the family's projects' rows, with which councils hold rows in them at all.
+    Every page shows every council (the councils and their frameworks, the self-evaluation across them), so
+    the councils' returns, wording, projects, scores and self-evaluations count whole; a return's ``sha256``
+    and its manifest's table hashes do not (they restate the rows, which count themselves), so a corrected
+    return whose other families' rows are unchanged leaves those families' pages alone. All of a family's
+    waves count for each of its pages: a page at one wave also reads the family's other waves (the areas a
+    council's DiD pooled). Rows are taken in a fixed order, so the same data always gives the same hash."""
+    with _read(db) as con:
+        tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+        parts = {}
+        for t in sorted(t for t in tables if t.startswith("network_")):
+            columns = [r[0] for r in con.execute(f'DESCRIBE "{t}"').fetchall()]
+            if t == META:
+                held = con.execute(f"SELECT * EXCLUDE (sha256) FROM {META} ORDER BY council, period")
+                names = [d[0] for d in held.description]
+                parts[t] = [
+                    {k: _without_table_hashes(v) if k == "manifest" else v for k, v in zip(names, r, strict=True)}
+                    for r in held.fetchall()
+                ]
+            elif t in {table_name(n) for n in returns.TABLES} and "project" in columns:
+                mine = (
+                    f'FROM "{t}" t JOIN {PROJECTS} p ON p.council = t.council AND p.period = t.period '
+                    "AND p.project = t.project WHERE p.family = ?"
+                )
+                parts[t] = con.execute(f"SELECT t.* {mine} ORDER BY ALL", [family]).fetchall()
+                held_by = f'SELECT DISTINCT council, period FROM "{t}" ORDER BY ALL'
+                parts[f"{t} held by"] = con.execute(held_by).fetchall()
+            else:
+                parts[t] = con.execute(f'SELECT * FROM "{t}" ORDER BY ALL').fetchall()
+    return returns.sha256_of(json.dumps([family, parts], default=str))
+
+
+def _without_table_hashes(manifest: str) -> str:
+    """A return's manifest as the pages could read it: without each table file's sha256 and row count."""
+    held = json.loads(manifest)
+    held.pop("tables", None)
+    return json.dumps(held, sort_keys=True)
 
 
 def pooling_rows(db: Path | str, family: str | None = None) -> pd.DataFrame:

@@ -46,6 +46,7 @@ from datetime import date
 from functools import cache
 from multiprocessing import get_context
 from pathlib import Path
+from typing import Protocol
 
 import pandas as pd
 
@@ -343,9 +344,7 @@ def _job(
     """One report's job, fingerprinted by its notebook's code, its project's data and its parameters."""
     work = paths.work_folder(out)
     params = {"project": project, "neighbourhood": neighbourhood, "wave": wave, "db": str(db)}
-    fingerprint = hashlib.sha256(
-        json.dumps([_code_fingerprint(str(notebook), fw.settings.council.logo), data_fingerprint, params]).encode()
-    ).hexdigest()
+    fingerprint = inputs_fingerprint(notebook, fw.settings.council.logo, data_fingerprint, params)
     return Job(
         project,
         neighbourhood,
@@ -365,6 +364,15 @@ def _job(
         inputs=str(paths.state_file(out, html_path, ".inputs")),
         failed_note=str(paths.state_file(out, html_path, ".failed")),
     )
+
+
+def inputs_fingerprint(notebook: Path | str, logo: str, data_fingerprint: str, params: dict) -> str:
+    """What a page is made from, as one hash: its notebook's code (:func:`_code_fingerprint`: the notebook,
+    the helpers code it reaches, the framework, the report template, the logo), its data and its parameters.
+    A page is remade only when this differs from the one kept when it was last made (:func:`is_current`); the
+    council's reports and the network's pages (``helpers.surfaces.network_batch``) both decide so."""
+    code = _code_fingerprint(str(notebook), logo)
+    return hashlib.sha256(json.dumps([code, data_fingerprint, params]).encode()).hexdigest()
 
 
 def run_order(todo: list[Job], wave_ids: Sequence[str]) -> list[Job]:
@@ -406,7 +414,17 @@ def _check_selection(fw, areas, counts, projects, neighbourhoods, waves) -> None
             raise UserError(f"wave '{w}' has no survey data; waves with data: {allowed(with_data)}")
 
 
-def is_current(job: Job) -> bool:
+class Stamped(Protocol):
+    """A page the batch makes (a report's :class:`Job`, a network page): where it goes, and where the
+    fingerprint it was made from is kept."""
+
+    html: str
+    inputs: str
+    fingerprint: str
+
+
+def is_current(job: Stamped) -> bool:
+    """The page exists and was made from what it would be made from now (its kept fingerprint is this one)."""
     stamp = Path(job.inputs)
     return Path(job.html).exists() and stamp.exists() and stamp.read_text().strip() == job.fingerprint
 

@@ -49,6 +49,7 @@ def add_network_parser(verbs) -> None:
                 help="with --executor dask: an existing scheduler, e.g. tcp://10.0.0.5:8786 "
                 "(default: a local cluster of two workers)",
             )
+            q.add_argument("--force", action="store_true", help="remake every page even if nothing changed")
         else:
             q.add_argument("--family", metavar="F", help="one project family (default: every family)")
             q.add_argument("--csv", type=paths.Path, metavar="FILE", help="also write the table to this CSV file")

@@ -10,6 +10,15 @@ distributed cluster: ``--scheduler tcp://host:8786`` (an existing one), or a loc
 Each worker needs this repository at the same path with its environment installed (``pip install -e .``:
 papermill, nbconvert, a ``python3`` kernel), and the output folder on a filesystem it shares with the machine
 that runs the command. Pages are written atomically; a page that fails is reported, never half-written.
+
+A page is remade only when what it is made from changed, decided as the council's report batch decides
+(:func:`helpers.surfaces.batch.inputs_fingerprint`, :func:`~helpers.surfaces.batch.is_current`): the network's
+rows it reads (:func:`helpers.store.network.page_fingerprint`: the family's rows, and what every page shows of
+every council), the network notebook and the helpers code it reaches, the framework and the report template.
+The fingerprint each page was made from is kept in the working folder beside the output folder
+(``<out>.work/state/<family>/<wave>.html.inputs``), written by this process once the page is back, and removed
+when it fails, so a failed page is made again next time. ``--force`` remakes every page. The decision is taken
+here before any page is sent, so a cluster gets only the pages to make.
 """
 
 from __future__ import annotations
@@ -25,6 +34,8 @@ from ..config import paths
 from ..config.errors import UserError
 from ..config.framework import Framework
 
+NOTEBOOK = paths.NOTEBOOKS / "network.ipynb"
+
 
 @dataclass(frozen=True)
 class NetworkPage:
@@ -35,6 +46,8 @@ class NetworkPage:
     data: str
     html: str
     timeout_s: float = 600
+    fingerprint: str = ""  # what the page is made from (batch.inputs_fingerprint)
+    inputs: str = ""  # where the fingerprint it was last made from is kept (the working folder)
 
 
 @dataclass(frozen=True)
@@ -59,7 +72,7 @@ def run_page(page: NetworkPage) -> PageOutcome:
     executed = atomic_path(target.with_suffix(".ipynb"))
     try:
         papermill.execute_notebook(
-            str(paths.NOTEBOOKS / "network.ipynb"),
+            str(NOTEBOOK),
             str(executed),
             parameters={"family": page.family, "wave": page.wave, "network_db": page.data},
             kernel_name="python3",
@@ -76,13 +89,22 @@ def run_page(page: NetworkPage) -> PageOutcome:
 
 
 def plan_pages(fw: Framework, data: Path, out: Path, families: list[str]) -> list[NetworkPage]:
-    """A page per family and later wave, in order."""
+    """A page per family and later wave, in order, each with the fingerprint of what it is made from (the
+    family's rows in the Parquet folder ``data``, the notebook's code and the framework, its parameters)."""
+    from ..store import network
+    from .batch import inputs_fingerprint
+
     timeout = fw.settings.batch.timeout_minutes * 60
-    return [
-        NetworkPage(family, wave, str(data), str(out / _slug(family) / f"{wave}.html"), timeout)
-        for family in families
-        for wave in fw.settings.wave_ids[1:]
-    ]
+    pages = []
+    for family in families:
+        rows = network.page_fingerprint(data, family)
+        for wave in fw.settings.wave_ids[1:]:
+            html = out / _slug(family) / f"{wave}.html"
+            params = {"family": family, "wave": wave, "network_db": str(data)}
+            made_from = inputs_fingerprint(NOTEBOOK, fw.settings.council.logo, rows, params)
+            inputs = paths.state_file(out, html, ".inputs")
+            pages.append(NetworkPage(family, wave, str(data), str(html), timeout, made_from, str(inputs)))
+    return pages
 
 
 def _slug(text: str) -> str:
@@ -90,8 +112,9 @@ def _slug(text: str) -> str:
 
 
 def run_pages(pages: list[NetworkPage], executor: str, scheduler: str | None, workers: int = 2) -> list[PageOutcome]:
-    """Every page, here one after another (``local``) or as one Dask task each (``dask``)."""
-    if executor == "local":
+    """Every page, here one after another (``local``) or as one Dask task each (``dask``); no cluster is
+    started or reached when there is no page to make."""
+    if executor == "local" or not pages:
         return [run_page(p) for p in pages]
     from .batch import dask_client
 
@@ -99,22 +122,50 @@ def run_pages(pages: list[NetworkPage], executor: str, scheduler: str | None, wo
         return client.gather(client.map(run_page, pages, pure=False))
 
 
-def cli_network_reports(fw: Framework, args: argparse.Namespace) -> int:
-    """``python -m helpers network reports [--out DIR] [--family F] [--executor local|dask] [--scheduler A]``."""
-    from ..store import network
+def remember(outcomes: list[PageOutcome]) -> None:
+    """Keep what each page made was made from; forget it for a page that failed (never up to date while failed:
+    the next run makes it again)."""
+    from ..config.safe_output import write_text_atomic
 
-    out = Path(args.out)
+    for o in outcomes:
+        if not o.page.inputs:
+            continue
+        if o.status == "done":
+            write_text_atomic(o.page.fingerprint + "\n", Path(o.page.inputs))
+        else:
+            Path(o.page.inputs).unlink(missing_ok=True)
+
+
+def cli_network_reports(fw: Framework, args: argparse.Namespace) -> int:
+    """``python -m helpers network reports [--out DIR] [--family F] [--executor local|dask] [--scheduler A]
+    [--force]``; one batch at a time writes to an output folder (:func:`helpers.surfaces.batch.writing_to`)."""
+    from .batch import writing_to
+
+    out = Path(args.out).resolve()
+    with writing_to(out, shown=args.out):
+        return _network_reports(fw, args, out)
+
+
+def _network_reports(fw: Framework, args: argparse.Namespace, out: Path) -> int:
+    from ..store import network
+    from .batch import is_current
+
     data = out / "network-data"
     network.export_parquet(args.db, data)
     families = [args.family] if args.family else network.families(data)
     if args.family and args.family not in network.families(data):
         raise UserError(f"no council's return has the family '{args.family}'")
-    pages = plan_pages(fw, data.resolve(), out.resolve(), families)
-    outcomes = run_pages(pages, args.executor, args.scheduler)
+    pages = plan_pages(fw, data, out, families)
+    todo = [p for p in pages if args.force or not is_current(p)]
+    outcomes = run_pages(todo, args.executor, args.scheduler)
+    remember(outcomes)
     failed = [o for o in outcomes if o.status != "done"]
     for o in failed:
         print(f"failed: {o.page.family}, {o.page.wave}: {o.error}")
-    where = f"on Dask ({args.scheduler or 'a local cluster'})" if args.executor == "dask" else "in this process"
-    workers = len({o.worker for o in outcomes})
-    print(f"wrote {len(outcomes) - len(failed)} of {len(pages)} network pages to {out} {where}, by {workers} worker(s)")
+    made, unchanged = len(outcomes) - len(failed), len(pages) - len(todo)
+    said = f"made {made} network pages, {unchanged} unchanged, {len(failed)} failed, in {args.out}"
+    if outcomes:
+        where = f"on Dask ({args.scheduler or 'a local cluster'})" if args.executor == "dask" else "in this process"
+        said += f" {where}, by {len({o.worker for o in outcomes})} worker(s)"
+    print(said)
     return 1 if failed else 0
