@@ -1,8 +1,9 @@
 """Two councils' returns built by hand, for the network's per-statement section and its dashboard.
 
 Every figure the tests expect is worked out from the numbers typed here (see the comments), not from the code.
-Ashby and Brent run Working Xtra; the first statement of its map is the one set by hand (the DiD and the scores
-of the others are dropped). Brent words that statement differently (another wording hash), so it is not pooled.
+Ashby and Brent run Working Xtra; the first two statements of its map are set by hand (the DiD and the scores of
+the others are dropped; both statements have the same scores). Brent words the first differently (another
+wording hash), so it is not pooled; the second is pooled (below).
 
 Ashby: pilot areas a1 and a2, comparison area a3. Brent: pilot b1, comparison b2.
 - baseline: a1 100 answers 40% (se 5 points), a2 300 answers 60% (se 3): together 0.25 x 40 + 0.75 x 60 = 55%,
@@ -15,6 +16,12 @@ Ashby: pilot areas a1 and a2, comparison area a3. Brent: pilot b1, comparison b2
 - b1: 500 answers, 20% / 22% / 25% (se 2): -/+ 3.92 -> 16-24%, 18-26%, 21-29%
 - b2: 400 answers, 50% each wave (se 2.5): -/+ 4.9 -> 45% to 55%
 - Brent's DiD at 12 months +5 points, se 2: +1.08 to +8.92 -> "+1 to +9"; at 6 months +2, se 2
+Second statement, DiD at 12 months: Ashby +4 points, Brent +8, se 2 each (Ashby's interval +0.08 to +7.92 ->
+"+0.1 to +8", Brent's "+4 to +12"). Pooled by hand (DerSimonian-Laird, two councils, w = 1 / 0.0004 = 2500 each):
+fixed effect 6 points, se 1 / sqrt(5000) = 0.01414, interval 6 -/+ 2.77 -> "+3 to +9"; Q = 2500 x (0.02^2 x 2) = 2,
+C = 5000 - 2 x 2500^2 / 5000 = 2500, tau2 = (2 - 1) / 2500 = 0.0004, I2 = (2 - 1) / 2 = 50%; random effects
+weights 1 / 0.0008 each: 6 points, se 0.02, interval 6 -/+ 3.92 -> "+2 to +10". At 6 months both +2, se 2: pooled
++2, no variation (Q = 0).
 Ripple strength for Working Xtra's ideals: Ashby +0.40, Brent -0.10. Self-evaluation: Ashby 'leading' in every
 area, Brent 'aspiring' in every area.
 """
@@ -45,14 +52,18 @@ SCORES = {
         "b2": [(400, 0.50, 0.025), (400, 0.50, 0.025), (400, 0.50, 0.025)],
     },
 }
-DID = {"Ashby": {"6m": (0.01, 0.02), "12m": (0.03, 0.02)}, "Brent": {"6m": (0.02, 0.02), "12m": (0.05, 0.02)}}
+# council -> per statement (first, second) -> wave -> (did, se)
+DID = {
+    "Ashby": ({"6m": (0.01, 0.02), "12m": (0.03, 0.02)}, {"6m": (0.02, 0.02), "12m": (0.04, 0.02)}),
+    "Brent": ({"6m": (0.02, 0.02), "12m": (0.05, 0.02)}, {"6m": (0.02, 0.02), "12m": (0.08, 0.02)}),
+}
 STRENGTH = {"Ashby": 0.4, "Brent": -0.1}
 LEVEL = {"Ashby": "leading", "Brent": "aspiring"}
 
 
-def statement(fw) -> str:
-    """The statement set by hand: the first of Working Xtra's map."""
-    return fw.project("working-xtra").survey_statements[0]
+def statement(fw, k: int = 0) -> str:
+    """A statement set by hand: the first (k = 0) or the second of Working Xtra's map."""
+    return fw.project("working-xtra").survey_statements[k]
 
 
 def _scores(council: str, measure: str) -> pd.DataFrame:
@@ -68,13 +79,13 @@ def _scores(council: str, measure: str) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=[*SCORE_COLUMNS[:10], "weighted", "suppressed", "low_base"])
 
 
-def _did(template: pd.DataFrame, council: str, measure: str) -> pd.DataFrame:
+def _did(template: pd.DataFrame, council: str, measure: str, figures: dict) -> pd.DataFrame:
     """The council's Working Xtra DiD for the statement, the other columns from a generated row."""
     pilots, comparisons = AREAS[council]
     base = template[(template["project"] == "working-xtra") & (template["measure"] == measure)]
-    out = base.set_index("wave").loc[list(DID[council])].reset_index()
-    out["did"] = [DID[council][w][0] for w in out["wave"]]
-    out["se"] = [DID[council][w][1] for w in out["wave"]]
+    out = base.set_index("wave").loc[list(figures)].reset_index()
+    out["did"] = [figures[w][0] for w in out["wave"]]
+    out["se"] = [figures[w][1] for w in out["wave"]]
     out["ci_low"], out["ci_high"] = out["did"] - 0.04, out["did"] + 0.04
     out["pilot_areas"], out["comparison_areas"], out["left_out"] = ";".join(pilots), ";".join(comparisons), ""
     if council == "Ashby":  # a1 is held back at 6 months, so that wave's DiD pooled a2 alone
@@ -89,8 +100,12 @@ def build(fw, folder: Path) -> Path:
     made = []
     for k, council in enumerate(AREAS):
         tables = council_return_tables(np.random.default_rng(k), fw, 2, {"6m": 0.03, "12m": 0.06}, 0.05, (600, 900))
-        tables["scores"] = _scores(council, measure)
-        tables["did"] = _did(tables["did"], council, measure)
+        second = statement(fw, 1)
+        tables["scores"] = pd.concat([_scores(council, m) for m in (measure, second)], ignore_index=True)
+        tables["did"] = pd.concat(
+            [_did(tables["did"], council, m, DID[council][k]) for k, m in enumerate((measure, second))],
+            ignore_index=True,
+        )
         ripple = tables["ripple"]
         ripple.loc[ripple["project"] == "working-xtra", "strength"] = STRENGTH[council]
         tables["self_evaluation"] = pd.DataFrame(

@@ -62,8 +62,18 @@ def test_each_council_side_by_side_per_statement(fw, hand_db):
         pytest.approx(50.0, abs=0.05),
         pytest.approx(60.0, abs=0.05),
     )
-    # the chart draws every figure shown: 11 of the 12 (Ashby's pilot areas at 6 months are not shown)
-    assert len(section.charts) == 1 and section.charts[0].alt.count("%)") == 11
+    # a chart per statement, drawing every figure shown: 11 of the 12 (Ashby's pilot areas at 6 months are not)
+    assert len(section.charts) == 2 and section.charts[0].alt.count("%)") == 11
+    assert "Ashby: pilot areas, 6 months: not shown; Ashby: pilot areas, 12 months: 60% (55% to 65%)" in (
+        section.charts[0].alt
+    )
+    second = statements_section(hand_db, fw, "working-xtra", "12m", network_hand.statement(fw, 1))
+    assert len(second.tables) == 1 and second.tables[0].display["Difference-in-differences, 12 months"].tolist() == [
+        "+4 points (+0.1 to +8)",
+        "",
+        "+8 points (+4 to +12)",
+        "",
+    ]
 
 
 def test_an_earlier_wave_shows_the_waves_up_to_it(fw, hand_db):

@@ -266,7 +266,7 @@ def estimate_dots(table: pd.DataFrame, *, title: str, minimum_base: int, xlabel:
     A low-base estimate is grey with an open marker; a suppressed one is said in words, not drawn.
     """
     labels = list(dict.fromkeys(table["label"]))
-    groups = list(dict.fromkeys(table["group"])) if "group" in table else [None]
+    groups = _groups_in_order(table)
     styles = _group_styles(table, groups)
     n = len(groups)
     key = 0.25 * math.ceil(n / 2) if n > 1 else 0
@@ -287,6 +287,17 @@ def estimate_dots(table: pd.DataFrame, *, title: str, minimum_base: int, xlabel:
         names.append(LOW_BASE_KEY)
     _legend(fig, handles, names)
     return fig
+
+
+def _groups_in_order(table: pd.DataFrame) -> list:
+    """The table's groups as they first appear, or in their categories' order when ``group`` is categorical (so a
+    key keeps the waves in order though the first row lacks one)."""
+    if "group" not in table:
+        return [None]
+    if isinstance(table["group"].dtype, pd.CategoricalDtype):
+        present = set(table["group"].dropna())
+        return [g for g in table["group"].cat.categories if g in present]
+    return list(dict.fromkeys(table["group"]))
 
 
 LOW_BASE_KEY = "grey, open: low base, read with care"

@@ -18,7 +18,7 @@ import pandas as pd
 from ..config.framework import Framework
 from ..methods.estimates import normal_quantile
 from ..methods.meta import FIXED_EFFECT, RANDOM_EFFECTS
-from . import charts
+from . import charts, render
 from . import formatting as fmt
 from .model import Section
 
@@ -104,9 +104,10 @@ def _method_label(method: str) -> str:
     )
 
 
-def pooled_section(db: Path | str, fw: Framework, family: str, wave: str) -> Section:
-    """The network report's section for one family at one wave: a sentence and a forest plot per measure
-    pooled, and the measures not pooled because councils word them differently."""
+def pooled_section(db: Path | str, fw: Framework, family: str, wave: str, measure: str = "") -> Section:
+    """The network report's section for one family at one wave (one measure, given ``measure``: the
+    dashboard's choice): a sentence and a forest plot per measure pooled, the pooled figures as a table, and the
+    measures not pooled because councils word them differently."""
     from ..config import paths
     from ..evidence.network import pooled_table
     from ..store import network
@@ -116,14 +117,21 @@ def pooled_section(db: Path | str, fw: Framework, family: str, wave: str) -> Sec
         return Section(title=f"{family_name(fw, family)}: pooled across councils").message(
             "No council's return has been brought into the network yet, so there is nothing to pool."
         )
-    table, differing = pooled_table(db, fw, family)
     rows = network.pooling_rows(db, family)
+    if rows.empty:  # a kind of scheme the councils run but have no results for yet
+        return Section(title=f"{family_name(fw, family)}: pooled across councils").message(
+            "No council has sent results for this kind of scheme yet, so there is nothing to pool."
+        )
+    table, differing = pooled_table(db, fw, family)
+    if measure:
+        table, differing = table[table["measure"] == measure], differing[differing["measure"] == measure]
     z = normal_quantile(0.5 + fw.settings.thresholds.confidence_level / 2)
     here = table[table["wave"] == wave]
     section = Section(title=f"{family_name(fw, family)}: pooled across councils, {fmt.wave_label(fw, wave)}")
     random = here[here["method"] == RANDOM_EFFECTS]
     if random.empty:
-        section.message("No measure has two councils' results to pool at this wave yet.")
+        what = "This statement does not have" if measure else "No measure has"
+        section.message(f"{what} two councils' results to pool at this wave yet.")
         return _not_pooled(section, fw, differing)
     section.headline = pooled_sentence(fw, random.iloc[0])
     for _, r in random.iterrows():
@@ -134,8 +142,36 @@ def pooled_section(db: Path | str, fw: Framework, family: str, wave: str) -> Sec
         )
         both = here[(here["measure"] == r["measure"]) & (here["statistic"] == r["statistic"])]
         fig = forest_plot(mine, both, title=_upper_first(_measure_words(fw, r["measure"], r["statistic"])))
-        section.chart(fig, pooled_sentence(fw, r))
+        section.chart(fig, _forest_alt(mine, both))
+    caption = f"Pooled across councils, {fmt.wave_label(fw, wave)} ({fmt.level(fw)} interval)"
+    section.table("pooled", _pooled_display(fw, here), caption, here.reset_index(drop=True))
     return _not_pooled(section, fw, differing)
+
+
+def _forest_alt(councils: pd.DataFrame, pooled: pd.DataFrame) -> str:
+    """The forest plot's text alternative: a caption, then every figure it draws."""
+    rows = [(r.council, r.did, r.ci_low, r.ci_high) for r in councils.itertuples()]
+    rows += [(_method_label(r.method), r.pooled, r.ci_low, r.ci_high) for r in pooled.itertuples()]
+    figures = "; ".join(f"{who}: {fmt.points_text(v)} ({fmt.points_interval(lo, hi)})" for who, v, lo, hi in rows)
+    return f"Each council's difference-in-differences with its interval, and the councils pooled. {figures}"
+
+
+def _pooled_display(fw: Framework, here: pd.DataFrame) -> pd.DataFrame:
+    """The pooled rows as a reader sees them: what changed, how pooled, by how much, and how councils varied."""
+    rows = [
+        {
+            "Measure": _upper_first(_measure_words(fw, r.measure, r.statistic)),
+            "Pooled": _method_label(r.method),
+            "Councils": str(int(r.councils)),
+            "Difference-in-differences": fmt.points_text(r.pooled),
+            "Interval": fmt.points_interval(r.ci_low, r.ci_high),
+            "Variation between councils beyond chance": "assumed none"
+            if r.method == FIXED_EFFECT
+            else fmt.percent(r.i2),
+        }
+        for r in here.itertuples()
+    ]
+    return pd.DataFrame(rows)
 
 
 def _not_pooled(section: Section, fw: Framework, differing: pd.DataFrame) -> Section:
@@ -303,11 +339,11 @@ def _council_labels(estimates: pd.DataFrame, names: pd.DataFrame) -> dict[tuple[
     return {(c, p): f"{c}, {named.get((c, p), p)}" if c in twice else c for c, p in pairs.itertuples(index=False)}
 
 
-def statements_section(db: Path | str, fw: Framework, family: str, wave: str) -> Section:
+def statements_section(db: Path | str, fw: Framework, family: str, wave: str, measure: str = "") -> Section:
     """Per statement, the councils side by side: each council's % agreeing at every wave up to ``wave``, in its
     scheme's neighbourhoods and in its comparison neighbourhoods (each with its interval and answers), and its
-    DiD at ``wave``; a chart per statement; and the statements some councils word differently, named, since
-    those are not pooled."""
+    DiD at ``wave``; a chart per statement (one statement, given ``measure``: the dashboard's choice); and the
+    statements some councils word differently, named, since those are not pooled."""
     from ..evidence.network import council_estimates
     from ..methods.meta import wording_differences
     from ..store import network
@@ -317,7 +353,8 @@ def statements_section(db: Path | str, fw: Framework, family: str, wave: str) ->
     if empty:
         return empty
     estimates = council_estimates(path, fw, family)
-    estimates = estimates[(estimates["statistic"] == "agree") & estimates["measure"].isin(fw.instrument.statement_ids)]
+    asked = [measure] if measure else fw.instrument.statement_ids
+    estimates = estimates[(estimates["statistic"] == "agree") & estimates["measure"].isin(asked)]
     section = Section(title=f"{title}, up to {fmt.wave_label(fw, wave)}")
     if estimates.empty:
         return section.message("No council has sent figures for this kind of scheme yet.")
@@ -354,25 +391,28 @@ def statements_section(db: Path | str, fw: Framework, family: str, wave: str) ->
                 display.append(line)
                 for w, r in here.iterrows():
                     tidy.append(_tidy_estimate(fw, who[(council, project)], measure, role, labels[w], r))
-                    if r.shown:
-                        dots.append(
-                            {"label": f"{who[(council, project)]}: {AREAS_WORDS[role]}", "group": labels[w]}
-                            | {"estimate": r.estimate, "ci_low": r.ci_low, "ci_high": r.ci_high}
-                        )
+                    dots.append(
+                        {"label": f"{who[(council, project)]}: {AREAS_WORDS[role]}", "group": labels[w]}
+                        | {"estimate": r.estimate, "ci_low": r.ci_low, "ci_high": r.ci_high, "shown": r.shown}
+                    )
         table = pd.DataFrame(display)
-        if dots:
-            chart_rows = pd.DataFrame(dots).assign(suppressed=False, low_base=False)
+        if any(d["shown"] for d in dots):
+            chart_rows = pd.DataFrame([d for d in dots if d["shown"]]).assign(suppressed=False, low_base=False)
+            # the key's waves in order, even when a council's first row lacks one
+            chart_rows["group"] = pd.Categorical(chart_rows["group"], categories=[labels[w] for w in waves])
             fig = charts.estimate_dots(
                 chart_rows,
                 title=f"% agreeing that {fmt.quoted(short)}, each council ({level} interval)",
                 minimum_base=fw.settings.thresholds.minimum_base,
             )
             alt = "; ".join(
-                f"{r['label']}, {r['group']}: {fmt.percent(r['estimate'])} ({fmt.interval(r['ci_low'], r['ci_high'])})"
+                f"{r['label']}, {r['group']}: "
+                + (f"{fmt.percent(r['estimate'])} ({fmt.interval(r['ci_low'], r['ci_high'])})" if r["shown"] else "")
+                + ("" if r["shown"] else fmt.NOT_SHOWN)
                 for r in dots
             )
             section.chart(fig, f"Share agreeing that {fmt.quoted(short)} in each council, by wave. {alt}")
-        section.table(_slug(short), table, f"% agreeing that {fmt.quoted(short)}", pd.DataFrame(tidy))
+        section.table(render.slug(short), table, f"% agreeing that {fmt.quoted(short)}", pd.DataFrame(tidy))
         if measure in differing.index:
             section.note(
                 f"Councils word {fmt.quoted(short)} differently ({differing.loc[measure, 'councils']}), so their "
@@ -381,7 +421,7 @@ def statements_section(db: Path | str, fw: Framework, family: str, wave: str) ->
     if (estimates["measure"].isin(statements) & ~estimates["shown"]).any():
         minimum = fw.settings.thresholds.minimum_base
         section.note(
-            f"Not shown: at least one of the council's neighbourhoods had fewer than {minimum} responses at that "
+            f"Not shown: one or more of a council's neighbourhoods had fewer than {minimum} responses at that "
             "wave, so its figure was not published and the neighbourhoods cannot be put together."
         )
     section.method(
@@ -410,11 +450,3 @@ def _tidy_estimate(fw: Framework, council: str, measure: str, role: str, wave: s
         "interval_high": round(100 * r.ci_high, 1) if shown else None,
         "note": "" if shown else fmt.NOT_SHOWN,
     }
-
-
-def _slug(words: str) -> str:
-    """A statement's short label as a table's key and download name: 'Love where I live' -> 'love-where-i-live'
-    (a statement's id would show on the page, where readers see names only)."""
-    import re
-
-    return re.sub(r"[^a-z0-9]+", "-", words.lower()).strip("-")
