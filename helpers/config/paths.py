@@ -12,7 +12,9 @@ PROJECTS = FRAMEWORK / "projects"
 SAMPLE = DATA / "sample"
 # The workbook database; $WORKBOOK_DB points everything (CLI defaults, notebooks) at another file.
 DEFAULT_DB = Path(os.environ.get("WORKBOOK_DB") or DATA / "workbook.duckdb")
-NETWORK_DB = DATA / "network.duckdb"  # councils' returns side by side (python -m helpers network)
+# Councils' returns side by side (python -m helpers network); $WORKBOOK_NETWORK_DB points the network verbs and
+# the network dashboard at another file (the dashboard server sets it from --network-db).
+NETWORK_DB = Path(os.environ.get("WORKBOOK_NETWORK_DB") or DATA / "network.duckdb")
 NOTEBOOKS = ROOT / "notebooks"
 DASHBOARDS = NOTEBOOKS / "dashboards"
 OVERVIEW_NOTEBOOK = NOTEBOOKS / "overview.ipynb"

@@ -226,6 +226,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--allow-write", action="store_true", help="let the self-evaluation form save assessments to the database"
     )
     _db_arg(p)
+    p.add_argument(
+        "--network-db",
+        type=Path,
+        default=paths.NETWORK_DB,
+        metavar="PATH",
+        help="the network database the network dashboard shows (default: data/network.duckdb; it may not exist yet)",
+    )
 
     p = verbs.add_parser("return", help="write the council's return to the network: published figures only, as one zip")
     p.add_argument("--out", type=Path, required=True, metavar="FILE.zip", help="the zip to write")

@@ -1,6 +1,6 @@
 """Serve the dashboards with Voila: on 127.0.0.1, sources stripped, tracebacks hidden, a bounded number of kernels.
 
-``python -m helpers dashboard [--port P] [--host H] [--allow-write] [--db PATH] [--max-viewers N] ...`` (and
+``python -m helpers dashboard [--port P] [--host H] [--allow-write] [--db PATH] [--network-db PATH] ...`` (and
 ``make dashboard``) run :func:`serve`. docs/dashboards.md says how to share the dashboards safely beyond one's own
 machine, and how many viewers the server takes at once.
 
@@ -15,7 +15,8 @@ machine, and how many viewers the server takes at once.
   minute" page (:mod:`helpers.surfaces.dashboard_app`). Idle kernels are culled (``dashboards.cull_*``).
 - The page is Voila's, from the workbook's template (``templates/jupyter/voila/templates/workbook``): nothing is
   fetched from another server, keyboard focus is visible and text is at least 14 px.
-- The kernels inherit ``WORKBOOK_DB`` (the database to show, an absolute path) and, with
+- The kernels inherit ``WORKBOOK_DB`` (the database to show, an absolute path), ``WORKBOOK_NETWORK_DB`` (the
+  network dashboard's database, ``--network-db``, default ``data/network.duckdb``) and, with
   ``--allow-write``, ``WORKBOOK_ALLOW_WRITE=1`` (the self-evaluation form may save).
 - ``WORKBOOK_DASHBOARD_TOKEN`` (environment, optional): a secret every browser must present
   (``?token=...`` once, then a cookie); without it Voila asks for no token, which is only safe on 127.0.0.1.
@@ -136,9 +137,12 @@ def most_kernels(serving: Dashboards) -> int:
     return serving.max_viewers + pooled_kernels(serving)
 
 
-def server_environment(db: Path | str, allow_write: bool) -> dict[str, str]:
-    """The server's (and so its kernels') environment: the database, and writing only when asked."""
+def server_environment(db: Path | str, allow_write: bool, network_db: Path | str | None = None) -> dict[str, str]:
+    """The server's (and so its kernels') environment: the database, the network's database (the network
+    dashboard's; it need not exist yet: the dashboard then says so), and writing only when asked."""
     env = dict(os.environ, WORKBOOK_DB=str(Path(db).resolve()))
+    if network_db is not None:
+        env["WORKBOOK_NETWORK_DB"] = str(Path(network_db).resolve())
     # The dashboards' page template; Voila finds templates in the Jupyter data folders on JUPYTER_PATH.
     env["JUPYTER_PATH"] = os.pathsep.join(p for p in (str(paths.DASHBOARD_TEMPLATES), env.get("JUPYTER_PATH")) if p)
     env.pop("WORKBOOK_ALLOW_WRITE", None)
@@ -184,7 +188,7 @@ def serve(args, serving: Dashboards | None = None) -> int:
     serving = serving_settings(serving or Dashboards(), args)
     host = getattr(args, "host", None) or LOCAL_HOST
     token = os.environ.get(TOKEN_ENV, "")
-    env = server_environment(db, args.allow_write)
+    env = server_environment(db, args.allow_write, getattr(args, "network_db", None))
     mode = "saving allowed" if args.allow_write else "read-only"
     needs = ", token required" if token else ""
     warning = host_warning(host)

@@ -7,8 +7,10 @@ Each dashboard notebook is markdown plus one cell that builds one of these widge
     RippleExplorer(db=None, fw=None)      a project's ripple: planned reach per ideal and the evidence so far
     SelfEvaluationForm(db=None, fw=None)  the self-evaluation tool: fill, save, reopen, compare
     FieldworkDashboard(db=None, fw=None)  fieldwork: returns against the targets, who is missing, the weighting now
+    NetworkDashboard(db=None, fw=None)    the network: councils side by side, pooled, per statement, self-evaluation
 
-``db`` defaults to the workbook database (``$WORKBOOK_DB`` or ``data/workbook.duckdb``).
+``db`` defaults to the workbook database (``$WORKBOOK_DB`` or ``data/workbook.duckdb``); the network dashboard's
+to the network database (``$WORKBOOK_NETWORK_DB`` or ``data/network.duckdb``).
 
 How they work:
 
@@ -676,6 +678,116 @@ class FieldworkDashboard(_ChoosesAProject, widgets.VBox):
             else:
                 result = self.result(project, self.wave.value)
                 self.view = fieldwork_view(self.fw, result, project, self.neighbourhood.value)
+            return self.view.html
+
+        _show(self.body, _safely(draw))
+
+
+# --- the network dashboard -------------------------------------------------------------------------
+
+NO_NETWORK = (
+    "No council's return has been brought into the network yet, so there is nothing to compare. Once councils' "
+    "returns are brought in, this page shows them side by side and pooled."
+)
+NO_COUNCIL = ""  # the council dropdown's value for "no council chosen"
+
+
+def network_sections(db: Path, fw: Framework, family: str, wave: str, measure: str, council: str) -> list[Section]:
+    """What the network dashboard shows for one selection: the network report's sections (helpers.presentation
+    .network), the pooled evidence and the per-statement figures narrowed to the chosen statement."""
+    from ..presentation import network as net
+
+    return [
+        net.councils_section(db, fw, family),
+        net.pooled_section(db, fw, family, wave, measure),
+        net.statements_section(db, fw, family, wave, measure),
+        net.ripple_section(db, fw, family),
+        net.self_evaluation_section(db, fw, council),
+    ]
+
+
+def network_view(db: Path, fw: Framework, family: str, wave: str, measure: str, council: str = "") -> View:
+    """The network dashboard's view of one family, wave, statement and (optionally) council."""
+    made = network_sections(db, fw, family, wave, measure, council)
+    return _view(made, (family, wave, measure, council), downloads=render.slug("network", family, wave))
+
+
+class NetworkDashboard(widgets.VBox):
+    """Choose a kind of scheme (family), a wave, a statement and optionally "this council"; see the councils side
+    by side, their results pooled with a forest plot and a plain sentence, each council's figures for the
+    statement, and the self-evaluation levels across councils."""
+
+    def __init__(self, db: Path | str | None = None, fw: Framework | None = None):
+        super().__init__()
+        self.add_class("wb-dashboard")
+        self.add_class("wb-network")
+        self.fw = fw = _framework(fw)
+        self.db = Path(db) if db else paths.NETWORK_DB
+        self.view = View()
+        self._views: dict[tuple, View] = {}
+        if not self.db.exists():
+            self.children = [_message(NO_NETWORK)]
+            return
+        from ..presentation.network import family_name
+        from ..store import network
+
+        families = network.families(self.db)
+        with_results = sorted(set(network.pooling_rows(self.db)["family"]))  # first shown: one with results
+        self.family = _dropdown(
+            "Kind of scheme",
+            [(family_name(fw, f), f) for f in families],
+            value=with_results[0] if with_results else (families[0] if families else None),
+        )
+        later = [w for w in fw.settings.waves if w.id != fw.settings.baseline]
+        self.wave = _dropdown("Survey wave", [(w.label, w.id) for w in later], value=later[-1].id)
+        self.measure = _dropdown("Statement")
+        councils = list(network.councils(self.db)["council"])
+        self.council = _dropdown("This council", [("(none)", NO_COUNCIL)] + [(c, c) for c in councils])
+        self.body = _body()
+        self._quiet = True
+        self._family_options()
+        self._quiet = False
+        self.family.observe(self._family_changed, names="value")
+        for control in (self.wave, self.measure, self.council):
+            control.observe(lambda _c: self.redraw(), names="value")
+        controls = widgets.HBox([self.family, self.wave, self.measure, self.council], layout={"flex_flow": "row wrap"})
+        self.children = [controls, self.body]
+        self.redraw()
+
+    @property
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The tables of the current selection, as the download links give them."""
+        return self.view.tables
+
+    def _family_options(self) -> None:
+        """The statements the family's councils report, in the framework's order (the one chosen kept if there)."""
+        from ..store import network
+
+        measures = set(network.pooling_rows(self.db, self.family.value)["measure"])
+        ids = [s for s in self.fw.instrument.statement_ids if s in measures]
+        kept = self.measure.value
+        self.measure.options = [(self.fw.instrument.statement(s).short, s) for s in ids]
+        self.measure.value = kept if kept in ids else (ids[0] if ids else None)
+
+    def _family_changed(self, _change) -> None:
+        self._quiet = True
+        try:
+            self._family_options()
+        finally:
+            self._quiet = False
+        self.redraw()
+
+    def redraw(self) -> None:
+        if getattr(self, "_quiet", False):
+            return
+
+        def draw() -> str:
+            key = (self.family.value, self.wave.value, self.measure.value or "", self.council.value)
+            if key not in self._views:
+                if len(self._views) >= SECTION_CACHE_SIZE:
+                    self._views.clear()
+                self._views[key] = network_view(self.db, self.fw, *key)
+            self.view = self._views[key]
             return self.view.html
 
         _show(self.body, _safely(draw))
