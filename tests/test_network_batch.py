@@ -65,7 +65,8 @@ def _as_made(fw, db: Path, out: Path) -> None:
     for p in pages:
         Path(p.html).parent.mkdir(parents=True, exist_ok=True)
         Path(p.html).write_text("page")
-    remember([PageOutcome(p, "done", 0.0, "here") for p in pages])
+    for p in pages:
+        remember(PageOutcome(p, "done", 0.0, "here"))
 
 
 def _times(out: Path) -> dict[str, int]:

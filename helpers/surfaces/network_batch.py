@@ -112,28 +112,38 @@ def _slug(text: str) -> str:
 
 
 def run_pages(pages: list[NetworkPage], executor: str, scheduler: str | None, workers: int = 2) -> list[PageOutcome]:
-    """Every page, here one after another (``local``) or as one Dask task each (``dask``); no cluster is
-    started or reached when there is no page to make."""
+    """Every page, here one after another (``local``) or as one Dask task each (``dask``), in the pages' order;
+    each page's outcome is remembered as it comes back (:func:`remember`), so pages finished before an
+    interruption are not made again. No cluster is started or reached when there is no page to make."""
     if executor == "local" or not pages:
-        return [run_page(p) for p in pages]
+        outcomes = []
+        for page in pages:
+            outcomes.append(run_page(page))
+            remember(outcomes[-1])
+        return outcomes
+    from dask.distributed import as_completed
+
     from .batch import dask_client
 
     with dask_client(scheduler, workers=workers) as client:
-        return client.gather(client.map(run_page, pages, pure=False))
+        futures = client.map(run_page, pages, pure=False)
+        for future in as_completed(futures):
+            remember(future.result())
+        return client.gather(futures)
 
 
-def remember(outcomes: list[PageOutcome]) -> None:
-    """Keep what each page made was made from; forget it for a page that failed (never up to date while failed:
-    the next run makes it again)."""
+def remember(outcome: PageOutcome) -> None:
+    """Keep the fingerprint a page was made from; forget it when the page failed (never up to date while
+    failed: the next run makes it again)."""
     from ..config.safe_output import write_text_atomic
 
-    for o in outcomes:
-        if not o.page.inputs:
-            continue
-        if o.status == "done":
-            write_text_atomic(o.page.fingerprint + "\n", Path(o.page.inputs))
-        else:
-            Path(o.page.inputs).unlink(missing_ok=True)
+    inputs = outcome.page.inputs
+    if not inputs:  # a page planned without one (the benchmark's)
+        return
+    if outcome.status == "done":
+        write_text_atomic(outcome.page.fingerprint + "\n", Path(inputs))
+    else:
+        Path(inputs).unlink(missing_ok=True)
 
 
 def cli_network_reports(fw: Framework, args: argparse.Namespace) -> int:
@@ -147,6 +157,7 @@ def cli_network_reports(fw: Framework, args: argparse.Namespace) -> int:
 
 
 def _network_reports(fw: Framework, args: argparse.Namespace, out: Path) -> int:
+    """The network batch, once it alone writes to ``out``: export, decide, make, say what happened."""
     from ..store import network
     from .batch import is_current
 
@@ -158,7 +169,6 @@ def _network_reports(fw: Framework, args: argparse.Namespace, out: Path) -> int:
     pages = plan_pages(fw, data, out, families)
     todo = [p for p in pages if args.force or not is_current(p)]
     outcomes = run_pages(todo, args.executor, args.scheduler)
-    remember(outcomes)
     failed = [o for o in outcomes if o.status != "done"]
     for o in failed:
         print(f"failed: {o.page.family}, {o.page.wave}: {o.error}")
