@@ -138,7 +138,7 @@ def remember(outcome: PageOutcome) -> None:
     from ..config.safe_output import write_text_atomic
 
     inputs = outcome.page.inputs
-    if not inputs:  # a page planned without one (the benchmark's)
+    if not inputs:  # a page made up by hand, with nowhere to keep it
         return
     if outcome.status == "done":
         write_text_atomic(outcome.page.fingerprint + "\n", Path(inputs))
