@@ -223,10 +223,11 @@ def test_sentiment_thresholds_are_vaders():
     assert tones == ["positive", "neutral", "neutral", "negative", "positive", "negative"]
 
 
-def test_sentiment_shares_and_change_by_hand(fw):
-    items = []
-    # baseline (2025-01): pilots 2 positive 2 negative, comparisons 2 neutral 2 negative
-    # 6m (2025-07): pilots 4 positive, comparisons 2 neutral 2 negative
+def _sentiment_evidence(fw, copies: int):
+    """Pilot p1 and comparison c1, each tone list ``copies`` times over.
+
+    baseline (2025-01): pilots positive, positive, negative, negative; comparisons neutral, neutral, negative,
+    negative. 6m (2025-07): pilots 4 positive; comparisons neutral, neutral, negative, negative."""
     texts = {"positive": "Wonderful, thank you so much!", "neutral": "The office opens at nine.", "negative": "Awful."}
     plan = {
         ("p1", "2025-01-10"): ["positive", "positive", "negative", "negative"],
@@ -234,27 +235,44 @@ def test_sentiment_shares_and_change_by_hand(fw):
         ("p1", "2025-07-03"): ["positive"] * 4,
         ("c1", "2025-07-04"): ["neutral", "neutral", "negative", "negative"],
     }
-    for (hood, day), tones in plan.items():
-        for k, tone in enumerate(tones):
-            items.append((f"{hood}-{day}-{k}", hood, day, "twitter", texts[tone]))
+    items = [
+        (f"{hood}-{day}-{k}", hood, day, "twitter", texts[tone])
+        for (hood, day), tones in plan.items()
+        for k, tone in enumerate(tones * copies)
+    ]
     frame = pd.DataFrame(items, columns=["item_id", "neighbourhood", "date", "channel", "text"])
     areas = _areas(("p1", "Pilot One", "pilot"), ("c1", "Comparison One", "comparison"))
-    ev = proj.build_evidence(fw, _project(fw), areas, sentiment=frame)
+    return proj.build_evidence(fw, _project(fw), areas, sentiment=frame)
+
+
+def test_sentiment_of_small_groups_is_neither_shown_nor_compared(fw):
+    ev = _sentiment_evidence(fw, copies=1)
     assert "text" not in ev.sentiment.columns  # the words never leave the scoring step
     shares = sentiment.sentiment_shares(ev)
     assert shares["suppressed"].all()  # 4 items per group is below the minimum base of 10
     assert shares["items"].tolist() == [4, 4, 4, 4]
     channels = sentiment.sentiment_by_channel(ev)
     assert channels.set_index("channel").loc["twitter"].tolist() == [8, 8]
+    # A change from blanked groups would give their nets away (change minus the other wave's net): none.
+    assert sentiment.sentiment_change(ev, "6m")["has_data"] is False
+
+
+def test_sentiment_shares_and_change_by_hand(fw):
+    ev = _sentiment_evidence(fw, copies=3)  # 12 items per group: at or above the minimum base
+    shares = sentiment.sentiment_shares(ev).set_index(["role", "wave"])
+    assert not shares["suppressed"].any()
+    assert shares.loc[("pilot", "baseline"), ["positive", "negative", "net"]].tolist() == [0.5, 0.5, 0.0]
+    assert shares.loc[("comparison", "6m"), ["neutral", "negative", "net"]].tolist() == [0.5, 0.5, -0.5]
     change = sentiment.sentiment_change(ev, "6m")
     # pilot net: 0 -> 1; comparison: -0.5 -> -0.5; difference 1.
     assert change["difference"] == pytest.approx(1.0)
-    pilot_base_var = np.var([1, 1, -1, -1], ddof=1) / 4
-    comp_var = np.var([0, 0, -1, -1], ddof=1) / 4
+    pilot_base_var = np.var([1, 1, -1, -1] * 3, ddof=1) / 12
+    comp_var = np.var([0, 0, -1, -1] * 3, ddof=1) / 12
     assert change["se"] == pytest.approx(math.sqrt(pilot_base_var + 0 + 2 * comp_var))
     assert change["p_value"] == pytest.approx(math.erfc(1.0 / change["se"] / math.sqrt(2)))
     assert change["ci_low"] == pytest.approx(1.0 - 1.959964 * change["se"])
     assert change["ci_high"] == pytest.approx(1.0 + 1.959964 * change["se"])
+    assert change["items"] == 24
 
 
 # --- consent: an unconsented story appears nowhere ----------------------------------------------------

@@ -135,10 +135,15 @@ def sentiment_channels(ev: ProjectEvidence, neighbourhood: str) -> pd.DataFrame:
     return out.reset_index()[columns]
 
 
-def _role_wave_cell(s: pd.DataFrame, role: str, wave: str) -> tuple[float, float, int] | None:
-    """Mean item value, its variance (``var / items``) and the item count of a role x wave; None below two items."""
+def _role_wave_cell(s: pd.DataFrame, role: str, wave: str, minimum: int) -> tuple[float, float, int] | None:
+    """Mean item value, its variance (``var / items``) and the item count of a role x wave; None below ``minimum``
+    items (and below two, where a variance needs them).
+
+    The minimum is the one that blanks a group's shares (:func:`sentiment_shares`): a change built from a blanked
+    group would give its net away (the change minus the other wave's published net), and rest on a handful of
+    comments."""
     v = s.loc[(s["role"] == role) & (s["wave"] == wave), "v"].to_numpy(dtype=float)
-    return (v.mean(), v.var(ddof=1) / len(v), len(v)) if len(v) >= 2 else None
+    return (v.mean(), v.var(ddof=1) / len(v), len(v)) if len(v) >= max(2, minimum) else None
 
 
 def sentiment_change(ev: ProjectEvidence, wave: str, confidence: float | None = None) -> dict:
@@ -150,12 +155,13 @@ def sentiment_change(ev: ProjectEvidence, wave: str, confidence: float | None = 
     """
     conf = confidence or ev.fw.settings.thresholds.confidence_level
     base = ev.fw.settings.baseline
+    minimum = ev.fw.settings.thresholds.minimum_base
     s = ev.sentiment.assign(v=_tone_value(ev.sentiment["tone"]))
-    p1, p0 = _role_wave_cell(s, "pilot", wave), _role_wave_cell(s, "pilot", base)
+    p1, p0 = _role_wave_cell(s, "pilot", wave, minimum), _role_wave_cell(s, "pilot", base, minimum)
     if wave == base or p1 is None or p0 is None:
         return {"has_data": False, "design": "", "items": 0, "p_value": math.nan, "difference": math.nan}
     pilot_change, var = p1[0] - p0[0], p1[1] + p0[1]
-    c1, c0 = _role_wave_cell(s, "comparison", wave), _role_wave_cell(s, "comparison", base)
+    c1, c0 = _role_wave_cell(s, "comparison", wave, minimum), _role_wave_cell(s, "comparison", base, minimum)
     if c1 is not None and c0 is not None:
         comparison_change, design = c1[0] - c0[0], "pilot against comparison"
         var += c1[1] + c0[1]
