@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 
 import network_hand
+import pandas as pd
 import pytest
 from wording import forbidden
 
@@ -23,12 +24,23 @@ def hand_db(tmp_path_factory, fw):
 
 
 def test_areas_together_weigh_each_neighbourhood_by_its_answers():
-    est, se, low, high = areas_together([0.40, 0.60], [0.05, 0.03], [100, 300])
-    assert est == pytest.approx(0.55)  # 0.25 x 0.40 + 0.75 x 0.60
-    assert se == pytest.approx(math.sqrt(0.25**2 * 0.05**2 + 0.75**2 * 0.03**2))
-    assert (low, high) == pytest.approx((0.55 - 1.959964 * se, 0.55 + 1.959964 * se))
-    with pytest.raises(ValueError):
-        areas_together([0.4], [0.05], [0])
+    cells = pd.DataFrame(
+        {
+            "group": ["a", "a", "b", "b"],
+            "estimate": [0.40, 0.60, 0.30, None],  # b's second neighbourhood held back
+            "se": [0.05, 0.03, 0.03, None],
+            "base_n": [100, 300, 250, None],
+        }
+    )
+    out = areas_together(cells, ["group"]).set_index("group")
+    se = math.sqrt(0.25**2 * 0.05**2 + 0.75**2 * 0.03**2)
+    assert out.loc["a", "estimate"] == pytest.approx(0.55)  # 0.25 x 0.40 + 0.75 x 0.60
+    assert out.loc["a", "se"] == pytest.approx(se)
+    assert (out.loc["a", "ci_low"], out.loc["a", "ci_high"]) == pytest.approx(
+        (0.55 - 1.959964 * se, 0.55 + 1.959964 * se)
+    )
+    assert (out.loc["a", "areas"], out.loc["a", "answers"], bool(out.loc["a", "shown"])) == (2, 400, True)
+    assert not out.loc["b", "shown"] and pd.isna(out.loc["b", "estimate"]) and out.loc["b", "areas"] == 2
 
 
 def test_each_council_side_by_side_per_statement(fw, hand_db):
@@ -108,3 +120,20 @@ def test_without_a_network_it_says_so(fw, tmp_path):
     assert section.paragraphs == [
         "No council's return has been brought into the network yet, so there is nothing to compare."
     ]
+
+
+def test_beyond_fifteen_councils_the_figures_are_in_tables_only(fw, tmp_path):
+    from helpers.store import network
+    from helpers.surfaces.network_sample import write_network_sample
+
+    db = tmp_path / "network.duckdb"
+    for made in write_network_sample(fw, tmp_path / "returns", 16, neighbourhoods=2):
+        network.import_return(db, made)
+    section = statements_section(db, fw, "working-xtra", "12m")
+    statements = fw.project("working-xtra").survey_statements
+    assert section.charts == [] and len(section.tables) == len(statements)
+    assert len(section.tables[0].display) == 32  # 16 councils x (pilot, comparison)
+    assert (
+        "With more than 15 councils the figures are in the tables only: a chart of every council would be too "
+        "crowded to read."
+    ) in section.notes

@@ -45,12 +45,18 @@ ESTIMATE_COLUMNS = [
     "council", "project", "measure", "statistic", "role", "wave", "areas", "answers", "estimate", "se", "ci_low",
     "ci_high", "shown",
 ]  # fmt: skip
+GROUP = ["council", "project", "measure", "statistic"]
 
 
-def _role_areas(did: pd.DataFrame, column: str) -> list[str]:
-    """The neighbourhoods a council's DiD pooled for a role, over all its waves (``;``-separated in the return)."""
-    names = {n for cell in did[column].dropna() for n in str(cell).split(";") if n}
-    return sorted(names)
+def _role_areas(did: pd.DataFrame) -> pd.DataFrame:
+    """The neighbourhoods each council's DiD pooled per role, over all its waves (``;``-separated in the return):
+    ``council, project, measure, statistic, role, neighbourhood``, each once."""
+    parts = []
+    for role, column in ROLES.items():
+        names = did[[*GROUP, column]].assign(neighbourhood=did[column].fillna("").astype(str).str.split(";"))
+        names = names.explode("neighbourhood").drop(columns=column).assign(role=role)
+        parts.append(names[names["neighbourhood"].astype(bool)])
+    return pd.concat(parts, ignore_index=True).drop_duplicates()
 
 
 def council_estimates(db: Path | str, fw: Framework, family: str) -> pd.DataFrame:
@@ -59,31 +65,26 @@ def council_estimates(db: Path | str, fw: Framework, family: str) -> pd.DataFram
 
     A role's neighbourhoods are those its DiD pooled; at a wave they make one figure only when every one of them
     is published there (``shown``): a figure from some of them would be of another place, and a neighbourhood
-    held back for a small base must stay so."""
+    held back for a small base must stay so (:func:`helpers.methods.meta.areas_together`)."""
     did = network.latest_rows(db, "did").merge(network.project_families(db), on=["council", "period", "project"])
     did = did[did["family"] == family]
+    if did.empty:
+        return pd.DataFrame(columns=ESTIMATE_COLUMNS)
     scores = network.latest_rows(db, "scores")
     scores = scores[scores["weighted"].fillna(False).astype(bool)]
-    level = fw.settings.thresholds.confidence_level
-    out = []
-    for (council, project, measure, statistic), rows in did.groupby(
-        ["council", "project", "measure", "statistic"], sort=True
-    ):
-        mine = scores[(scores["council"] == council) & (scores["measure"] == measure)]
-        mine = mine[mine["statistic"] == statistic]
-        for role, column in ROLES.items():
-            hoods = _role_areas(rows, column)
-            if not hoods:
-                continue
-            for wave in fw.settings.wave_ids:
-                cells = mine[(mine["wave"] == wave) & mine["neighbourhood"].isin(hoods)]
-                cells = cells[~cells["suppressed"].fillna(False).astype(bool)].dropna(subset=["estimate", "se"])
-                shown = len(cells) == len(hoods) and bool((cells["base_n"] > 0).all())
-                figures = (
-                    areas_together(cells["estimate"], cells["se"], cells["base_n"], level)
-                    if shown
-                    else (float("nan"),) * 4
-                )
-                answers = int(cells["base_n"].sum()) if shown else None
-                out.append([council, project, measure, statistic, role, wave, len(hoods), answers, *figures, shown])
-    return pd.DataFrame(out, columns=ESTIMATE_COLUMNS)
+    published = scores[~scores["suppressed"].fillna(False).astype(bool)]
+    waves = pd.DataFrame({"wave": list(fw.settings.wave_ids)})
+    cells = _role_areas(did).merge(waves, how="cross")  # every wave of every neighbourhood, published or not
+    cells = cells.merge(
+        published[["council", "neighbourhood", "measure", "statistic", "wave", "base_n", "estimate", "se"]],
+        on=["council", "neighbourhood", "measure", "statistic", "wave"],
+        how="left",
+    )
+    by = [*GROUP, "role", "wave"]
+    out = areas_together(cells, by, fw.settings.thresholds.confidence_level)
+    rank = {w: k for k, w in enumerate(fw.settings.wave_ids)}
+    roles = {r: k for k, r in enumerate(ROLES)}
+    out = out.sort_values(
+        by, key=lambda c: c.map(rank) if c.name == "wave" else (c.map(roles) if c.name == "role" else c), kind="stable"
+    )
+    return out[ESTIMATE_COLUMNS].reset_index(drop=True)

@@ -136,18 +136,42 @@ def wording_differences(wording: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out, columns=["measure", "councils"])
 
 
-def areas_together(estimates, se, answers, confidence: float = 0.95) -> tuple[float, float, float, float]:
-    """One council's neighbourhoods of a role (scheme or comparison) as one figure: ``(estimate, se, ci_low,
-    ci_high)``.
+def areas_together(cells: pd.DataFrame, by: list[str], confidence: float = 0.95) -> pd.DataFrame:
+    """Each group's neighbourhoods (one council's pilot or comparison areas at a wave) as one figure.
 
-    A return holds each neighbourhood's published estimate, se and number of answers but not its population,
-    so the network weighs each neighbourhood by its answers (``p_j = n_j / sum(n)``): ``estimate = sum(p_j
-    est_j)``, ``se = sqrt(sum(p_j^2 se_j^2))`` (neighbourhoods independent), a normal interval. A council's
-    own DiD weighs by adults instead, so this figure can differ a little from the one its reports show."""
-    est, s, n = (np.asarray(a, dtype=float) for a in (estimates, se, answers))
-    if len(est) == 0 or not (len(est) == len(s) == len(n)) or not np.all(n > 0):
-        raise ValueError("every neighbourhood needs an estimate, a se and a positive number of answers")
-    p = n / n.sum()
-    value, spread = float((p * est).sum()), float(np.sqrt((p**2 * s**2).sum()))
+    ``cells`` has a row per neighbourhood with ``by`` and ``estimate, se, base_n``; a row whose estimate is blank
+    (held back, or missing) makes its group's figure blank: a figure from some of the neighbourhoods would be of
+    another place. A return holds each neighbourhood's published estimate, se and number of answers but not its
+    population, so the network weighs each neighbourhood by its answers (``p_j = n_j / sum(n)``): ``estimate =
+    sum(p_j est_j)``, ``se = sqrt(sum(p_j^2 se_j^2))`` (neighbourhoods independent), a normal interval. A
+    council's own DiD weighs by adults instead, so this figure can differ a little from its reports'.
+
+    Returns ``by`` and ``areas, answers, estimate, se, ci_low, ci_high, shown``, a row per group."""
+    n = cells["base_n"].astype(float)
+    usable = cells["estimate"].notna() & cells["se"].notna() & (n > 0)
+    parts = cells[by].assign(
+        usable=usable.astype(int),
+        n=n.where(usable, 0.0),
+        n_est=(n * cells["estimate"]).where(usable, 0.0),
+        n2_var=(n**2 * cells["se"] ** 2).where(usable, 0.0),
+    )
+    sums = parts.groupby(by, sort=True, dropna=False).agg(
+        areas=("usable", "size"), usable=("usable", "sum"), n=("n", "sum"), n_est=("n_est", "sum"),
+        n2_var=("n2_var", "sum"),
+    )  # fmt: skip
+    shown = (sums["usable"] == sums["areas"]) & (sums["n"] > 0)
+    total = sums["n"].where(shown)
+    estimate, se = sums["n_est"] / total, np.sqrt(sums["n2_var"]) / total
     z = _z(confidence)
-    return value, spread, value - z * spread, value + z * spread
+    out = pd.DataFrame(
+        {
+            "areas": sums["areas"],
+            "answers": total,
+            "estimate": estimate,
+            "se": se,
+            "ci_low": estimate - z * se,
+            "ci_high": estimate + z * se,
+            "shown": shown,
+        }
+    )
+    return out.reset_index()

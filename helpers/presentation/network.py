@@ -320,14 +320,16 @@ def _estimate_cell(row) -> str:
     return f"{fmt.percent(row.estimate)} ({fmt.interval(row.ci_low, row.ci_high)}), {int(row.answers):,} answers"
 
 
-def _did_cell(did: pd.DataFrame, council: str, project: str, measure: str, wave: str, z: float) -> str:
-    """A council's DiD at the wave in points with its interval ('+6 points (+2 to +10)'), or 'not shown'."""
-    row = did[(did["council"] == council) & (did["project"] == project) & (did["measure"] == measure)]
-    row = row[(row["statistic"] == "agree") & (row["wave"] == wave)]
-    if row.empty or pd.isna(row["did"].iloc[0]) or bool(row["suppressed"].fillna(False).iloc[0]):
-        return fmt.NOT_SHOWN
-    d, se = float(row["did"].iloc[0]), float(row["se"].iloc[0])
-    return f"{fmt.points_text(d)} ({fmt.points_interval(d - z * se, d + z * se)})"
+def _did_cells(did: pd.DataFrame, wave: str, z: float) -> dict[tuple[str, str, str], str]:
+    """Each council's DiD at the wave per (council, project, measure), in points with its interval ('+6 points
+    (+2 to +10)'), or 'not shown' when held back."""
+    rows = did[(did["statistic"] == "agree") & (did["wave"] == wave)]
+    cells = {}
+    for r in rows.itertuples():
+        held = pd.isna(r.did) or pd.isna(r.se) or bool(False if pd.isna(r.suppressed) else r.suppressed)
+        shown = "" if held else f"{fmt.points_text(r.did)} ({fmt.points_interval(r.did - z * r.se, r.did + z * r.se)})"
+        cells[(r.council, r.project, r.measure)] = shown or fmt.NOT_SHOWN
+    return cells
 
 
 def _council_labels(estimates: pd.DataFrame, names: pd.DataFrame) -> dict[tuple[str, str], str]:
@@ -366,59 +368,48 @@ def statements_section(db: Path | str, fw: Framework, family: str, wave: str, me
     who = _council_labels(estimates, names)
     words = network.wording(path)
     differing = wording_differences(words[words["council"].isin(set(estimates["council"]))]).set_index("measure")
-    level = fmt.level(fw)
     statements = [s for s in fw.instrument.statement_ids if s in set(estimates["measure"])]
     section.headline = (
         f"{estimates['council'].nunique()} councils' % agreeing with each statement, wave by wave, in their pilot "
         "and comparison areas."
     )
+    dids = _did_cells(did, wave, z)
+    later = wave != fw.settings.baseline
     for measure in statements:
         mine = estimates[(estimates["measure"] == measure) & estimates["wave"].isin(waves)]
         short = fw.instrument.statement(measure).short
-        display, tidy, dots = [], [], []
-        for (council, project), rows in mine.groupby(["council", "project"], sort=True):
-            for role in ROLE_ORDER:
-                here = rows[rows["role"] == role].set_index("wave")
-                if here.empty:
-                    continue
-                line = {"Council": who[(council, project)], "Areas": AREAS_WORDS[role]}
-                line |= {labels[w]: _estimate_cell(here.loc[w]) for w in waves if w in here.index}
-                line[f"Difference-in-differences, {labels[wave]}"] = (
-                    _did_cell(did, council, project, measure, wave, z)
-                    if role == "pilot" and wave in did["wave"].values
-                    else ""
-                )
-                display.append(line)
-                for w, r in here.iterrows():
-                    tidy.append(_tidy_estimate(fw, who[(council, project)], measure, role, labels[w], r))
-                    dots.append(
-                        {"label": f"{who[(council, project)]}: {AREAS_WORDS[role]}", "group": labels[w]}
-                        | {"estimate": r.estimate, "ci_low": r.ci_low, "ci_high": r.ci_high, "shown": r.shown}
-                    )
-        table = pd.DataFrame(display)
-        if any(d["shown"] for d in dots):
-            chart_rows = pd.DataFrame([d for d in dots if d["shown"]]).assign(suppressed=False, low_base=False)
-            # the key's waves in order, even when a council's first row lacks one
-            chart_rows["group"] = pd.Categorical(chart_rows["group"], categories=[labels[w] for w in waves])
-            fig = charts.estimate_dots(
-                chart_rows,
-                title=f"% agreeing that {fmt.quoted(short)}, each council ({level} interval)",
-                minimum_base=fw.settings.thresholds.minimum_base,
+        lines: dict[tuple[str, str, str], dict] = {}  # (council, project, role) -> the table's row
+        tidy, dots = [], []
+        for r in mine.itertuples():
+            name, key = who[(r.council, r.project)], (r.council, r.project, r.role)
+            if key not in lines:
+                lines[key] = {"Council": name, "Areas": AREAS_WORDS[r.role]} | {labels[w]: "" for w in waves}
+                if later:
+                    shown = dids.get((r.council, r.project, measure), fmt.NOT_SHOWN) if r.role == "pilot" else ""
+                    lines[key][f"Difference-in-differences, {labels[wave]}"] = shown
+            lines[key][labels[r.wave]] = _estimate_cell(r)
+            tidy.append(_tidy_estimate(fw, name, measure, r.role, labels[r.wave], r))
+            dots.append(
+                {"label": f"{name}: {AREAS_WORDS[r.role]}", "group": labels[r.wave]}
+                | {"estimate": r.estimate, "ci_low": r.ci_low, "ci_high": r.ci_high, "shown": r.shown}
             )
-            alt = "; ".join(
-                f"{r['label']}, {r['group']}: "
-                + (f"{fmt.percent(r['estimate'])} ({fmt.interval(r['ci_low'], r['ci_high'])})" if r["shown"] else "")
-                + ("" if r["shown"] else fmt.NOT_SHOWN)
-                for r in dots
-            )
-            section.chart(fig, f"Share agreeing that {fmt.quoted(short)} in each council, by wave. {alt}")
+        order = sorted(lines, key=lambda k: (k[0], k[1], ROLE_ORDER.index(k[2])))
+        table = pd.DataFrame([lines[k] for k in order])
+        councils = mine["council"].nunique()
+        if councils <= CHART_MOST_COUNCILS and any(d["shown"] for d in dots):
+            section.chart(*_estimates_chart(fw, short, dots, [labels[w] for w in waves]))
         section.table(render.slug(short), table, f"% agreeing that {fmt.quoted(short)}", pd.DataFrame(tidy))
         if measure in differing.index:
             section.note(
                 f"Councils word {fmt.quoted(short)} differently ({differing.loc[measure, 'councils']}), so their "
                 "figures for it are side by side here but not pooled: a different question is a different measure."
             )
-    if (estimates["measure"].isin(statements) & ~estimates["shown"]).any():
+    if estimates["council"].nunique() > CHART_MOST_COUNCILS:
+        section.note(
+            f"With more than {CHART_MOST_COUNCILS} councils the figures are in the tables only: a chart of every "
+            "council would be too crowded to read."
+        )
+    if (estimates["measure"].isin(statements) & estimates["wave"].isin(waves) & ~estimates["shown"]).any():
         minimum = fw.settings.thresholds.minimum_base
         section.note(
             f"Not shown: one or more of a council's neighbourhoods had fewer than {minimum} responses at that "
@@ -433,6 +424,26 @@ def statements_section(db: Path | str, fw: Framework, family: str, wave: str, me
 
 
 ROLE_ORDER = ("pilot", "comparison")
+CHART_MOST_COUNCILS = 15  # beyond this many councils a statement's chart (two rows each) is too crowded to read
+
+
+def _estimates_chart(fw: Framework, short: str, dots: list[dict], waves: list[str]) -> tuple:
+    """A statement's dot chart (councils' pilot and comparison areas as rows, a colour and shape per wave) and its
+    text alternative, which names the figures not shown too."""
+    level = fmt.level(fw)
+    rows = pd.DataFrame([d for d in dots if d["shown"]]).assign(suppressed=False, low_base=False)
+    rows["group"] = pd.Categorical(rows["group"], categories=waves)  # the key's waves in order, whichever is missing
+    fig = charts.estimate_dots(
+        rows,
+        title=f"% agreeing that {fmt.quoted(short)}, each council ({level} interval)",
+        minimum_base=fw.settings.thresholds.minimum_base,
+    )
+    alt = "; ".join(
+        f"{d['label']}, {d['group']}: "
+        + (f"{fmt.percent(d['estimate'])} ({fmt.interval(d['ci_low'], d['ci_high'])})" if d["shown"] else fmt.NOT_SHOWN)
+        for d in dots
+    )
+    return fig, f"Share agreeing that {fmt.quoted(short)} in each council, by wave. {alt}"
 
 
 def _tidy_estimate(fw: Framework, council: str, measure: str, role: str, wave: str, r) -> dict:
