@@ -692,24 +692,39 @@ NO_NETWORK = (
 NO_COUNCIL = ""  # the council dropdown's value for "no council chosen"
 
 
-def network_sections(db: Path, fw: Framework, family: str, wave: str, measure: str, council: str) -> list[Section]:
+def network_sections(
+    db: Path, fw: Framework, family: str, wave: str, measure: str, council: str, made: dict | None = None
+) -> list[Section]:
     """What the network dashboard shows for one selection: the network report's sections (helpers.presentation
-    .network), the pooled evidence and the per-statement figures narrowed to the chosen statement."""
+    .network), the pooled evidence and the per-statement figures narrowed to the chosen statement. ``made``
+    keeps sections by what they depend on, so a change of council redraws only the self-evaluation."""
     from ..presentation import network as net
 
-    return [
-        net.councils_section(db, fw, family),
-        net.pooled_section(db, fw, family, wave, measure),
-        net.statements_section(db, fw, family, wave, measure),
-        net.ripple_section(db, fw, family),
-        net.self_evaluation_section(db, fw, council),
-    ]
+    made = {} if made is None else made
+    wanted = (
+        (net.councils_section, (family,)),
+        (net.pooled_section, (family, wave, measure)),
+        (net.statements_section, (family, wave, measure)),
+        (net.ripple_section, (family,)),
+        (net.self_evaluation_section, (council,)),
+    )
+    out = []
+    for make, args in wanted:
+        key = (make.__name__, *args)
+        if key not in made:
+            if len(made) >= SECTION_CACHE_SIZE:
+                made.clear()
+            made[key] = make(db, fw, *args)
+        out.append(made[key])
+    return out
 
 
-def network_view(db: Path, fw: Framework, family: str, wave: str, measure: str, council: str = "") -> View:
+def network_view(
+    db: Path, fw: Framework, family: str, wave: str, measure: str, council: str = "", made: dict | None = None
+) -> View:
     """The network dashboard's view of one family, wave, statement and (optionally) council."""
-    made = network_sections(db, fw, family, wave, measure, council)
-    return _view(made, (family, wave, measure, council), downloads=render.slug("network", family, wave))
+    sections_shown = network_sections(db, fw, family, wave, measure, council, made)
+    return _view(sections_shown, (family, wave, measure, council), downloads=render.slug("network", family, wave))
 
 
 class NetworkDashboard(widgets.VBox):
@@ -724,7 +739,7 @@ class NetworkDashboard(widgets.VBox):
         self.fw = fw = _framework(fw)
         self.db = Path(db) if db else paths.NETWORK_DB
         self.view = View()
-        self._views: dict[tuple, View] = {}
+        self._made: dict[tuple, Section] = {}  # sections kept by what they depend on (network_sections)
         if not self.db.exists():
             self.children = [_message(NO_NETWORK)]
             return
@@ -783,11 +798,7 @@ class NetworkDashboard(widgets.VBox):
 
         def draw() -> str:
             key = (self.family.value, self.wave.value, self.measure.value or "", self.council.value)
-            if key not in self._views:
-                if len(self._views) >= SECTION_CACHE_SIZE:
-                    self._views.clear()
-                self._views[key] = network_view(self.db, self.fw, *key)
-            self.view = self._views[key]
+            self.view = network_view(self.db, self.fw, *key, made=self._made)
             return self.view.html
 
         _show(self.body, _safely(draw))
