@@ -78,6 +78,20 @@ _READY = """() => {
     && document.querySelector('.wb-body .wb-view') !== null;
 }"""
 
+# Each committee page notes, itself, the moment it became interactive (or showed the busy page), so that a
+# page ready while the benchmark was still waiting for another is timed when it was ready, not when looked at.
+_NOTE_READY = f"""(() => {{
+  const ready = {_READY};
+  const check = () => {{
+    if (document.title.includes('busy') || (document.readyState !== 'loading' && ready())) {{
+      window.__wbReady = performance.now();
+    }} else {{
+      setTimeout(check, 10);
+    }}
+  }};
+  document.addEventListener('DOMContentLoaded', check);
+}})();"""
+
 _CHANGE = """async ([label, option]) => {
   const control = [...document.querySelectorAll('label')].find(l => l.textContent === label);
   const select = document.getElementById(control.htmlFor);
@@ -124,6 +138,26 @@ def _at_rest(server, pooled: int, hold: float) -> float:
     raise RuntimeError(f"the dashboard server did not come back to its {pooled} pooled kernels")
 
 
+def _browser_cpu_seconds(server) -> float:
+    """Processor time used so far by the browsers this benchmark started (Chromium's processes, alive now).
+
+    With every viewer's browser on the server's cores, this sets a floor: no viewer can be interactive before
+    the browsers' processor time divided by the cores has passed."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    ours = {pid for pid, _ in dashboard_server._family(os.getpid())} - server.pids()
+    total = 0
+    for pid in ours:
+        try:
+            if b"chrom" not in (Path("/proc") / str(pid) / "cmdline").read_bytes().split(b"\0")[0]:
+                continue
+        except OSError:
+            continue
+        fields = dashboard_server._proc_stat(pid)
+        if len(fields) > 12:
+            total += int(fields[11]) + int(fields[12])
+    return total / ticks
+
+
 def _committee(browser, server, viewers: int, pooled: int, hold: float) -> dict:
     """``viewers`` people open the project dashboard at once; their times, the kernels and the memory.
 
@@ -143,8 +177,10 @@ def _committee(browser, server, viewers: int, pooled: int, hold: float) -> dict:
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
     contexts = [browser.new_context(viewport={"width": 1280, "height": 900}) for _ in range(viewers)]
+    for context in contexts:
+        context.add_init_script(_NOTE_READY)
     pages = [context.new_page() for context in contexts]
-    server_cpu = server.cpu_seconds()
+    server_cpu, browser_cpu = server.cpu_seconds(), _browser_cpu_seconds(server)
     target = f"{server.url}/voila/render/project.ipynb"
     for page in pages:  # every navigation starts now; none waits for another's answer
         page.evaluate("url => setTimeout(() => { location.href = url; }, 0)", target)
@@ -152,13 +188,14 @@ def _committee(browser, server, viewers: int, pooled: int, hold: float) -> dict:
     delivered: list[float] = []  # the server's part: the whole page received (the rest is the browser's work)
     for page in pages:
         page.set_default_timeout(180_000)
-        page.wait_for_function(f"() => document.title.includes('busy') || ({_READY})()", polling=10)
+        page.wait_for_function("() => window.__wbReady !== undefined", polling=50)
         if "busy" in page.title():
             seconds.append(None)
             continue
-        seconds.append(page.evaluate("() => performance.now()") / 1000)
+        seconds.append(page.evaluate("() => window.__wbReady") / 1000)
         delivered.append(page.evaluate("() => performance.getEntriesByType('navigation')[0].responseEnd") / 1000)
     server_cpu = server.cpu_seconds() - server_cpu
+    browser_cpu = _browser_cpu_seconds(server) - browser_cpu
     time.sleep(2)  # the pools start refilling
     for context in contexts:
         context.close()
@@ -174,6 +211,9 @@ def _committee(browser, server, viewers: int, pooled: int, hold: float) -> dict:
         "busy_pages": seconds.count(None),
         "page_delivered_max_s": round(max(delivered), 2) if delivered else None,
         "server_cpu_s": round(server_cpu, 1),
+        "browsers_cpu_s": round(browser_cpu, 1),
+        # the browsers' processor time spread over every core of this machine: no viewer can be faster
+        "browsers_floor_s": round(browser_cpu / (os.cpu_count() or 1), 1),
         "kernels": {"before": before["kernels"], "peak": peak["kernels"], "after": server.kernels()},
         "memory_mb": {
             "before": before["memory_mb"],
