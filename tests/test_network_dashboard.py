@@ -105,7 +105,17 @@ def test_this_council_beside_the_network(dashboard, fw):
     assert levels["Aspiring"].tolist() == [1] * len(fw.self_evaluation.areas)
     assert levels["Leading"].tolist() == [1] * len(fw.self_evaluation.areas)
     ripple = dashboard.tables["ripple-network"]
-    assert set(zip(ripple["Council"], ripple["Strength"], strict=True)) == {("Ashby", "+0.40"), ("Brent", "-0.10")}
+    by_council = ripple.groupby("council")
+    assert sorted(by_council.groups) == ["Ashby", "Brent"]
+    # every ideal: Ashby +0.40, Brent -0.10; ripple.yaml: 0.2 and up "moderate", above -0.2 "little or none"
+    assert by_council["strength"].unique().map(lambda v: [round(x, 2) for x in v]).to_dict() == {
+        "Ashby": [0.4],
+        "Brent": [-0.1],
+    }
+    assert by_council["strength_words"].unique().map(list).to_dict() == {
+        "Ashby": ["moderate"],
+        "Brent": ["little or none"],
+    }
 
 
 def test_a_kind_of_scheme_without_results_says_so(dashboard, fw):

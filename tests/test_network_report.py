@@ -145,6 +145,7 @@ def _hand_network(fw, folder):
         ).assign(level_name="", score=np.nan)
         ripple = tables["ripple"]
         ripple.loc[ripple["project"] == "working-xtra", "strength"] = 0.1 * (k + 1)
+        ripple.loc[ripple["project"] == "working-xtra", "certainty"] = (0.2, 0.5, 0.7)[k]
         made.append(returns.write_return(folder / f"{council}.zip", synthetic_manifest(fw, council), tables))
     db = folder / "network.duckdb"
     assert main(["network", "import", *map(str, made), "--db", str(db)]) == 0
@@ -173,10 +174,20 @@ def test_the_ripple_side_by_side(fw, tmp_path):
     table = section.tables[0].display
     ideals = sorted({fw.ideal_of(line.outcome).id for line in fw.project("working-xtra").ripple})
     names = [i.name for i in fw.ideals if i.id in ideals]  # the framework's order
-    assert table["Ideal"].tolist() == [n for n in names for _ in range(3)]
-    assert table["Council"].tolist() == ["Ashby", "Brent", "Corby"] * len(names)
-    assert table["Strength"].tolist() == ["+0.10", "+0.20", "+0.30"] * len(names)
+    assert table.columns.tolist() == ["Council", *names]
+    assert table["Council"].tolist() == ["Ashby", "Brent", "Corby"]
+    # ripple.yaml's bands: strength 0.2 and up "moderate", above -0.2 "little or none"; certainty 1/3 and up
+    # "moderate", 2/3 and up "high", else "low"
+    expected = [
+        "+0.10 (little or none), certainty 0.20 (low)",
+        "+0.20 (moderate), certainty 0.50 (moderate)",
+        "+0.30 (moderate), certainty 0.70 (high)",
+    ]
+    for name in names:
+        assert table[name].tolist() == expected
     assert section.headline == "How far the ripple reached each ideal, in 3 councils."
+    tidy = section.tables[0].tidy
+    assert len(tidy) == 3 * len(names) and sorted(set(tidy["strength"].round(2))) == [0.1, 0.2, 0.3]
 
 
 def test_the_councils_and_how_their_frameworks_differ(fw, tmp_path):

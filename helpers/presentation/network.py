@@ -244,17 +244,41 @@ def ripple_section(db: Path | str, fw: Framework, family: str) -> Section:
     section = Section(title=title)
     if ripple.empty:
         return section.message("No council has sent a ripple for this kind of scheme yet.")
-    ideals = {i.id: i.name for i in fw.ideals}
-    shown = ripple.assign(
-        Ideal=ripple["ideal"].map(ideals),
-        Strength=ripple["strength"].map(lambda v: fmt.signed(v, 2) if pd.notna(v) else "no evidence yet"),
-        Certainty=ripple["certainty"].map(lambda v: f"{v:.2f}" if pd.notna(v) else ""),
+    rule = fw.ripple_rule
+    ideals = [i for i in fw.ideals if i.id in set(ripple["ideal"])]  # the framework's order
+
+    def reach(strength: float, certainty: float) -> str:
+        """'+0.21 (weak), certainty 0.41 (low)': the figures, and their words on this workbook's scale."""
+        if pd.isna(strength):
+            return "no evidence yet"
+        return (
+            f"{fmt.signed(strength, 2)} ({rule.strength_words(strength)}), "
+            f"certainty {certainty:.2f} ({rule.certainty_words(certainty)})"
+        )
+
+    cells = ripple.assign(reach=[reach(v, c) for v, c in zip(ripple["strength"], ripple["certainty"], strict=True)])
+    display = (
+        cells.pivot(index="council", columns="ideal", values="reach")
+        .reindex(columns=[i.id for i in ideals])
+        .fillna("not in its map")
+        .rename(columns={i.id: i.name for i in ideals})
+        .rename_axis(index="Council", columns=None)
+        .reset_index()
+        .sort_values("Council", kind="stable")
     )
-    rank = {i.id: k for k, i in enumerate(fw.ideals)}  # the framework's order of the ideals
-    shown = shown.assign(rank=shown["ideal"].map(rank)).sort_values(["rank", "council"], kind="stable")
-    display = shown[["Ideal", "council", "Strength", "Certainty"]].rename(columns={"council": "Council"})
+    tidy = ripple.assign(
+        ideal=ripple["ideal"].map({i.id: i.name for i in ideals}),
+        strength_words=ripple["strength"].map(lambda v: rule.strength_words(v) if pd.notna(v) else "no evidence yet"),
+        certainty_words=ripple["certainty"].map(lambda v: rule.certainty_words(v) if pd.notna(v) else ""),
+    )[["council", "ideal", "strength", "strength_words", "certainty", "certainty_words"]]
+    tidy = tidy.sort_values(["council", "ideal"], kind="stable").reset_index(drop=True)
     section.headline = f"How far the ripple reached each ideal, in {ripple['council'].nunique()} councils."
-    return section.table("ripple-network", display.reset_index(drop=True), "Ripple strength and certainty", display)
+    section.table("ripple-network", display.reset_index(drop=True), "Ripple strength and certainty", tidy)
+    return section.note(
+        "Strength runs from -1 (every piece of evidence clearly worse) to +1 (every piece clearly better); "
+        "certainty from 0 to 1 (how much of the planned evidence is in and clearly points the same way). The "
+        "words use the same bands for every council."
+    )
 
 
 def _period_words(fw: Framework, period: str) -> str:
