@@ -747,3 +747,37 @@ def test_cli_weights_table_and_csv(sample_db, tmp_path, capsys):
     assert merged["weight_max"].to_numpy() == pytest.approx(merged["weight_max_summary"].to_numpy(), rel=1e-12)
     assert main(["weights", "--project", "allotments", "--db", str(sample_db)]) == 2
     assert "unknown project 'allotments'" in capsys.readouterr().err
+
+
+def _with_weighting(fw, **update):
+    weighting = fw.settings.weighting.model_copy(update=update)
+    return fw.model_copy(update={"settings": fw.settings.model_copy(update={"weighting": weighting})})
+
+
+def test_the_scores_command_weights_a_project_to_its_own_margins(sample_db, fw, capsys):
+    """``scores --project P`` gives P's neighbourhoods weighted to P's margins: the same figures as a framework
+    whose margins for every project are P's; without --project it says which margins it used."""
+    from argparse import Namespace
+
+    from helpers.surfaces.cli import table_for
+
+    own = _with_weighting(fw, rake_to_by_project={"working-xtra": ("age_band",)})
+    everyone = _with_weighting(fw, rake_to=("age_band",))
+    hoods = ["brookside", "hollins", "millbrook", "oakfield"]  # the sample's Working Xtra areas (areas.csv)
+
+    def args(**given):
+        return Namespace(**({"db": sample_db, "neighbourhood": None, "wave": None, "project": None} | given))
+
+    mine = table_for("scores", own, args(project="working-xtra"))
+    expected = table_for("scores", everyone, args(neighbourhood=hoods))
+    assert sorted(mine["neighbourhood"].unique()) == hoods
+    key = ["neighbourhood", "wave", "measure", "statistic"]
+    mine, expected = mine.sort_values(key).reset_index(drop=True), expected.sort_values(key).reset_index(drop=True)
+    pd.testing.assert_frame_equal(mine, expected)
+    default = table_for("scores", own, args(neighbourhood=hoods)).sort_values(key).reset_index(drop=True)
+    assert not np.allclose(default["estimate"], mine["estimate"], equal_nan=True)  # the margins matter here
+    assert "give --project for a project's own margins" in capsys.readouterr().err
+    change = table_for("change", own, args(project="working-xtra"))
+    assert sorted(change["neighbourhood"].unique()) == hoods
+    with pytest.raises(UserError, match=r"unknown neighbourhood 'ashgrove' in project 'working-xtra'; known: "):
+        table_for("scores", own, args(project="working-xtra", neighbourhood=["ashgrove"]))

@@ -110,13 +110,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mode", help="xlsform: fix the mode (e.g. online, placed) for this deployment")
     _db_arg(p)
 
+    project_help = "project id: its neighbourhoods only, weighted to its margins (as its reports are)"
     p = verbs.add_parser("scores", help="survey estimates per neighbourhood, wave and statement")
     p.add_argument("--neighbourhood", type=_list_arg, help="neighbourhood id(s), comma separated")
     p.add_argument("--wave", type=_list_arg, help="wave id(s), comma separated")
+    p.add_argument("--project", help=project_help)
     _csv_arg(p)
     _db_arg(p)
 
     p = verbs.add_parser("change", help="each wave against baseline, per neighbourhood")
+    p.add_argument("--project", help=project_help)
     _csv_arg(p)
     _db_arg(p)
 
@@ -565,23 +568,33 @@ def table_for(verb: str, fw, args: argparse.Namespace):
         areas = access.load_areas(con)
         population = access.load_population(con)
         hoods = getattr(args, "neighbourhood", None)
-        if verb == "did":
-            fw.project(args.project)
-            hoods = areas.loc[areas["project"] == args.project, "neighbourhood"].tolist()
+        project = getattr(args, "project", None)
+        known = sorted(set(areas["neighbourhood"]))
+        if project:
+            fw.project(project)
+            known = sorted(set(areas.loc[areas["project"] == project, "neighbourhood"]))
+        for h in hoods or []:
+            if h not in known:
+                where = f" in project '{project}'" if project else ""
+                raise UserError(f"unknown neighbourhood '{h}'{where}; known: {allowed(known)}")
+        if project and not hoods:
+            hoods = known
         responses = access.load_responses(con, fw, hoods)
     finally:
         con.close()
-    known = sorted(set(areas["neighbourhood"]))
-    for h in hoods or []:
-        if h not in known:
-            raise UserError(f"unknown neighbourhood '{h}'; known: {allowed(known)}")
+    if not project and fw.settings.weighting.rake_to_by_project:
+        print(
+            "note: weighted to the margins every project shares (settings.yaml weighting.rake_to); give --project "
+            "for a project's own margins, as its reports use",
+            file=sys.stderr,
+        )
     if responses.empty:
         raise UserError(f"no survey responses in {args.db} for that selection")
     waves = getattr(args, "wave", None)
     for w in waves or []:
         if w not in fw.settings.wave_ids:
             raise UserError(f"unknown wave '{w}'; known: {allowed(fw.settings.wave_ids)}")
-    scores = estimates.scores(responses, population, fw, project=args.project if verb == "did" else None)
+    scores = estimates.scores(responses, population, fw, project=project)
     if verb == "scores":
         return scores[scores["wave"].isin(waves)].reset_index(drop=True) if waves else scores
     if verb == "change":
