@@ -16,7 +16,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers.methods.meta import FIXED_EFFECT, RANDOM_EFFECTS, meta_table, pool, wording_differences
+from helpers.methods.meta import (
+    FIXED_EFFECT,
+    RANDOM_EFFECTS,
+    meta_table,
+    pool,
+    worded_as_reference,
+    wording_differences,
+)
 
 Z95 = 1.959963984540054
 
@@ -163,7 +170,7 @@ def test_meta_table_groups_filters_and_labels():
     assert t.loc[0, "tau2"] == pytest.approx(9.0)
 
 
-def test_wording_differences_names_the_councils():
+def test_wording_differences_leave_out_the_councils_that_differ_from_the_network():
     wording = pd.DataFrame(
         [
             ["Ashby", "s01", "aaa"],
@@ -171,8 +178,25 @@ def test_wording_differences_names_the_councils():
             ["Corby", "s01", "bbb"],
             ["Ashby", "s02", "ccc"],
             ["Brent", "s02", "ccc"],
+            ["Ashby", "s03", "xxx"],  # the network words s03 as "ddd": both councils differ from it
+            ["Brent", "s03", "yyy"],
+            ["Ashby", "s09", "eee"],  # s09 is not in the network's framework: the councils differ from each other
+            ["Corby", "s09", "fff"],
+            ["Ashby", "s10", "ggg"],  # nor s10, but the councils agree: nothing to leave out
+            ["Brent", "s10", "ggg"],
         ],
         columns=["council", "measure", "sha256"],
     )
-    d = wording_differences(wording)
-    assert d.values.tolist() == [["s01", "Ashby, Brent; Corby"]]
+    reference = {"s01": "aaa", "s02": "ccc", "s03": "ddd"}
+    d = wording_differences(wording, reference)
+    assert d.values.tolist() == [["s01", ("Corby",)], ["s03", ("Ashby", "Brent")], ["s09", ("Ashby", "Corby")]]
+    rows = wording.assign(did=range(len(wording)))
+    kept = worded_as_reference(rows, d)
+    assert list(zip(kept["council"], kept["measure"], strict=True)) == [
+        ("Ashby", "s01"),
+        ("Brent", "s01"),
+        ("Ashby", "s02"),
+        ("Brent", "s02"),
+        ("Ashby", "s10"),
+        ("Brent", "s10"),
+    ]

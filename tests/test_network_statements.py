@@ -99,12 +99,13 @@ def test_a_statement_worded_differently_is_named_and_not_pooled(fw, hand_db):
     short = fw.instrument.statement(network_hand.statement(fw)).short
     section = statements_section(hand_db, fw, "working-xtra", "12m")
     assert (
-        f"Councils word \u2018{short}\u2019 differently (Ashby; Brent), so their figures for it are side by side "
-        "here but not pooled: a different question is a different measure."
+        f"Brent words \u2018{short}\u2019 differently from the network's framework, so their figures for it are "
+        "side by side here but left out of the pooling: a different question is a different measure."
     ) in section.notes
     pooled = pooled_section(hand_db, fw, "working-xtra", "12m")
     assert pooled.notes == [
-        f"Agreement that \u2018{short}\u2019 is not pooled: councils word it differently (Ashby; Brent)."
+        f"Agreement that \u2018{short}\u2019: Brent is left out of the pooling, because the question is worded "
+        "differently there from the network's framework."
     ]
 
 

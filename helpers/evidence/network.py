@@ -2,7 +2,8 @@
 
 ``pooled_table(db, fw, family)`` is what ``network meta`` writes and the network report shows: each council's
 latest DiD (:func:`helpers.store.network.pooling_rows`) pooled by :func:`helpers.methods.meta.meta_table`,
-waves in the framework's order, with the measures left out because councils word them differently.
+waves in the framework's order, with the councils left out of a measure because they word it differently from
+this workbook's framework.
 
 ``council_estimates(db, fw, family)`` is each council's own figures per statement and wave, for its scheme's
 neighbourhoods and its comparison neighbourhoods together (:func:`helpers.methods.meta.areas_together`),
@@ -17,19 +18,28 @@ import pandas as pd
 
 from ..config.errors import UserError, allowed
 from ..config.framework import Framework
-from ..methods.meta import areas_together, meta_table, wording_differences
+from ..methods.meta import areas_together, meta_table, worded_as_reference, wording_differences
 from ..store import network
 
 
+def wording_left_out(db: Path | str, fw: Framework, councils: set[str]) -> pd.DataFrame:
+    """Of ``councils``, those that word a measure differently from this workbook's framework, per measure
+    (:func:`helpers.methods.meta.wording_differences`): ``measure, councils``."""
+    from ..store.returns import wording_hashes
+
+    words = network.wording(db)
+    return wording_differences(words[words["council"].isin(councils)], wording_hashes(fw))
+
+
 def pooled_table(db: Path | str, fw: Framework, family: str | None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(the pooled table, the measures not pooled because their wording differs, with the councils on each)."""
+    """(the pooled table, the councils left out of a measure's pooling because they word it differently from this
+    workbook's framework: ``measure, councils``)."""
     rows = network.pooling_rows(db, family)
     if family and rows.empty:
         known = network.families(db)
         raise UserError(f"no council's return has the family '{family}'; families held: {allowed(known)}")
-    words = network.wording(db)
-    differing = wording_differences(words[words["council"].isin(set(rows["council"]))])
-    rows = rows[~rows["measure"].isin(set(differing["measure"]))]
+    differing = wording_left_out(db, fw, set(rows["council"]))
+    rows = worded_as_reference(rows, differing)
     table = meta_table(rows, confidence=fw.settings.thresholds.confidence_level)
     rank = {w: i for i, w in enumerate(fw.settings.wave_ids)}  # waves in the framework's order, not by name
     table = table.sort_values(

@@ -16,16 +16,18 @@ elsewhere. Treating each council's DiD and its standard error as one study, the 
 
 The arithmetic is ``statsmodels.stats.meta_analysis.combine_effects`` (checked against R's ``metafor``); this
 module chooses what is pooled: a council's row enters only with a published DiD and a positive standard
-error, a group needs at least two councils, and a measure whose wording differs between councils is not
-pooled at all (:func:`wording_differences`), because a different question is a different measure.
+error, a group needs at least two councils, and a council that words a measure differently from the network's
+own framework is left out of that measure's pooling and named (:func:`wording_differences`), because a different
+question is a different measure; the other councils' figures for it are still pooled.
 
 ``pool(effects, variances, method, confidence)``, ``meta_table(rows, methods, confidence)``,
-``wording_differences(wording)``
+``wording_differences(wording, reference)``, ``worded_as_reference(rows, differing)``
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -123,17 +125,31 @@ def meta_table(
     return pd.DataFrame(out, columns=META_COLUMNS).astype({"councils": "int64"})
 
 
-def wording_differences(wording: pd.DataFrame) -> pd.DataFrame:
-    """The measures worded differently by different councils, so not pooled: ``measure, councils`` where
-    ``councils`` names each council against its wording's hash, for the page to say which and why.
+def wording_differences(wording: pd.DataFrame, reference: Mapping[str, str]) -> pd.DataFrame:
+    """The councils left out of a measure's pooling because they word it differently from ``reference`` (the
+    network's own framework: measure -> the sha256 of its wording, :func:`helpers.store.returns.wording_hashes`).
 
-    ``wording`` has a row per council x measure with its wording's hash (``council, measure, sha256``)."""
+    ``wording`` has a row per council x measure with its wording's hash (``council, measure, sha256``). A measure
+    the reference does not hold has no wording to pool to: when the councils word it differently, each is left
+    out. Returns ``measure, councils`` (a tuple of the councils left out, in order), a row per measure with any, in
+    order of measure."""
     out = []
     for measure, group in wording.groupby("measure", sort=True):
-        if group["sha256"].nunique() > 1:
-            versions = group.groupby("sha256", sort=True)["council"].apply(lambda c: ", ".join(sorted(c)))
-            out.append([measure, "; ".join(versions.sort_values())])
+        expected = reference.get(measure)
+        if expected is None:
+            differ = group["council"] if group["sha256"].nunique() > 1 else group["council"].iloc[:0]
+        else:
+            differ = group.loc[group["sha256"] != expected, "council"]
+        if len(differ):
+            out.append([measure, tuple(sorted(set(differ)))])
     return pd.DataFrame(out, columns=["measure", "councils"])
+
+
+def worded_as_reference(rows: pd.DataFrame, differing: pd.DataFrame) -> pd.DataFrame:
+    """``rows`` (a row per council and measure, among others) without those :func:`wording_differences` left out."""
+    left_out = {(c, m) for m, cs in zip(differing["measure"], differing["councils"], strict=True) for c in cs}
+    keep = [(c, m) not in left_out for c, m in zip(rows["council"], rows["measure"], strict=True)]
+    return rows[keep]
 
 
 def areas_together(cells: pd.DataFrame, by: list[str], confidence: float = 0.95) -> pd.DataFrame:

@@ -107,7 +107,7 @@ def _method_label(method: str) -> str:
 def pooled_section(db: Path | str, fw: Framework, family: str, wave: str, measure: str = "") -> Section:
     """The network report's section for one family at one wave (one measure, given ``measure``: the
     dashboard's choice): a sentence and a forest plot per measure pooled, the pooled figures as a table, and the
-    measures not pooled because councils word them differently."""
+    councils left out of a measure's pooling because they word it differently from the network's framework."""
     from ..config import paths
     from ..evidence.network import pooled_table
     from ..store import network
@@ -175,14 +175,24 @@ def _pooled_display(fw: Framework, here: pd.DataFrame) -> pd.DataFrame:
 
 
 def _not_pooled(section: Section, fw: Framework, differing: pd.DataFrame) -> Section:
-    """A note for each measure left out of the pooling because councils word it differently, naming them (also
-    when nothing else could be pooled: the reason is the page's to say)."""
+    """A note for each measure some councils are left out of, naming them, because they word it differently from
+    the framework this network uses (also when nothing could be pooled: the reason is the page's to say)."""
     for d in differing.itertuples():
         section.note(
-            f"{_upper_first(_measure_words(fw, d.measure, 'agree'))} is not pooled: councils word it differently "
-            f"({d.councils})."
+            f"{_upper_first(_measure_words(fw, d.measure, 'agree'))}: {_left_out_words(d.councils)} out of the "
+            "pooling, because the question is worded differently there from the network's framework."
         )
     return section
+
+
+def _left_out_words(councils: tuple[str, ...]) -> str:
+    """'Brent is left' or 'Brent and Corby are left'."""
+    return f"{_and_list(councils)} {'are' if len(councils) > 1 else 'is'} left"
+
+
+def _and_list(names: tuple[str, ...]) -> str:
+    """('Ashby', 'Brent', 'Corby') as 'Ashby, Brent and Corby'."""
+    return f"{', '.join(names[:-1])} and {names[-1]}" if len(names) > 1 else names[0]
 
 
 def _no_network(db: Path | str, title: str) -> tuple[Path, Section | None]:
@@ -369,9 +379,9 @@ def statements_section(db: Path | str, fw: Framework, family: str, wave: str, me
     """Per statement, the councils side by side: each council's % agreeing at every wave up to ``wave``, in its
     scheme's neighbourhoods and in its comparison neighbourhoods (each with its interval and answers), and its
     DiD at ``wave``; a chart per statement (one statement, given ``measure``: the dashboard's choice); and the
-    statements some councils word differently, named, since those are not pooled."""
-    from ..evidence.network import council_estimates
-    from ..methods.meta import wording_differences
+    councils that word a statement differently from the network's framework, named, since their figures
+    for it are left out of the pooling."""
+    from ..evidence.network import council_estimates, wording_left_out
     from ..store import network
 
     title = f"{family_name(fw, family)}: each statement in each council"
@@ -390,8 +400,7 @@ def statements_section(db: Path | str, fw: Framework, family: str, wave: str, me
     z = normal_quantile(0.5 + fw.settings.thresholds.confidence_level / 2)
     names = network.project_names(path)
     who = _council_labels(estimates, names)
-    words = network.wording(path)
-    differing = wording_differences(words[words["council"].isin(set(estimates["council"]))]).set_index("measure")
+    differing = wording_left_out(path, fw, set(estimates["council"])).set_index("measure")
     statements = [s for s in fw.instrument.statement_ids if s in set(estimates["measure"])]
     section.headline = (
         f"{estimates['council'].nunique()} councils' % agreeing with each statement, wave by wave, in their pilot "
@@ -424,9 +433,12 @@ def statements_section(db: Path | str, fw: Framework, family: str, wave: str, me
             section.chart(*_estimates_chart(fw, short, dots, [labels[w] for w in waves]))
         section.table(render.slug(short), table, f"% agreeing that {fmt.quoted(short)}", pd.DataFrame(tidy))
         if measure in differing.index:
+            others = differing.loc[measure, "councils"]
+            verb = "word" if len(others) > 1 else "words"
             section.note(
-                f"Councils word {fmt.quoted(short)} differently ({differing.loc[measure, 'councils']}), so their "
-                "figures for it are side by side here but not pooled: a different question is a different measure."
+                f"{_and_list(others)} {verb} {fmt.quoted(short)} differently from the network's "
+                "framework, so their figures for it are side by side here but left out of the pooling: a different "
+                "question is a different measure."
             )
     if estimates["council"].nunique() > CHART_MOST_COUNCILS:
         section.note(

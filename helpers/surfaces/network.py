@@ -88,5 +88,6 @@ def _meta(fw: Framework, args: argparse.Namespace) -> int:
     else:
         print(table.to_string(index=False) if len(table) else "nothing to pool: fewer than two councils per measure")
     for r in differing.itertuples():
-        print(f"not pooled: {r.measure}, worded differently by different councils ({r.councils})")
+        councils = "; ".join(r.councils)
+        print(f"left out of {r.measure}'s pooling, worded differently from this workbook's framework: {councils}")
     return 0
