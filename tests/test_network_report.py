@@ -48,6 +48,24 @@ def test_the_pooled_sentence(fw):
     assert "did not change" in pooled_sentence(fw, _row(pooled=0.004, ci_low=-0.03, ci_high=0.04))
 
 
+def test_an_average_is_pooled_on_its_own_scale_not_in_points(fw):
+    """Happiness yesterday (0 to 10) and a statement's average answer (1 to 5, instrument.yaml) are averages: a
+    change of 0.123 is 0.12 on the scale, not "12 points"."""
+    happy = _row(measure="happiness", statistic="mean", pooled=0.123, ci_low=-0.051, ci_high=0.297, councils=3)
+    assert pooled_sentence(fw, happy) == (
+        "Across 3 councils, employment support schemes raised average happiness yesterday (on a scale of 0 to 10) "
+        "by 0.12, 95% interval -0.05 to 0.30; results varied little between councils."
+    )
+    s05 = fw.instrument.statement("s05").short
+    average = pooled_sentence(fw, _row(statistic="mean", pooled=-0.004, ci_low=-0.2, ci_high=0.19))
+    assert average.startswith(
+        f"Across 7 councils, employment support schemes did not change the average answer to \u2018{s05}\u2019 "
+        "(on a scale of 1 to 5), 95% interval -0.20 to 0.19;"
+    )
+    health = pooled_sentence(fw, _row(measure="general_health", statistic="good"))
+    assert "raised the share in good or very good health by 6 points, 95% interval 2 to 10" in health
+
+
 @pytest.mark.parametrize(("i2", "words"), [(0.0, "little"), (0.249, "little"), (0.25, "somewhat"), (0.5, "a lot")])
 def test_variation_words(i2, words):
     assert f"varied {words}" in variation_words(i2)

@@ -138,3 +138,27 @@ def test_beyond_fifteen_councils_the_figures_are_in_tables_only(fw, tmp_path):
         "With more than 15 councils the figures are in the tables only: a chart of every council would be too "
         "crowded to read."
     ) in section.notes
+
+
+def test_in_brief_names_the_scheme_and_the_clear_pooled_changes(fw, hand_db):
+    """network_hand's second statement at 12 months: random effects +6 points, interval +2 to +10, I2 50% (worked
+    in its docstring); the first statement has only Ashby left (Brent words it differently): nothing to pool. At
+    6 months both councils +2, se 2: pooled +2, se sqrt(1 / 5000) = 0.01414, interval -0.77 to +4.77: not clear."""
+    from helpers.presentation.network import in_brief_section
+
+    second = fw.instrument.statement(network_hand.statement(fw, 1)).short
+    section = in_brief_section(hand_db, fw, "working-xtra", "12m")
+    assert section.title == "Working Xtra schemes across councils, 12 months"
+    assert section.paragraphs == [
+        "2 councils have sent results for Working Xtra schemes at 12 months; 1 of the survey's measures has two or "
+        "more councils' results to pool.",
+        "Clear changes across the councils:",
+        "Some councils word one measure differently from the network's framework: their figures are left out of its "
+        "pooling (named below).",
+    ]
+    assert section.points == [
+        f"Across 2 councils, Working Xtra schemes raised agreement that \u2018{second}\u2019 by 6 points, 95% "
+        "interval 2 to 10; results varied a lot between councils, so the pooled figure hides real differences."
+    ]
+    earlier = in_brief_section(hand_db, fw, "working-xtra", "6m")
+    assert "No pooled change is clear at this wave: every pooled interval includes no change." in earlier.paragraphs

@@ -41,10 +41,17 @@ def pooled_table(db: Path | str, fw: Framework, family: str | None) -> tuple[pd.
     differing = wording_left_out(db, fw, set(rows["council"]))
     rows = worded_as_reference(rows, differing)
     table = meta_table(rows, confidence=fw.settings.thresholds.confidence_level)
-    rank = {w: i for i, w in enumerate(fw.settings.wave_ids)}  # waves in the framework's order, not by name
+    from ..store.returns import wording_hashes
+
+    # measures and waves in the framework's order (the statements, then health and happiness), not by name;
+    # a measure the framework does not hold comes last
+    order = {
+        "wave": {w: i for i, w in enumerate(fw.settings.wave_ids)},
+        "measure": {m: i for i, m in enumerate(wording_hashes(fw))},
+    }
     table = table.sort_values(
         ["family", "measure", "statistic", "wave"],
-        key=lambda c: c.map(rank) if c.name == "wave" else c,
+        key=lambda c: c.map(order[c.name]).fillna(len(order[c.name])) if c.name in order else c,
         kind="stable",
     )
     return table.reset_index(drop=True), differing

@@ -33,10 +33,33 @@ def variation_words(i2: float) -> str:
 
 def _measure_words(fw: Framework, measure: str, statistic: str) -> str:
     """What the pooled figure is the change in, in words."""
-    if measure in fw.instrument.statement_ids:
-        kind = {"agree": "agreement", "disagree": "disagreement"}.get(statistic, "the average answer")
-        return f"{kind} that {fmt.quoted(fw.instrument.statement(measure).short)}"
-    return f"{measure.replace('_', ' ')} ({statistic.replace('_', ' ')})"
+    ins = fw.instrument
+    if measure in ins.statement_ids:
+        short = fmt.quoted(ins.statement(measure).short)
+        if statistic == "mean":
+            codes = [c.code for c in ins.statements.scale if isinstance(c.code, int)]
+            return f"the average answer to {short} (on a scale of {min(codes)} to {max(codes)})"
+        return f"{'disagreement' if statistic == 'disagree' else 'agreement'} that {short}"
+    hp = ins.happiness
+    named = {
+        (ins.general_health.id, "good"): "the share in good or very good health",
+        (hp.id, "mean"): f"average happiness yesterday (on a scale of {hp.min} to {hp.max})",
+        (hp.id, "low"): f"the share whose happiness yesterday was low ({hp.low[0]} to {hp.low[1]})",
+        (hp.id, "very_high"): (
+            f"the share whose happiness yesterday was very high ({hp.very_high[0]} to {hp.very_high[1]})"
+        ),
+    }
+    return named.get((measure, statistic), f"{measure.replace('_', ' ')} ({statistic.replace('_', ' ')})")
+
+
+def _change_text(statistic: str, value: float) -> str:
+    """A DiD as a reader reads it: a share's in points ('+6 points'), an average's on its own scale ('+0.12')."""
+    return f"{value:+.2f}" if statistic == "mean" else fmt.points_text(value)
+
+
+def _interval_text(statistic: str, low: float, high: float) -> str:
+    """An interval of a DiD, in the units of :func:`_change_text`."""
+    return f"{low:+.2f} to {high:+.2f}" if statistic == "mean" else fmt.points_interval(low, high)
 
 
 def _upper_first(words: str) -> str:
@@ -59,11 +82,16 @@ def family_name(fw: Framework, family: str) -> str:
 def pooled_sentence(fw: Framework, row: pd.Series) -> str:
     """One pooled row of ``network meta`` (random effects) as a sentence."""
     level = round(100 * fw.settings.thresholds.confidence_level)
-    change = round(100 * row["pooled"])
+    if row["statistic"] == "mean":  # an average, on its own scale: two decimals
+        change = round(row["pooled"], 2)
+        by = f" by {abs(change):.2f}" if change else ""
+        interval = f"{level}% interval {row['ci_low']:.2f} to {row['ci_high']:.2f}"
+    else:
+        change = round(100 * row["pooled"])
+        by = f" by {fmt.points_text(abs(row['pooled'])).lstrip('+')}" if change else ""
+        interval = f"{level}% interval {_whole_points(row['ci_low'])} to {_whole_points(row['ci_high'])}"
     verb = "raised" if change > 0 else ("lowered" if change < 0 else "did not change")
-    by = f" by {fmt.points_text(abs(row['pooled'])).lstrip('+')}" if change else ""
     what = _measure_words(fw, row["measure"], row["statistic"])
-    interval = f"{level}% interval {_whole_points(row['ci_low'])} to {_whole_points(row['ci_high'])}"
     return (
         f"Across {row['councils']} councils, {family_name(fw, row['family'])} schemes {verb} {what}{by}, "
         f"{interval}; {variation_words(row['i2'])}."
@@ -71,23 +99,26 @@ def pooled_sentence(fw: Framework, row: pd.Series) -> str:
 
 
 @charts.styled
-def forest_plot(councils: pd.DataFrame, pooled: pd.DataFrame, *, title: str) -> plt.Figure:
+def forest_plot(councils: pd.DataFrame, pooled: pd.DataFrame, *, title: str, average: bool = False) -> plt.Figure:
     """Each council's DiD and interval (``council, did, ci_low, ci_high``, shares), then the pooled effects
     (``method, pooled, ci_low, ci_high``): councils as squares, random effects a filled diamond, the fixed
-    effect an open one, around a zero line; the x axis in percentage points."""
+    effect an open one, around a zero line; the x axis in percentage points (``average``: on the answer's own
+    scale)."""
+    k = 1 if average else 100
     labels = [*councils["council"], *[_method_label(m) for m in pooled["method"]]]
     fig, ax = charts._figure(charts._rows_height(len(labels), 0.24, 1.9, labels))
     ax.axvline(0, color="black", lw=1)
     for y, row in enumerate(councils.itertuples()):
-        ax.plot([100 * row.ci_low, 100 * row.ci_high], [y, y], color=charts.GREY, lw=1.6)
-        ax.plot(100 * row.did, y, "s", color=charts.PALETTE[0], ms=5.5)
+        ax.plot([k * row.ci_low, k * row.ci_high], [y, y], color=charts.GREY, lw=1.6)
+        ax.plot(k * row.did, y, "s", color=charts.PALETTE[0], ms=5.5)
     styles = {RANDOM_EFFECTS: {"mfc": charts.PALETTE[3]}, FIXED_EFFECT: {"mfc": "white"}}
-    for k, row in enumerate(pooled.itertuples()):
-        y = len(councils) + k
-        ax.plot([100 * row.ci_low, 100 * row.ci_high], [y, y], color=charts.PALETTE[3], lw=2.2)
-        ax.plot(100 * row.pooled, y, "D", color=charts.PALETTE[3], mew=1.5, ms=8, **styles.get(row.method, {}))
+    for n, row in enumerate(pooled.itertuples()):
+        y = len(councils) + n
+        ax.plot([k * row.ci_low, k * row.ci_high], [y, y], color=charts.PALETTE[3], lw=2.2)
+        ax.plot(k * row.pooled, y, "D", color=charts.PALETTE[3], mew=1.5, ms=8, **styles.get(row.method, {}))
     ax.set_ylim(len(labels) - 0.5, -0.5)
-    charts._row_labels(ax, labels, "difference-in-differences, percentage points, with its interval")
+    units = "on the answer's scale" if average else "percentage points"
+    charts._row_labels(ax, labels, f"difference-in-differences, {units}, with its interval")
     charts._title(fig, title)
     handles = [
         charts._key(color=charts.PALETTE[0], marker="s", ls="", ms=5.5),
@@ -141,18 +172,84 @@ def pooled_section(db: Path | str, fw: Framework, family: str, wave: str, measur
             ci_low=lambda f: f["did"] - z * f["se"], ci_high=lambda f: f["did"] + z * f["se"]
         )
         both = here[(here["measure"] == r["measure"]) & (here["statistic"] == r["statistic"])]
-        fig = forest_plot(mine, both, title=_upper_first(_measure_words(fw, r["measure"], r["statistic"])))
-        section.chart(fig, _forest_alt(mine, both))
+        title = _upper_first(_measure_words(fw, r["measure"], r["statistic"]))
+        fig = forest_plot(mine, both, title=title, average=r["statistic"] == "mean")
+        section.chart(fig, _forest_alt(mine, both, r["statistic"]))
     caption = f"Pooled across councils, {fmt.wave_label(fw, wave)} ({fmt.level(fw)} interval)"
     section.table("pooled", _pooled_display(fw, here), caption, here.reset_index(drop=True))
     return _not_pooled(section, fw, differing)
 
 
-def _forest_alt(councils: pd.DataFrame, pooled: pd.DataFrame) -> str:
+BRIEF_MOST = 6  # clear pooled findings listed in brief; the rest are in the sections below
+
+
+def _clear_as_printed(row: pd.Series) -> bool:
+    """Whether a pooled interval, as :func:`pooled_sentence` prints it (whole points; an average to two decimals),
+    lies wholly one side of no change: a change called clear never has an interval printed as reaching 0."""
+    if row["statistic"] == "mean":
+        low, high = round(row["ci_low"], 2), round(row["ci_high"], 2)
+    else:
+        low, high = round(100 * row["ci_low"]), round(100 * row["ci_high"])
+    return (low > 0 and high > 0) or (low < 0 and high < 0)
+
+
+def in_brief_section(db: Path | str, fw: Framework, family: str, wave: str) -> Section:
+    """Page one of a network page: which kind of scheme, at which wave, across how many councils, and the
+    pooled changes whose interval (as printed) is wholly one side of no change, in the framework's order of
+    measures (at most :data:`BRIEF_MOST`; one figure per measure, :func:`_headline_figure`), each as its plain
+    sentence."""
+    from ..evidence.network import pooled_table
+    from ..store import network
+
+    title = f"{family_name(fw, family)} schemes across councils, {fmt.wave_label(fw, wave)}"
+    path, empty = _no_network(db, title)
+    if empty:
+        return empty
+    section = Section(title=title)
+    rows = network.pooling_rows(path, family)
+    if rows.empty:
+        return section.message("No council has sent results for this kind of scheme yet.")
+    table, differing = pooled_table(path, fw, family)
+    random = table[(table["wave"] == wave) & (table["method"] == RANDOM_EFFECTS)]
+    main = random[[_headline_figure(fw, m, st) for m, st in zip(random["measure"], random["statistic"], strict=True)]]
+    councils = rows.loc[rows["wave"] == wave, "council"].nunique()
+    section.headline = (
+        f"{councils} councils have sent results for {family_name(fw, family)} schemes at "
+        f"{fmt.wave_label(fw, wave).lower()}; {len(main)} of the survey's measures "
+        f"{'has' if len(main) == 1 else 'have'} two or more councils' results to pool."
+    )
+    section.text(section.headline)
+    shown = [r for _, r in main.iterrows() if _clear_as_printed(r)]
+    if shown:
+        more = f" (the first {BRIEF_MOST} of {len(shown)})" if len(shown) > BRIEF_MOST else ""
+        section.text(f"Clear changes across the councils{more}:")
+        section.bullets([pooled_sentence(fw, r) for r in shown[:BRIEF_MOST]])
+    else:
+        section.text("No pooled change is clear at this wave: every pooled interval includes no change.")
+    if len(differing):
+        some = "one measure" if len(differing) == 1 else f"{len(differing)} measures"
+        section.text(
+            f"Some councils word {some} differently from the network's framework: their figures are left out of "
+            "its pooling (named below)."
+        )
+    return section
+
+
+def _headline_figure(fw: Framework, measure: str, statistic: str) -> bool:
+    """The figure that speaks for a measure in brief: a statement's agreement, good health, average happiness
+    (disagreement and the average answer are in the sections below)."""
+    if measure in fw.instrument.statement_ids:
+        return statistic == "agree"
+    return (measure, statistic) in {(fw.instrument.general_health.id, "good"), (fw.instrument.happiness.id, "mean")}
+
+
+def _forest_alt(councils: pd.DataFrame, pooled: pd.DataFrame, statistic: str) -> str:
     """The forest plot's text alternative: a caption, then every figure it draws."""
     rows = [(r.council, r.did, r.ci_low, r.ci_high) for r in councils.itertuples()]
     rows += [(_method_label(r.method), r.pooled, r.ci_low, r.ci_high) for r in pooled.itertuples()]
-    figures = "; ".join(f"{who}: {fmt.points_text(v)} ({fmt.points_interval(lo, hi)})" for who, v, lo, hi in rows)
+    figures = "; ".join(
+        f"{who}: {_change_text(statistic, v)} ({_interval_text(statistic, lo, hi)})" for who, v, lo, hi in rows
+    )
     return f"Each council's difference-in-differences with its interval, and the councils pooled. {figures}"
 
 
@@ -163,8 +260,8 @@ def _pooled_display(fw: Framework, here: pd.DataFrame) -> pd.DataFrame:
             "Measure": _upper_first(_measure_words(fw, r.measure, r.statistic)),
             "Pooled": _method_label(r.method),
             "Councils": str(int(r.councils)),
-            "Difference-in-differences": fmt.points_text(r.pooled),
-            "Interval": fmt.points_interval(r.ci_low, r.ci_high),
+            "Difference-in-differences": _change_text(r.statistic, r.pooled),
+            "Interval": _interval_text(r.statistic, r.ci_low, r.ci_high),
             "Variation between councils beyond chance": "assumed none"
             if r.method == FIXED_EFFECT
             else fmt.percent(r.i2),

@@ -695,13 +695,15 @@ NO_COUNCIL = ""  # the council dropdown's value for "no council chosen"
 def network_sections(
     db: Path, fw: Framework, family: str, wave: str, measure: str, council: str, made: dict | None = None
 ) -> list[Section]:
-    """What the network dashboard shows for one selection: the network report's sections (helpers.presentation
-    .network), the pooled evidence and the per-statement figures narrowed to the chosen statement. ``made``
-    keeps sections by what they depend on, so a change of council redraws only the self-evaluation."""
+    """What the network dashboard shows for one selection: the network report's sections
+    (helpers.presentation.network) in the report's order, in brief first; the pooled evidence and the per-statement
+    figures narrowed to the chosen statement. ``made`` keeps sections by what they depend on, so a change of council
+    redraws only the self-evaluation."""
     from ..presentation import network as net
 
     made = {} if made is None else made
     wanted = (
+        (net.in_brief_section, (family, wave)),
         (net.councils_section, (family,)),
         (net.pooled_section, (family, wave, measure)),
         (net.statements_section, (family, wave, measure)),

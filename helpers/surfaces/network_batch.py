@@ -48,6 +48,7 @@ class NetworkPage:
     timeout_s: float = 600
     fingerprint: str = ""  # what the page is made from (batch.inputs_fingerprint)
     inputs: str = ""  # where the fingerprint it was last made from is kept (the working folder)
+    title: str = ""  # the page's title, as a reader names it ("Working Xtra schemes across councils, 12 months")
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,7 @@ def run_page(page: NetworkPage) -> PageOutcome:
             execution_timeout=page.timeout_s,
             cwd=str(paths.ROOT),
         )
-        write_text_atomic(export_html(executed), target)
+        write_text_atomic(export_html(executed, title=page.title or None), target)
         return PageOutcome(page, "done", time.perf_counter() - start, worker)
     except Exception as exc:  # a failing page is reported with the others, not raised
         return PageOutcome(page, "failed", time.perf_counter() - start, worker, f"{type(exc).__name__}: {exc}")
@@ -91,6 +92,8 @@ def run_page(page: NetworkPage) -> PageOutcome:
 def plan_pages(fw: Framework, data: Path, out: Path, families: list[str]) -> list[NetworkPage]:
     """A page per family and later wave, in order, each with the fingerprint of what it is made from (the
     family's rows in the Parquet folder ``data``, the notebook's code and the framework, its parameters)."""
+    from ..presentation import formatting as fmt
+    from ..presentation.network import family_name
     from ..store import network
     from .batch import inputs_fingerprint
 
@@ -103,7 +106,8 @@ def plan_pages(fw: Framework, data: Path, out: Path, families: list[str]) -> lis
             params = {"family": family, "wave": wave, "network_db": str(data)}
             made_from = inputs_fingerprint(NOTEBOOK, fw.settings.council.logo, rows, params)
             inputs = paths.state_file(out, html, ".inputs")
-            pages.append(NetworkPage(family, wave, str(data), str(html), timeout, made_from, str(inputs)))
+            title = f"{family_name(fw, family)} schemes across councils, {fmt.wave_label(fw, wave)}"
+            pages.append(NetworkPage(family, wave, str(data), str(html), timeout, made_from, str(inputs), title))
     return pages
 
 
