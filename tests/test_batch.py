@@ -434,9 +434,9 @@ def test_the_index_in_a_browser_lists_every_report_and_opens_them(batch, playwri
 @pytest.mark.skipif(__import__("os").name != "posix", reason="Unix sockets are POSIX only; Windows keeps TCP")
 def test_report_kernels_use_unix_sockets_that_cannot_collide():
     """Two kernels starting at once never race for a TCP port: each gets socket files of its own."""
-    from helpers.surfaces.batch import _kernel_manager_class
+    from helpers.surfaces.batch import kernel_manager_class
 
-    first, second = _kernel_manager_class()(), _kernel_manager_class()()
+    first, second = kernel_manager_class()(), kernel_manager_class()()
     assert first.transport == second.transport == "ipc"
     assert first.ip != second.ip and Path(first.ip).parent == Path(second.ip).parent
 

@@ -524,7 +524,7 @@ def _execute(job: Job, tmp: Path, deadline: float) -> None:
                 # kernel's exit (shared results are renamed into place inside cells): stop it at once
                 # rather than wait half a second for a graceful exit.
                 shutdown_kernel="immediate",
-                kernel_manager_class=_kernel_manager_class(),
+                kernel_manager_class=kernel_manager_class(),
                 engine_name=_engine(),
                 keep_as=str(tmp),
             )
@@ -581,7 +581,7 @@ KERNEL_START_FAILURES = ("didn't respond", "died before replying")
 
 
 @cache
-def _kernel_manager_class():
+def kernel_manager_class():
     """Report kernels talk to their worker over Unix sockets named after a fresh temporary path (on POSIX).
 
     jupyter_client's default is five TCP ports it finds free and releases before the kernel binds them;

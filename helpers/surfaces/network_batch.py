@@ -65,7 +65,7 @@ def run_page(page: NetworkPage) -> PageOutcome:
     import papermill
 
     from ..config.safe_output import atomic_path, write_text_atomic
-    from .batch import export_html
+    from .batch import export_html, kernel_manager_class
 
     start = time.perf_counter()
     worker = f"{socket.gethostname()}:{os.getpid()}"
@@ -80,6 +80,10 @@ def run_page(page: NetworkPage) -> PageOutcome:
             progress_bar=False,
             execution_timeout=page.timeout_s,
             cwd=str(paths.ROOT),
+            log_output=False,
+            # as the report batch's kernels: Unix sockets with unique names, so two workers on one machine
+            # starting kernels at once cannot pick the same TCP port (papermill issue #511)
+            kernel_manager_class=kernel_manager_class(),
         )
         write_text_atomic(export_html(executed, title=page.title or None), target)
         return PageOutcome(page, "done", time.perf_counter() - start, worker)
