@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from wording import forbidden, visible_text
 
 from helpers.config import paths
 from helpers.store import network, returns
@@ -172,6 +173,11 @@ def test_a_failed_page_is_never_taken_as_made(fw, tmp_path, capsys):
     code, said = _run(capsys, *args)
     assert code == 0 and said.startswith("made 2 network pages, 0 unchanged, 0 failed")
     first = _times(out)
+    # the index: a row per kind of scheme by name, a link per page made, the other family's pages not made yet
+    index = (out / "index.html").read_text()
+    assert '<th scope="row">Working Xtra</th><td><a href="working-xtra/6m.html">6 months</a></td>' in index
+    assert '<th scope="row">Council Tax Reduction</th><td>not made yet</td><td>not made yet</td>' in index
+    assert forbidden(visible_text(index), fw) == []
 
     limit = fw.settings.batch.model_copy(update={"timeout_minutes": 0.001})  # 0.06 s
     short = fw.model_copy(update={"settings": fw.settings.model_copy(update={"batch": limit})})

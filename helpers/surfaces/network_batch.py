@@ -181,9 +181,53 @@ def _network_reports(fw: Framework, args: argparse.Namespace, out: Path) -> int:
     for o in failed:
         print(f"failed: {o.page.family}, {o.page.wave}: {o.error}")
     made, unchanged = len(outcomes) - len(failed), len(pages) - len(todo)
+    write_network_index(fw, out, network.families(data))
     said = f"made {made} network pages, {unchanged} unchanged, {len(failed)} failed, in {args.out}"
     if outcomes:
         where = f"on Dask ({args.scheduler or 'a local cluster'})" if args.executor == "dask" else "in this process"
         said += f" {where}, by {len({o.worker for o in outcomes})} worker(s)"
     print(said)
     return 1 if failed else 0
+
+
+def write_network_index(fw: Framework, out: Path, families: list[str]) -> Path:
+    """``out/index.html``: every kind of scheme the network holds, a link per later wave to its page (or "not
+    made yet": a page that failed, or a family left out by ``--family``), so that a reader starts from one page."""
+    import html
+
+    from ..presentation import formatting as fmt
+    from ..presentation.network import family_name
+    from .batch import publish
+
+    def cell(family: str, wave: str) -> str:
+        page = out / _slug(family) / f"{wave}.html"
+        if not page.exists():
+            return "not made yet"
+        return f'<a href="{html.escape(page.relative_to(out).as_posix())}">{html.escape(fmt.wave_label(fw, wave))}</a>'
+
+    waves = fw.settings.wave_ids[1:]
+    named = sorted(families, key=lambda f: family_name(fw, f).lower())
+    rows = "\n".join(
+        f'<tr><th scope="row">{html.escape(family_name(fw, f))}</th>'
+        + "".join(f"<td>{cell(f, w)}</td>" for w in waves)
+        + "</tr>"
+        for f in named
+    )
+    heads = "".join(f'<th scope="col">{html.escape(fmt.wave_label(fw, w))}</th>' for w in waves)
+    page = f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>The network: schemes across councils</title>
+<style>body{{font-family:system-ui,Arial,sans-serif;max-width:70rem;margin:0 auto;padding:1rem 1.5rem}}
+table{{border-collapse:collapse}}th,td{{border:1px solid #c8c8c8;padding:.3rem .6rem;text-align:left}}
+thead th{{background:#eef2f5}}caption{{text-align:left;font-weight:600;padding:.3rem 0}}</style></head>
+<body><header><p><strong>{html.escape(fw.settings.council.name)}</strong></p></header>
+<main><h1>The network: schemes across councils</h1>
+<p>One page per kind of scheme and survey wave: each council's results side by side, what the councils found
+together, how far each council's scheme reached the co-operative ideals, and how councils rate themselves.</p>
+<table><caption>Every page ({len(named)} kinds of scheme)</caption>
+<thead><tr><th scope="col">Kind of scheme</th>{heads}</tr></thead>
+<tbody>
+{rows}
+</tbody></table></main></body></html>
+"""
+    return publish(page, out / "index.html")
