@@ -23,6 +23,7 @@ from types import SimpleNamespace
 
 import pandas as pd
 import pytest
+from dashboard_page import choose, open_dashboard, selection, table
 
 from helpers.config import paths
 from helpers.methods import estimates
@@ -364,12 +365,7 @@ def screenshots(tmp_path_factory) -> Path:
 
 
 def _open(browser, url: str, notebook: str):
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    page.set_default_timeout(60_000)
-    page.goto(f"{url}/voila/render/{notebook}", wait_until="commit")
-    page.wait_for_selector(".wb-dashboard .widget-dropdown select")
-    page.wait_for_selector("#loading", state="hidden")
-    return page
+    return open_dashboard(browser, url, notebook, timeout_ms=60_000)
 
 
 def _screenshot(page, path: Path) -> None:
@@ -378,27 +374,6 @@ def _screenshot(page, path: Path) -> None:
     page.set_viewport_size({"width": 1280, "height": min(height, 16000)})
     page.screenshot(path=str(path), full_page=True)
     page.set_viewport_size({"width": 1280, "height": 900})
-
-
-def _selection(page) -> str | None:
-    return page.evaluate("() => document.querySelector('.wb-body .wb-view')?.dataset.selection ?? null")
-
-
-def _choose(page, label: str, option: str) -> None:
-    """Pick ``option`` (its label) in the dropdown labelled ``label`` and wait for the redraw."""
-    before = _selection(page)
-    page.get_by_label(label, exact=True).select_option(label=option)
-    page.wait_for_function(
-        "before => document.querySelector('.wb-body .wb-view')?.dataset.selection !== before", arg=before
-    )
-
-
-def _table(page, key: str) -> pd.DataFrame:
-    rows = page.eval_on_selector(
-        f".wb-body table[data-table='{key}']",
-        "t => [...t.querySelectorAll('tr')].map(r => [...r.querySelectorAll('th,td')].map(c => c.textContent.trim()))",
-    )
-    return pd.DataFrame(rows[1:], columns=rows[0])
 
 
 @pytest.mark.browser
@@ -421,26 +396,26 @@ def test_dashboard_loads_without_errors(server, playwright_browser, notebook, sc
 def test_project_dashboard_figures_follow_the_selection(server, playwright_browser, fw, expected, screenshots):
     page = _open(playwright_browser, server.url, "project.ipynb")
     try:
-        _choose(page, "Project", "Working Xtra")
-        _choose(page, "Neighbourhood", "Oakfield (pilot)")
-        assert _selection(page) == "working-xtra|oakfield|12m|place-agency"
+        choose(page, "Project", "Working Xtra")
+        choose(page, "Neighbourhood", "Oakfield (pilot)")
+        assert selection(page) == "working-xtra|oakfield|12m|place-agency"
         images_12m = page.eval_on_selector_all(".wb-body figure img", "imgs => imgs.map(i => i.src)")
-        waves = _table(page, "waves")
+        waves = table(page, "waves")
         for r in waves.itertuples(index=False):
             measure = _statement_id(fw, r.Statement)
             wave = {w.label: w.id for w in fw.settings.waves}[r.Wave]
             e = expected.agree("oakfield", wave, measure)
             assert r[3] == f"{e['estimate']:.0%}" and r.Responses == str(e["base_n"])
             assert r.Interval == f"{e['ci_low']:.0%} to {e['ci_high']:.0%}"
-        did = _table(page, "did").set_index("Statement")
+        did = table(page, "did").set_index("Statement")
         for s in _statements(fw, "working-xtra", "place-agency"):
             d = expected.did("working-xtra", "12m", s)
             assert did.loc[fw.instrument.statement(s).short, "Difference-in-differences"] == points_text(d["did"])
-        _choose(page, "Outcome", "Co-operative people: Involvement and helping others")
+        choose(page, "Outcome", "Co-operative people: Involvement and helping others")
         images_other = page.eval_on_selector_all(".wb-body figure img", "imgs => imgs.map(i => i.src)")
         # three survey charts (by wave, by area, difference-in-differences), then the outcome's evidence charts
         assert len(images_other) >= 3 and not set(images_other[:3]) & set(images_12m)  # every survey chart redrawn
-        did = _table(page, "did").set_index("Statement")
+        did = table(page, "did").set_index("Statement")
         for s in _statements(fw, "working-xtra", "people-involvement"):
             d = expected.did("working-xtra", "12m", s)
             assert did.loc[fw.instrument.statement(s).short, "Difference-in-differences"] == points_text(d["did"])
@@ -454,10 +429,10 @@ def test_project_dashboard_small_base_and_download(server, playwright_browser, f
     minimum = fw.settings.thresholds.minimum_base
     page = _open(playwright_browser, server.url, "project.ipynb")
     try:
-        _choose(page, "Project", "Working Xtra")  # Brookside is the first pilot
-        _choose(page, "Survey wave", "6 months")
+        choose(page, "Project", "Working Xtra")  # Brookside is the first pilot
+        choose(page, "Survey wave", "6 months")
         assert f"Responses this wave: fewer than {minimum}." in page.inner_text(".wb-body")
-        waves = _table(page, "waves")
+        waves = table(page, "waves")
         at_6m = waves[waves["Wave"] == "6 months"]
         assert set(at_6m["% agree"]) == {f"fewer than {minimum} responses"}
         assert set(at_6m["Responses"]) == {f"fewer than {minimum}"}
@@ -476,17 +451,17 @@ def test_project_dashboard_small_base_and_download(server, playwright_browser, f
 def test_ripple_explorer_design_mode_and_ideals(server, playwright_browser, fw, expected, screenshots):
     page = _open(playwright_browser, server.url, "ripple.ipynb")
     try:
-        _choose(page, "Project", "Working Xtra")
-        _choose(page, "Survey wave", "Design: before any data")
-        reach = _table(page, "reach")
+        choose(page, "Project", "Working Xtra")
+        choose(page, "Survey wave", "Design: before any data")
+        reach = table(page, "reach")
         assert list(reach["Outcomes in the ripple map"]) == [f"2 of {len(i.outcomes)}" for i in fw.ideals]
         assert page.locator(".wb-body table[data-table='ideal']").count() == 0
-        _choose(page, "Ideal", "Co-operative people")
+        choose(page, "Ideal", "Co-operative people")
         shown = page.locator(".wb-body").inner_text()
         for outcome in next(i for i in fw.ideals if i.id == "people").outcomes:
             assert f"{outcome.label}: " in shown
-        _choose(page, "Survey wave", "12 months")
-        ideal = _table(page, "ideal")
+        choose(page, "Survey wave", "12 months")
+        ideal = table(page, "ideal")
         for r in ideal.itertuples(index=False):
             measure = _statement_id(fw, r.Statement)
             assert r[2] == points_text(expected.did("working-xtra", "12m", measure)["did"])
@@ -507,12 +482,12 @@ def test_keyboard_changes_a_selection(server, playwright_browser):
         assert page.evaluate("() => document.activeElement?.tagName") == "SELECT"
         wave = page.get_by_label("Survey wave", exact=True)
         wave.focus()
-        before = _selection(page)
+        before = selection(page)
         page.keyboard.press("ArrowUp")
         page.wait_for_function(
             "before => document.querySelector('.wb-body .wb-view')?.dataset.selection !== before", arg=before
         )
-        assert _selection(page).endswith("|6m|place-pride-trust")
+        assert selection(page).endswith("|6m|place-pride-trust")
     finally:
         page.close()
 
@@ -556,7 +531,7 @@ def test_self_evaluation_round_trip(server, playwright_browser, dash_db, fw, scr
         page.get_by_role("button", name="Save assessment").click()
         page.wait_for_selector("text=Saved 'Browser test later'")
         page.wait_for_selector(".wb-body table[data-table='ideals']")
-        shown = _table(page, "ideals").set_index("Ideal")
+        shown = table(page, "ideals").set_index("Ideal")
         first = selfeval.load_assessment(dash_db, fw, "Browser test", "2025-03-31")
         second = selfeval.load_assessment(dash_db, fw, "Browser test later", "2025-06-30")
         assert first.levels["co-production"] == "developing" and first.evidence["governance"] == evidence

@@ -32,6 +32,7 @@ from types import SimpleNamespace
 
 import pandas as pd
 import pytest
+from dashboard_page import choose, open_dashboard, selection, table
 from wording import forbidden, visible_text
 
 from helpers.config import paths
@@ -313,46 +314,17 @@ def server(playwright_browser, hand_db, tmp_path_factory):
         yield url
 
 
-def _open(browser, url: str):
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    page.set_default_timeout(90_000)
-    page.goto(f"{url}/voila/render/fieldwork.ipynb", wait_until="commit")
-    page.wait_for_selector(".wb-fieldwork .widget-dropdown select")
-    page.wait_for_selector("#loading", state="hidden")
-    return page
-
-
-def _selection(page) -> str | None:
-    return page.evaluate("() => document.querySelector('.wb-body .wb-view')?.dataset.selection ?? null")
-
-
-def _choose(page, label: str, option: str) -> None:
-    before = _selection(page)
-    page.get_by_label(label, exact=True).select_option(label=option)
-    page.wait_for_function(
-        "before => document.querySelector('.wb-body .wb-view')?.dataset.selection !== before", arg=before
-    )
-
-
-def _table(page, key: str) -> pd.DataFrame:
-    rows = page.eval_on_selector(
-        f".wb-body table[data-table='{key}']",
-        "t => [...t.querySelectorAll('tr')].map(r => [...r.querySelectorAll('th,td')].map(c => c.textContent.trim()))",
-    )
-    return pd.DataFrame(rows[1:], columns=rows[0]).set_index(rows[0][0])
-
-
 @pytest.mark.browser
 def test_fieldwork_dashboard_in_chromium(server, playwright_browser, fw, hand, tmp_path_factory, serious_violations):
     shots = tmp_path_factory.mktemp("fieldwork-screenshots")
     print(f"\nfieldwork dashboard screenshots: {shots}")
-    page = _open(playwright_browser, server)
+    page = open_dashboard(playwright_browser, server, "fieldwork.ipynb", ".wb-fieldwork")
     try:
-        _choose(page, "Project", "Working Xtra")
-        assert _selection(page) == "working-xtra|12m|all"
+        choose(page, "Project", "Working Xtra")
+        assert selection(page) == "working-xtra|12m|all"
         body = page.inner_text(".wb-body")
         assert "Working Xtra, 12 months: 118 questionnaires back of 1,558 needed (8%); 1,440 still needed." in body
-        returns = _table(page, "returns")
+        returns = table(page, "returns", index=True)
         # post, placed, online, not recorded, back, target. Brookside's online 6 is small: hidden, with the smallest
         # other count that is not zero (post, 10); Oakfield's not recorded 2 is hidden with placed (12).
         hidden = "not shown"
@@ -368,7 +340,7 @@ def test_fieldwork_dashboard_in_chromium(server, playwright_browser, fw, hand, t
             assert (row["Not recorded"], row["Back so far"], row["Target"]) == (unknown, back, str(target))
             assert row["% of target"] == f"{int(back) / target:.0%}"
             assert row["Still needed"] == f"{target - int(back):,}"
-        weighting = _table(page, "weighting")
+        weighting = table(page, "weighting", index=True)
         assert weighting.loc["Millbrook (comparison)", "Weighting effect"] == "not yet"
         assert weighting.loc["Hollins Green (comparison)", "Weighting effect"] == "nothing back yet"
         deff = (16 * hand.deffs["brookside"] + 72 * hand.deffs["oakfield"]) / 88
@@ -377,21 +349,21 @@ def test_fieldwork_dashboard_in_chromium(server, playwright_browser, fw, hand, t
         assert page.locator(".wb-body figure img").count() == 1
         page.screenshot(path=str(shots / "all.png"), full_page=True)
 
-        _choose(page, "Neighbourhood", "Oakfield (pilot)")
-        groups = _table(page, "groups")
+        choose(page, "Neighbourhood", "Oakfield (pilot)")
+        groups = table(page, "groups", index=True)
         assert groups.loc["People aged 16-34", "Share of answers"] == "17%"  # 12 of 72
         assert groups.loc["Men", "Share of adults"] == f"{3038 / 6200:.0%}"
         assert groups.loc["Men", "Under-represented"] == "yes: look for more"
         assert groups.loc["People aged 65+", "Under-represented"] == ""
         deff = hand.deffs["oakfield"]
-        oak = _table(page, "weighting").loc["Oakfield (pilot)"]
+        oak = table(page, "weighting", index=True).loc["Oakfield (pilot)"]
         assert (oak["Weighting effect"], oak["As precise as"]) == (f"{deff:.2f}", f"{72 / deff:.0f}")
         assert oak["Smallest change now"] == _points(hand.change(deff, 80, 72))
         assert oak["At the target"] == _points(hand.change(deff, 80, 439))
 
-        _choose(page, "Survey wave", "Baseline")
-        assert _selection(page) == "working-xtra|baseline|oakfield"
-        assert _table(page, "returns").loc["Oakfield (pilot)", "Back so far"] == "80"
+        choose(page, "Survey wave", "Baseline")
+        assert selection(page) == "working-xtra|baseline|oakfield"
+        assert table(page, "returns", index=True).loc["Oakfield (pilot)", "Back so far"] == "80"
         assert "Oakfield (pilot): every age group and gender is in line" in page.inner_text(".wb-body")
         with page.expect_download() as info:
             page.locator(".wb-body a.wb-download").last.click()

@@ -13,6 +13,7 @@ import html
 import network_hand
 import pandas as pd
 import pytest
+from dashboard_page import choose, open_dashboard, selection, table
 from wording import forbidden, visible_text
 
 from helpers.surfaces import dashboard_server, dashboards
@@ -146,54 +147,25 @@ def server(playwright_browser, network_db, sample_db, tmp_path_factory):
         yield url
 
 
-def _open(browser, url: str):
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    page.set_default_timeout(90_000)
-    page.goto(f"{url}/voila/render/network.ipynb", wait_until="commit")
-    page.wait_for_selector(".wb-network .widget-dropdown select")
-    page.wait_for_selector("#loading", state="hidden")
-    return page
-
-
-def _selection(page) -> str | None:
-    return page.evaluate("() => document.querySelector('.wb-body .wb-view')?.dataset.selection ?? null")
-
-
-def _choose(page, label: str, option: str) -> None:
-    before = _selection(page)
-    page.get_by_label(label, exact=True).select_option(label=option)
-    page.wait_for_function(
-        "before => document.querySelector('.wb-body .wb-view')?.dataset.selection !== before", arg=before
-    )
-
-
-def _table(page, key: str) -> pd.DataFrame:
-    rows = page.eval_on_selector(
-        f".wb-body table[data-table='{key}']",
-        "t => [...t.querySelectorAll('tr')].map(r => [...r.querySelectorAll('th,td')].map(c => c.textContent.trim()))",
-    )
-    return pd.DataFrame(rows[1:], columns=rows[0])
-
-
 @pytest.mark.browser
 def test_network_dashboard_in_chromium(server, playwright_browser, fw, tmp_path_factory, serious_violations):
     shots = tmp_path_factory.mktemp("network-screenshots")
     print(f"\nnetwork dashboard screenshots: {shots}")
     second = fw.instrument.statement(network_hand.statement(fw, 1)).short
-    page = _open(playwright_browser, server)
+    page = open_dashboard(playwright_browser, server, "network.ipynb", ".wb-network")
     try:
         assert page.locator(".voila-error").count() == 0 and "Traceback" not in page.content()
-        _choose(page, "Statement", second)
-        assert _selection(page) == f"working-xtra|12m|{network_hand.statement(fw, 1)}|"
+        choose(page, "Statement", second)
+        assert selection(page) == f"working-xtra|12m|{network_hand.statement(fw, 1)}|"
         assert SENTENCE_12M.format(short=second) in page.inner_text(".wb-body")
-        pooled = _table(page, "pooled")
+        pooled = table(page, "pooled")
         assert pooled["Interval"].tolist() == ["+2 to +10", "+3 to +9"]
         assert pooled["Variation between councils beyond chance"].tolist() == ["50%", "assumed none"]
         assert page.locator(".wb-body figure img").count() == 2  # the forest plot and the councils' estimates
-        _choose(page, "This council", "Brent")
-        levels = _table(page, "self-evaluation-network")
+        choose(page, "This council", "Brent")
+        levels = table(page, "self-evaluation-network")
         assert levels["Brent"].unique().tolist() == ["Aspiring"]
-        estimates = _table(page, second.lower().replace(" ", "-"))
+        estimates = table(page, second.lower().replace(" ", "-"))
         assert estimates.iloc[0].tolist() == [
             "Ashby",
             "pilot areas",
