@@ -195,6 +195,20 @@ def test_view_one_neighbourhood_and_the_weighting(hand_db, fw, hand):
         f"survey could show is about {_points(hand.change(deff, 80, 72))}" in text
     )
     assert f"once the target of 439 is reached, about {_points(hand.change(deff, 80, 439))}" in text
+    assert "Weighting the 72 answers to match Oakfield's adults by age group and gender makes them" in text
+
+
+def test_the_weighting_words_name_the_projects_own_margins(hand_db, fw):
+    """A project weighted to age alone (settings' rake_to_by_project) is said to be, on the page and in its note."""
+    weighting = fw.settings.weighting.model_copy(update={"rake_to_by_project": {"working-xtra": ("age_band",)}})
+    age_only = fw.model_copy(update={"settings": fw.settings.model_copy(update={"weighting": weighting})})
+    d = dashboards.FieldworkDashboard(hand_db, age_only)
+    d.project.value = "working-xtra"
+    d.neighbourhood.value = "oakfield"
+    text = visible_text(d.body.value)
+    assert "Weighting the 72 answers to match Oakfield's adults by age group makes them" in text
+    assert "weighting the answers to match the adults by age group makes some answers count for more" in text
+    assert "gender makes" not in text
 
 
 def test_the_projects_design_pools_the_roles(hand_db, fw, hand):

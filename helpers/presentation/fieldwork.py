@@ -130,21 +130,33 @@ def progress_chart(returns: pd.DataFrame, modes: dict[str, str], title: str):
 
 
 def fieldwork_sections(
-    fw: Framework, table: pd.DataFrame, *, project_name: str, wave: str, assumed, neighbourhood: str | None
+    fw: Framework,
+    table: pd.DataFrame,
+    *,
+    project_name: str,
+    wave: str,
+    assumed,
+    neighbourhood: str | None,
+    margins: tuple[str, ...] | None = None,
 ) -> list[Section]:
     """What the fieldwork dashboard shows for a project, a wave and a neighbourhood (``None``: all of them).
 
     ``table``: the fieldwork table (narrowed to the neighbourhood, or whole); ``assumed``: what its targets and
     detectable changes assume (:class:`helpers.surfaces.fieldwork.Assumed`: design, baseline_share, change,
-    confidence, power, design_effect, target)."""
+    confidence, power, design_effect, target); ``margins``: the reader's words for what the project's answers are
+    weighted to ('age group', 'gender', 'ethnic group'; default: the margins every project shares)."""
     minimum = fw.settings.thresholds.minimum_base
+    if margins is None:
+        margins = tuple(d.label for d in fw.settings.weighting.margins())
     parts = {name: table[table["part"] == name].reset_index(drop=True) for name in ("returns", "margins", "weighting")}
     if parts["weighting"].empty:
         return [Section(title=project_name).message(f"No neighbourhoods are mapped to {project_name} yet.")]
     return [
         returns_section(fw, parts["returns"], project_name, wave, assumed),
         missing_section(parts["margins"], parts["returns"], minimum),
-        weighting_section(parts["weighting"], parts["returns"], wave == fw.settings.baseline, assumed, neighbourhood),
+        weighting_section(
+            parts["weighting"], parts["returns"], wave == fw.settings.baseline, assumed, neighbourhood, margins
+        ),
     ]
 
 
@@ -369,7 +381,7 @@ def _change_words(r, at_baseline: bool, assumed, what: str, target_words: str) -
     return out + ". Smaller real changes may show as no clear change."
 
 
-def _one_neighbourhood_words(r, target, at_baseline: bool, assumed) -> list[str]:
+def _one_neighbourhood_words(r, target, at_baseline: bool, assumed, margins: tuple[str, ...]) -> list[str]:
     name = r["name"]
     if not r["responses"]:
         return [f"Nothing back yet from {name}, so there is nothing to weight."]
@@ -382,7 +394,7 @@ def _one_neighbourhood_words(r, target, at_baseline: bool, assumed) -> list[str]
     else:
         goal = f"once the target of {int(target):,} is reached"
     return [
-        f"Weighting the {int(r['responses']):,} answers to match {name}'s adults by age and gender makes them "
+        f"Weighting the {int(r['responses']):,} answers to match {name}'s adults by {fmt.listed(margins)} makes them "
         f"{_precision_words(r)}.",
         _change_words(r, at_baseline, assumed, f"change in {name} on its own", goal),
     ]
@@ -414,7 +426,12 @@ def _project_words(pooled, assumed, at_baseline: bool) -> list[str]:
 
 
 def weighting_section(
-    weighting: pd.DataFrame, returns: pd.DataFrame, at_baseline: bool, assumed, neighbourhood: str | None
+    weighting: pd.DataFrame,
+    returns: pd.DataFrame,
+    at_baseline: bool,
+    assumed,
+    neighbourhood: str | None,
+    margins: tuple[str, ...] = ("age group", "gender"),
 ) -> Section:
     """The weighting effect now and what it means for the smallest change the survey could show."""
     s = Section(title="The weighting now, and the smallest change the survey could show")
@@ -423,7 +440,7 @@ def weighting_section(
     targets = returns[returns["mode"] == ALL].set_index("neighbourhood")["target"].to_dict()
     if neighbourhood not in (None, ALL) and len(hoods) == 1:
         r = hoods.iloc[0]
-        for line in _one_neighbourhood_words(r, targets.get(r["neighbourhood"]), at_baseline, assumed):
+        for line in _one_neighbourhood_words(r, targets.get(r["neighbourhood"]), at_baseline, assumed, margins):
             if line:
                 s.text(line)
     elif not pooled.empty:
@@ -441,9 +458,10 @@ def weighting_section(
         weighting,
     )
     return s.note(
-        "The weighting effect: weighting the answers to match the adults by age group and gender makes some answers "
-        "count for more than others, so the answers are as precise as fewer unweighted ones would be (the number "
-        "of answers divided by the weighting effect). The smallest change is the change in the share agreeing with a "
+        f"The weighting effect: weighting the answers to match the adults by {fmt.listed(margins)} makes some "
+        "answers count for more than others, so the answers are as precise as fewer unweighted ones would be (the "
+        "number of answers divided by the weighting effect). The smallest change is the change in the share agreeing "
+        "with a "
         f"statement the survey would show as clear {_times_in_ten(assumed.power)} at {assumed.confidence:.0%} "
         "confidence, for a statement about half agree with, with the weighting as it is now."
     )

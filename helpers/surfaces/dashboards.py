@@ -591,8 +591,15 @@ def fieldwork_view(fw: Framework, result: fieldwork.Fieldwork, project: str, nei
     to download its whole table (the table ``python -m helpers fieldwork --csv`` writes, narrowed likewise)."""
     name = fw.project(project).name
     table = result.narrowed(neighbourhood)
+    margins = tuple(d.label for d in fw.settings.weighting.margins(project))
     made = fieldwork_sections(
-        fw, table, project_name=name, wave=result.wave, assumed=result.assumed, neighbourhood=neighbourhood
+        fw,
+        table,
+        project_name=name,
+        wave=result.wave,
+        assumed=result.assumed,
+        neighbourhood=neighbourhood,
+        margins=margins,
     )
     selection = (project, result.wave, neighbourhood)
     view = _view(made, selection)
