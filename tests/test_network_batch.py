@@ -191,3 +191,17 @@ def test_a_failed_page_is_never_taken_as_made(fw, tmp_path, capsys):
     code, said = _run(capsys, *args)
     assert code == 0 and said.startswith("made 2 network pages, 0 unchanged, 0 failed")
     assert _run(capsys, *args)[1] == f"made 0 network pages, 2 unchanged, 0 failed, in {out}"
+
+
+def test_this_workbooks_council_is_shown_beside_the_network_once_it_has_sent_a_return(fw, tmp_path):
+    db, _ = _network(fw, tmp_path)
+    out = tmp_path / "pages"
+    data = out / "network-data"
+    network.export_parquet(db, data)
+    assert {p.council for p in plan_pages(fw, data, out, network.families(data))} == {""}
+    rng = np.random.default_rng(7)
+    tables = council_return_tables(rng, fw, 2, {"6m": 0.03, "12m": 0.06}, 0.05, (600, 900))
+    ours = returns.write_return(tmp_path / "ours.zip", synthetic_manifest(fw, fw.settings.council.name), tables)
+    assert main(["network", "import", str(ours), "--db", str(db)]) == 0
+    network.export_parquet(db, data)
+    assert {p.council for p in plan_pages(fw, data, out, network.families(data))} == {fw.settings.council.name}

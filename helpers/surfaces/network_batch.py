@@ -49,6 +49,7 @@ class NetworkPage:
     fingerprint: str = ""  # what the page is made from (batch.inputs_fingerprint)
     inputs: str = ""  # where the fingerprint it was last made from is kept (the working folder)
     title: str = ""  # the page's title, as a reader names it ("Working Xtra schemes across councils, 12 months")
+    council: str = ""  # the council shown beside the network (this workbook's, when it has sent a return)
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,7 @@ def run_page(page: NetworkPage) -> PageOutcome:
         papermill.execute_notebook(
             str(NOTEBOOK),
             str(executed),
-            parameters={"family": page.family, "wave": page.wave, "network_db": page.data},
+            parameters={"family": page.family, "wave": page.wave, "network_db": page.data, "council": page.council},
             kernel_name="python3",
             progress_bar=False,
             execution_timeout=page.timeout_s,
@@ -102,16 +103,18 @@ def plan_pages(fw: Framework, data: Path, out: Path, families: list[str]) -> lis
     from .batch import inputs_fingerprint
 
     timeout = fw.settings.batch.timeout_minutes * 60
+    # this workbook's council beside the network on every page, when it has sent a return
+    mine = fw.settings.council.name if fw.settings.council.name in set(network.councils(data)["council"]) else ""
     pages = []
     for family in families:
         rows = network.page_fingerprint(data, family)
         for wave in fw.settings.wave_ids[1:]:
             html = out / _slug(family) / f"{wave}.html"
-            params = {"family": family, "wave": wave, "network_db": str(data)}
+            params = {"family": family, "wave": wave, "network_db": str(data)} | ({"council": mine} if mine else {})
             made_from = inputs_fingerprint(NOTEBOOK, fw.settings.council.logo, rows, params)
             inputs = paths.state_file(out, html, ".inputs")
             title = f"{family_name(fw, family)} schemes across councils, {fmt.wave_label(fw, wave)}"
-            pages.append(NetworkPage(family, wave, str(data), str(html), timeout, made_from, str(inputs), title))
+            pages.append(NetworkPage(family, wave, str(data), str(html), timeout, made_from, str(inputs), title, mine))
     return pages
 
 
