@@ -25,6 +25,7 @@ from types import SimpleNamespace
 
 import pandas as pd
 import pytest
+from dashboard_page import choose
 from wording import forbidden, visible_text
 
 from helpers.config import paths
@@ -41,6 +42,7 @@ PLANTED = SimpleNamespace(
     story_title="Story <script>window.pwned='story title'</script>",
     story_text="Help came early <img src=x onerror=\"window.pwned='story'\"> and it mattered.",
     channel="<img src=x onerror=window.pwned=1>",
+    council="Ashby <img src=x onerror=\"window.pwned='council'\">",  # a council's name in the network
 )
 STORY = "wor-oakfield-6m-1"  # consented; Oakfield, 6 months, people-involvement
 READY = """() => {
@@ -124,10 +126,26 @@ def test_host_warning_only_beyond_this_machine():
 
 
 @pytest.fixture(scope="module")
-def server(planted_db, tmp_path_factory):
-    """The dashboards of the planted database, one kernel kept ready per dashboard, pools warm."""
+def network_db(planted_db, tmp_path_factory, fw) -> Path:
+    """A network of two synthetic councils and the planted database's own return, sent as :data:`PLANTED`'s
+    council (a name with markup in it)."""
+    from helpers.surfaces.network_sample import write_network_sample
+
+    folder = tmp_path_factory.mktemp("serving-network")
+    made = write_network_sample(fw, folder / "returns", 2)
+    ours = folder / "ours.zip"
+    assert main(["return", "--out", str(ours), "--db", str(planted_db), "--council", PLANTED.council]) == 0
+    db = folder / "network.duckdb"
+    assert main(["network", "import", *map(str, made), str(ours), "--db", str(db)]) == 0
+    return db
+
+
+@pytest.fixture(scope="module")
+def server(planted_db, network_db, tmp_path_factory):
+    """The dashboards of the planted database and its network, one kernel kept ready per dashboard, pools warm."""
     log = tmp_path_factory.mktemp("serving") / "voila.log"
     options = SMALL + ("--max-viewers", "20", "--closed-page-timeout", "2")  # the tests' pages never queue
+    options += ("--network-db", str(network_db))
     with dashboard_server.background(planted_db, log=log, options=options) as running:
         running.settle(kernels=len(dashboard_server.preheated_dashboards()))
         yield SimpleNamespace(url=running.url, log=log, process=running)
@@ -342,6 +360,13 @@ def test_imported_text_is_text_on_the_dashboard(server, playwright_browser):
         shown = page.inner_text(".wb-body")
         assert PLANTED.area in shown and PLANTED.story_title in shown and PLANTED.story_text in shown
         assert PLANTED.channel in shown  # the sentiment section's channel table
+        assert page.evaluate("() => window.pwned") is None
+        assert _planted_markup(page.content()) == []
+        page, _ = _open(context, server.url, "network.ipynb")
+        choose(page, "This council", PLANTED.council)
+        page.wait_for_timeout(500)  # an onerror handler would have run by now
+        shown = page.inner_text(".wb-body")
+        assert PLANTED.council in shown  # the councils' table and this council's self-evaluation column
         assert page.evaluate("() => window.pwned") is None
         assert _planted_markup(page.content()) == []
     finally:
