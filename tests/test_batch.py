@@ -200,9 +200,12 @@ def test_a_stopped_batch_exits_at_once_leaving_no_process_or_partial_file(sample
     else:  # to the batch alone (a `kill`, an IDE's stop button): it must pass it on to its workers
         proc.send_signal(signal.SIGTERM if how == "kill" else signal.SIGINT)
     stopped = time.monotonic()
-    _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130 and time.monotonic() - stopped < 10
-    assert "interrupted" in err.decode() and "Traceback" not in err.decode()
+    said, err = proc.communicate(timeout=60)
+    took = time.monotonic() - stopped
+    # what the batch said, so that a failure here shows why (it has failed now and then on a loaded machine)
+    why = f"exit {proc.returncode} after {took:.1f} s\nstdout: {said.decode()[-1500:]}\nstderr: {err.decode()[-1500:]}"
+    assert proc.returncode == 130 and took < 10, why
+    assert "interrupted" in err.decode() and "Traceback" not in err.decode(), why
     _, alive = psutil.wait_procs(family, timeout=10)
     assert alive == [], f"left running: {[' '.join(p.cmdline())[:80] for p in alive]}"
     assert not list(out.rglob(".*.tmp*")), "temporary files left behind"
