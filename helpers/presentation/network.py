@@ -52,14 +52,19 @@ def _measure_words(fw: Framework, measure: str, statistic: str) -> str:
     return named.get((measure, statistic), f"{measure.replace('_', ' ')} ({statistic.replace('_', ' ')})")
 
 
+def _average(value: float) -> str:
+    """A change in an average on its own scale, signed, to two decimals, never '-0.00': 0.123 -> '+0.12'."""
+    return f"{value:+.2f}" if round(value, 2) else "0"
+
+
 def _change_text(statistic: str, value: float) -> str:
     """A DiD as a reader reads it: a share's in points ('+6 points'), an average's on its own scale ('+0.12')."""
-    return f"{value:+.2f}" if statistic == "mean" else fmt.points_text(value)
+    return _average(value) if statistic == "mean" else fmt.points_text(value)
 
 
 def _interval_text(statistic: str, low: float, high: float) -> str:
     """An interval of a DiD, in the units of :func:`_change_text`."""
-    return f"{low:+.2f} to {high:+.2f}" if statistic == "mean" else fmt.points_interval(low, high)
+    return f"{_average(low)} to {_average(high)}" if statistic == "mean" else fmt.points_interval(low, high)
 
 
 def _upper_first(words: str) -> str:
@@ -184,13 +189,10 @@ BRIEF_MOST = 6  # clear pooled findings listed in brief; the rest are in the sec
 
 
 def _clear_as_printed(row: pd.Series) -> bool:
-    """Whether a pooled interval, as :func:`pooled_sentence` prints it (whole points; an average to two decimals),
-    lies wholly one side of no change: a change called clear never has an interval printed as reaching 0."""
-    if row["statistic"] == "mean":
-        low, high = round(row["ci_low"], 2), round(row["ci_high"], 2)
-    else:
-        low, high = round(100 * row["ci_low"]), round(100 * row["ci_high"])
-    return (low > 0 and high > 0) or (low < 0 and high < 0)
+    """Whether a pooled interval, as the page prints it (whole points; an average to two decimals), lies wholly
+    one side of no change (:func:`helpers.presentation.formatting.clear_as_shown`)."""
+    shown = _average if row["statistic"] == "mean" else fmt.points
+    return fmt.clear_as_shown(row["ci_low"], row["ci_high"], shown)
 
 
 def in_brief_section(db: Path | str, fw: Framework, family: str, wave: str) -> Section:
