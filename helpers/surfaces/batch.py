@@ -1139,14 +1139,7 @@ def write_index(fw: Framework, out: Path, every: list[Job]) -> Path:
             f"<td>{status}</td><td>{base(j.responses)}</td><td>{cell}</td></tr>"
         )
     reports = [j for j in every if j.wave]
-    page = f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Co-operative difference reports</title>
-<style>body{{font-family:system-ui,Arial,sans-serif;max-width:70rem;margin:0 auto;padding:1rem 1.5rem}}
-table{{border-collapse:collapse}}th,td{{border:1px solid #c8c8c8;padding:.3rem .6rem;text-align:left}}
-th{{background:#eef2f5}}caption{{text-align:left;font-weight:600;padding:.3rem 0}}</style></head>
-<body><header><p><strong>{html.escape(fw.settings.council.name)}</strong></p></header>
-<main><h1>Co-operative difference reports</h1>
+    page = f"""{index_start(fw, "Co-operative difference reports")}
 <h2>Project overviews</h2>
 <ul>{"".join(overviews)}</ul>
 <h2>Reports by neighbourhood and wave</h2>
@@ -1163,6 +1156,19 @@ the words it uses.</p>
 </tbody></table></main>{INDEX_FILTER_SCRIPT}</body></html>
 """
     return publish(page, out / "index.html")
+
+
+def index_start(fw: Framework, title: str) -> str:
+    """An index page's start, up to its heading: the plain style of the published indexes (the reports' and the
+    network's) and the council's name."""
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{html.escape(title)}</title>
+<style>body{{font-family:system-ui,Arial,sans-serif;max-width:70rem;margin:0 auto;padding:1rem 1.5rem}}
+table{{border-collapse:collapse}}th,td{{border:1px solid #c8c8c8;padding:.3rem .6rem;text-align:left}}
+thead th{{background:#eef2f5}}caption{{text-align:left;font-weight:600;padding:.3rem 0}}</style></head>
+<body><header><p><strong>{html.escape(fw.settings.council.name)}</strong></p></header>
+<main><h1>{html.escape(title)}</h1>"""
 
 
 def _calendars(fw: Framework, every: list[Job]) -> dict:

@@ -200,7 +200,7 @@ def write_network_index(fw: Framework, out: Path, families: list[str]) -> Path:
 
     from ..presentation import formatting as fmt
     from ..presentation.network import family_name
-    from .batch import publish
+    from .batch import index_start, publish
 
     def cell(family: str, wave: str) -> str:
         page = out / _slug(family) / f"{wave}.html"
@@ -217,14 +217,7 @@ def write_network_index(fw: Framework, out: Path, families: list[str]) -> Path:
         for f in named
     )
     heads = "".join(f'<th scope="col">{html.escape(fmt.wave_label(fw, w))}</th>' for w in waves)
-    page = f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>The network: schemes across councils</title>
-<style>body{{font-family:system-ui,Arial,sans-serif;max-width:70rem;margin:0 auto;padding:1rem 1.5rem}}
-table{{border-collapse:collapse}}th,td{{border:1px solid #c8c8c8;padding:.3rem .6rem;text-align:left}}
-thead th{{background:#eef2f5}}caption{{text-align:left;font-weight:600;padding:.3rem 0}}</style></head>
-<body><header><p><strong>{html.escape(fw.settings.council.name)}</strong></p></header>
-<main><h1>The network: schemes across councils</h1>
+    page = f"""{index_start(fw, "The network: schemes across councils")}
 <p>One page per kind of scheme and survey wave: each council's results side by side, what the councils found
 together, how far each council's scheme reached the co-operative ideals, and how councils rate themselves.</p>
 <table><caption>Every page ({len(named)} kinds of scheme)</caption>
