@@ -38,7 +38,8 @@ from __future__ import annotations
 import html
 import logging
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import astuple, dataclass, field
 from datetime import date
 from pathlib import Path
@@ -85,6 +86,17 @@ def _framework(fw: Framework | None) -> Framework:
 
 def _e(text: object) -> str:
     return html.escape(str(text))
+
+
+@contextmanager
+def _quietly(dashboard) -> Iterator[None]:
+    """While a dashboard sets its own controls (new options, a kept choice), their changes redraw nothing: it
+    redraws once, afterwards. (Its ``redraw`` returns at once while ``_quiet`` is set.)"""
+    dashboard._quiet = True
+    try:
+        yield
+    finally:
+        dashboard._quiet = False
 
 
 # --- building blocks: tables, downloads, messages ---------------------------------------------------
@@ -205,11 +217,8 @@ class _ChoosesAProject:
         if self._quiet:
             return
         if change["owner"] is self.project:
-            self._quiet = True
-            try:
+            with _quietly(self):
                 self._project_options()
-            finally:
-                self._quiet = False
         self.redraw()
 
 
@@ -236,9 +245,8 @@ class ProjectDashboard(_ChoosesAProject, widgets.VBox):
         )
         self.outcome = _dropdown("Outcome")
         self.body = _body()
-        self._quiet = True
-        self._project_options()
-        self._quiet = False
+        with _quietly(self):
+            self._project_options()
         for control in (self.project, self.neighbourhood, self.wave, self.outcome):
             control.observe(self._changed, names="value")
         controls = widgets.HBox(
@@ -482,8 +490,7 @@ class SelfEvaluationForm(widgets.VBox):
         self.saved.options = [("(choose one)", "")] + options
         self.saved.value = select if select in keys else ""
         first, second = self.first.value, self.second.value
-        self._quiet = True
-        try:
+        with _quietly(self):
             self.first.options = options
             self.second.options = options
             if len(keys) >= 2:  # by default the newest against the one before it
@@ -491,8 +498,6 @@ class SelfEvaluationForm(widgets.VBox):
                 self.second.value = second if second in keys else keys[0]
             else:
                 self.first.options = self.second.options = []
-        finally:
-            self._quiet = False
         self.compare()
 
     def refresh(self, select: tuple[str, date] | None = None) -> None:
@@ -636,9 +641,8 @@ class FieldworkDashboard(_ChoosesAProject, widgets.VBox):
             layout={"width": "auto"},
         )
         self.body = _body()
-        self._quiet = True
-        self._project_options()
-        self._quiet = False
+        with _quietly(self):
+            self._project_options()
         for control in (self.project, self.neighbourhood, self.wave):
             control.observe(self._changed, names="value")
         self.latest.on_click(self.reread)
@@ -768,9 +772,8 @@ class NetworkDashboard(widgets.VBox):
         councils = list(network.councils(self.db)["council"])
         self.council = _dropdown("This council", [("(none)", NO_COUNCIL)] + [(c, c) for c in councils])
         self.body = _body()
-        self._quiet = True
-        self._family_options()
-        self._quiet = False
+        with _quietly(self):
+            self._family_options()
         self.family.observe(self._family_changed, names="value")
         for control in (self.wave, self.measure, self.council):
             control.observe(lambda _c: self.redraw(), names="value")
@@ -794,11 +797,8 @@ class NetworkDashboard(widgets.VBox):
         self.measure.value = kept if kept in ids else (ids[0] if ids else None)
 
     def _family_changed(self, _change) -> None:
-        self._quiet = True
-        try:
+        with _quietly(self):
             self._family_options()
-        finally:
-            self._quiet = False
         self.redraw()
 
     def redraw(self) -> None:
